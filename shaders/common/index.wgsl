@@ -1,0 +1,22 @@
+// Index math shared by every kernel.
+// 1D kernels run 256 invocations per workgroup; the host (gpu::grid_1d) folds the workgroup
+// count into x and y so it stays under 65535 per dimension, and `linear_id` unfolds it.
+const WG: u32 = 256u;
+
+fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
+    return (wid.y * nwg.x + wid.x) * WG + lid.x;
+}
+
+// Clamp a signed coordinate into [0, n-1] (boundary mode 'nearest').
+fn clamp_idx(i: i32, n: u32) -> u32 {
+    return u32(clamp(i, 0, i32(n) - 1));
+}
+
+// Mirror a signed coordinate into [0, n-1] (scipy mode 'reflect': d c b a | a b c d | d c b a).
+fn reflect_idx(i: i32, n: u32) -> u32 {
+    let n2 = 2 * i32(n);
+    var j = i % n2;
+    if (j < 0) { j = j + n2; }
+    if (j >= i32(n)) { j = n2 - 1 - j; }
+    return u32(j);
+}

@@ -1,0 +1,36 @@
+// Pixelwise arithmetic on f32 images: out = f(a, b).
+//   sub        a - b
+//   sub_clamp  max(a - b, 0)       (background subtraction)
+//   axpby      alpha * a + beta * b
+#import common/index
+
+struct Params { n: u32, _p0: u32, alpha: f32, beta: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256)
+fn sub(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    out[i] = a[i] - b[i];
+}
+
+@compute @workgroup_size(256)
+fn sub_clamp(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    out[i] = max(a[i] - b[i], 0.0);
+}
+
+@compute @workgroup_size(256)
+fn axpby(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    out[i] = p.alpha * a[i] + p.beta * b[i];
+}

@@ -1,0 +1,32 @@
+// The numbering half of labelling (see label.wgsl): root flags, then final labels from the
+// exclusive scan of those flags.
+#import common/index
+
+const NONE: u32 = 0xffffffffu;
+
+struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> parent: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+
+// out = 1 where the pixel is a root
+@compute @workgroup_size(256)
+fn roots(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    out[i] = select(0u, 1u, parent[i] == i);
+}
+
+// out = final labels; rank = exclusive scan of the root flags (a root's 0-based number)
+@group(0) @binding(3) var<storage, read> rank: array<u32>;
+
+@compute @workgroup_size(256)
+fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    let r = parent[i];
+    out[i] = select(rank[r] + 1u, 0u, r == NONE);
+}

@@ -1,0 +1,85 @@
+//! The command line: clap definitions parsed into validated configs, then library calls.
+//! Errors print as one line (`migrascope: <file>: <place>: <reason>`) with a non-zero exit.
+//! No image logic lives here.
+
+mod devices;
+mod info;
+mod particles;
+
+use clap::{Parser, Subcommand};
+
+use crate::gpu::{BackendChoice, GpuOptions};
+
+/// GPU engine that turns fluorescence-microscopy stacks into migrasome counts per cell.
+#[derive(Parser, Debug)]
+#[command(name = "migrascope", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Adapter selection shared by every GPU command.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct GpuArgs {
+    /// Use the adapter whose name contains this (case-insensitive); env MIGRASCOPE_DEVICE
+    #[arg(long, global = true)]
+    pub device: Option<String>,
+    /// Force a backend: vulkan, gl, metal or dx12; env MIGRASCOPE_BACKEND
+    #[arg(long, global = true)]
+    pub backend: Option<String>,
+}
+
+impl GpuArgs {
+    pub fn options(&self) -> crate::Result<GpuOptions> {
+        Ok(GpuOptions {
+            device: self.device.clone(),
+            backend: self
+                .backend
+                .as_deref()
+                .map(BackendChoice::parse)
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List GPU adapters with their backend, type, driver and limits
+    Devices(devices::DevicesArgs),
+    /// Describe a TIFF stack: shape, type, axes, pixel size, channels (and pixel statistics)
+    Info(info::InfoArgs),
+    /// Threshold, label and measure particles in every plane (a GPU "Analyze Particles")
+    Particles(particles::ParticlesArgs),
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Devices(a) => devices::run(a),
+        Command::Info(a) => info::run(a),
+        Command::Particles(a) => particles::run(a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("migrascope: {}", error_chain(&e));
+            1
+        }
+    }
+}
+
+/// The error and its sources on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s.replace('\n', " ")
+}

@@ -1,0 +1,12 @@
+//! CPU references: each file mirrors `shaders/<family>.wgsl` with the same name, the same
+//! inputs and the same outputs, written as plain loops so the two read side by side. Tests run
+//! both on random inputs; integer outputs must be identical, float outputs within a stated
+//! tolerance. Production code never calls these.
+
+pub mod gaussian;
+pub mod histogram;
+pub mod label;
+pub mod measure;
+pub mod raw;
+pub mod reduce;
+pub mod threshold;

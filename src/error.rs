@@ -1,0 +1,66 @@
+//! The library's error type. Every variant carries enough context (file, page, op, kernel)
+//! for the binary to print the whole chain on one line; nothing here panics.
+
+use std::path::PathBuf;
+
+/// All errors migrascope's library returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be opened, read or written at the OS level.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is malformed, hostile or unsupported: names the file, the place in it and why.
+    #[error("{}: {place}: {reason}", path.display())]
+    Format {
+        path: PathBuf,
+        place: String,
+        reason: String,
+    },
+    /// No usable GPU adapter, or the device could not be created.
+    #[error("gpu: {0}")]
+    Gpu(String),
+    /// A kernel failed to build or a dispatch was invalid.
+    #[error("gpu kernel {shader}::{entry}: {msg}")]
+    Kernel {
+        shader: String,
+        entry: String,
+        msg: String,
+    },
+    /// A caller passed arguments that cannot work (bad sizes, unknown channel, ...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Shorthand for [`Error::Format`].
+    pub fn format(
+        path: impl Into<PathBuf>,
+        place: impl Into<String>,
+        reason: impl ToString,
+    ) -> Self {
+        Error::Format {
+            path: path.into(),
+            place: place.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(msg: impl ToString) -> Self {
+        Error::Invalid(msg.to_string())
+    }
+}

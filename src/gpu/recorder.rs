@@ -1,0 +1,267 @@
+//! Recording GPU work: a [`Recorder`] collects uploads, dispatches, copies and readbacks into
+//! one command buffer; `submit` sends it and starts mapping the readbacks; a [`Readback`]
+//! then waits for exactly its submission. The hot path is write → dispatch → copy → map → read.
+
+use std::sync::{Arc, Mutex};
+
+use bytemuck::Pod;
+
+use super::{Buf, BufKind, Gpu};
+use crate::error::{Error, Result};
+
+/// Filled by `submit` (the index) and by the map callback (the result).
+#[derive(Default)]
+struct ReadState {
+    index: Option<wgpu::SubmissionIndex>,
+    result: Option<std::result::Result<(), wgpu::BufferAsyncError>>,
+}
+
+type MapState = Arc<Mutex<ReadState>>;
+
+/// Records GPU work for one submission.
+pub struct Recorder<'g> {
+    gpu: &'g Gpu,
+    encoder: wgpu::CommandEncoder,
+    /// Buffers written with `queue.write_buffer`: such writes land at submit time, so the
+    /// buffers must not go back to the pool (and be rewritten) before this submission.
+    pinned: Vec<Buf>,
+    readbacks: Vec<(Buf, u64, MapState)>,
+    dispatches: u32,
+}
+
+/// Bytes copied back from the GPU after a submission.
+pub struct Readback {
+    buf: Buf,
+    len: u64,
+    state: MapState,
+}
+
+/// What `submit` returns: the index to wait on, and the number of dispatches recorded.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub index: wgpu::SubmissionIndex,
+    pub dispatches: u32,
+}
+
+fn padded(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if bytes.len() % 4 == 0 {
+        bytes.into()
+    } else {
+        let mut v = bytes.to_vec();
+        v.resize(bytes.len().next_multiple_of(4), 0);
+        v.into()
+    }
+}
+
+impl<'g> Recorder<'g> {
+    pub fn new(gpu: &'g Gpu) -> Self {
+        let encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        Recorder {
+            gpu,
+            encoder,
+            pinned: Vec::new(),
+            readbacks: Vec::new(),
+            dispatches: 0,
+        }
+    }
+
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
+    }
+
+    /// A pooled storage buffer of at least `len` bytes (contents undefined).
+    pub fn storage(&mut self, len: u64) -> Buf {
+        self.gpu
+            .pool
+            .acquire(&self.gpu.device, BufKind::Storage, len.max(4))
+    }
+
+    /// A pooled storage buffer of `len` bytes, zeroed before the next recorded command.
+    pub fn zeroed(&mut self, len: u64) -> Buf {
+        let b = self.storage(len);
+        self.clear(&b);
+        b
+    }
+
+    /// Zeroes the bytes of `buf` that its handle covers.
+    pub fn clear(&mut self, buf: &Buf) {
+        let n = buf.len().next_multiple_of(4);
+        self.encoder.clear_buffer(buf.raw(), 0, Some(n));
+    }
+
+    /// A storage buffer holding `data` (written when this recording is submitted).
+    pub fn upload<T: Pod>(&mut self, data: &[T]) -> Buf {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        let b = self.storage(bytes.len() as u64);
+        self.write(&b, bytes);
+        b
+    }
+
+    /// Writes `bytes` at the start of `buf` at submit time.
+    pub fn write(&mut self, buf: &Buf, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.gpu.queue.write_buffer(buf.raw(), 0, &padded(bytes));
+        }
+        self.pinned.push(buf.clone());
+    }
+
+    /// A uniform buffer holding `params`.
+    pub fn params<T: Pod>(&mut self, params: &T) -> Buf {
+        let bytes: &[u8] = bytemuck::bytes_of(params);
+        let b = self
+            .gpu
+            .pool
+            .acquire(&self.gpu.device, BufKind::Uniform, bytes.len() as u64);
+        self.write(&b, bytes);
+        b
+    }
+
+    /// Records one dispatch of `shader::entry`; `bufs[i]` is bound at `@group(0) @binding(i)`.
+    pub fn dispatch(
+        &mut self,
+        shader: &'static str,
+        entry: &'static str,
+        bufs: &[&Buf],
+        grid: [u32; 3],
+    ) -> Result<()> {
+        let at: Vec<(u32, &Buf)> = bufs
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i as u32, *b))
+            .collect();
+        self.dispatch_at(shader, entry, &at, grid)
+    }
+
+    /// Records one dispatch with explicit binding numbers (for entry points that use only
+    /// some of a file's bindings).
+    pub fn dispatch_at(
+        &mut self,
+        shader: &'static str,
+        entry: &'static str,
+        bufs: &[(u32, &Buf)],
+        grid: [u32; 3],
+    ) -> Result<()> {
+        let k = self.gpu.kernels.get(&self.gpu.device, shader, entry)?;
+        let max = self.gpu.adapter().limits.max_storage_buffer_binding_size;
+        for (_, b) in bufs {
+            if b.kind() == BufKind::Storage && b.len() > max {
+                return Err(Error::Kernel {
+                    shader: shader.into(),
+                    entry: entry.into(),
+                    msg: format!(
+                        "buffer of {} B exceeds the adapter's largest storage binding ({max} B)",
+                        b.len()
+                    ),
+                });
+            }
+        }
+        let bg = self
+            .gpu
+            .pool
+            .bind_group(&self.gpu.device, k.id, &k.layout, bufs);
+        let mut pass = self
+            .encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(entry),
+                timestamp_writes: None,
+            });
+        pass.set_pipeline(&k.pipeline);
+        pass.set_bind_group(0, &bg, &[]);
+        pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        self.dispatches += 1;
+        Ok(())
+    }
+
+    /// Copies `len` bytes (a multiple of 4) between storage buffers.
+    pub fn copy(&mut self, src: &Buf, src_offset: u64, dst: &Buf, dst_offset: u64, len: u64) {
+        self.encoder
+            .copy_buffer_to_buffer(src.raw(), src_offset, dst.raw(), dst_offset, len);
+    }
+
+    /// Copies `len` bytes of `src` from `offset` back to the host after submission.
+    pub fn readback(&mut self, src: &Buf, offset: u64, len: u64) -> Readback {
+        let n = len.max(4).next_multiple_of(4);
+        let staging = self
+            .gpu
+            .pool
+            .acquire(&self.gpu.device, BufKind::Readback, n);
+        self.encoder
+            .copy_buffer_to_buffer(src.raw(), offset, staging.raw(), 0, n);
+        let state: MapState = Arc::default();
+        self.readbacks.push((staging.clone(), n, state.clone()));
+        Readback {
+            buf: staging,
+            len,
+            state,
+        }
+    }
+
+    /// Submits everything recorded and starts mapping the readbacks.
+    pub fn submit(self) -> Submission {
+        let index = self.gpu.queue.submit([self.encoder.finish()]);
+        for (buf, n, state) in self.readbacks {
+            state.lock().unwrap().index = Some(index.clone());
+            buf.raw()
+                .slice(0..n)
+                .map_async(wgpu::MapMode::Read, move |r| {
+                    state.lock().unwrap().result = Some(r);
+                });
+        }
+        drop(self.pinned);
+        Submission {
+            index,
+            dispatches: self.dispatches,
+        }
+    }
+}
+
+impl Readback {
+    /// Whether the bytes are ready without blocking.
+    pub fn is_ready(&self, gpu: &Gpu) -> bool {
+        let _ = gpu.device.poll(wgpu::PollType::Poll);
+        self.state.lock().unwrap().result.is_some()
+    }
+
+    /// Blocks until the copy has landed, then returns the bytes.
+    pub fn wait(self, gpu: &Gpu) -> Result<Vec<u8>> {
+        loop {
+            let index = {
+                let mut st = self.state.lock().unwrap();
+                if let Some(r) = st.result.take() {
+                    r.map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+                    break;
+                }
+                st.index.clone()
+            };
+            if index.is_none() {
+                return Err(Error::Gpu(
+                    "readback waited on before its recording was submitted".into(),
+                ));
+            }
+            gpu.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: index,
+                    timeout: None,
+                })
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        }
+        let raw = self.buf.raw();
+        let bytes = {
+            let view = raw
+                .slice(0..self.len.max(4).next_multiple_of(4))
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("mapping readback: {e}")))?;
+            view[..self.len as usize].to_vec()
+        };
+        raw.unmap();
+        Ok(bytes)
+    }
+
+    /// [`Readback::wait`], reinterpreted as `T`s.
+    pub fn wait_as<T: Pod>(self, gpu: &Gpu) -> Result<Vec<T>> {
+        let bytes = self.wait(gpu)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}

@@ -1,0 +1,88 @@
+//! What users of the library call. Each op records GPU work on a [`Recorder`] and returns
+//! handles to GPU buffers; nothing is read back unless an op says so. Kernel-level ops
+//! (`to_f32`, `minmax`, `histogram`, `threshold_above`, `label_components`, ...) are kept apart
+//! from composed ones (`threshold` = minmax + histogram + host maths + `threshold_above`).
+//!
+//! Not here: WGSL (see `shaders/`), wgpu calls (see `gpu`), file formats (see `io`).
+
+pub mod filters;
+pub mod label;
+pub mod measure;
+pub mod threshold;
+mod upload;
+
+pub use upload::{GpuPlane, RawKind, upload_plane};
+
+use crate::error::Result;
+use crate::gpu::{Buf, Recorder, grid_1d};
+
+/// Work-group grid for one invocation per pixel of `p`.
+pub(crate) fn grid_px(p: &GpuPlane) -> [u32; 3] {
+    grid_1d(p.len() as u64, crate::gpu::WG)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct NKind {
+    pub n: u32,
+    pub kind: u32,
+    pub a: u32,
+    pub b: u32,
+}
+
+/// Converts any plane to the f32 work image (identity copy for f32).
+pub fn to_f32(rec: &mut Recorder, src: &GpuPlane) -> Result<GpuPlane> {
+    let out = rec.storage(src.len() as u64 * 4);
+    let p = rec.params(&NKind {
+        n: src.len() as u32,
+        kind: src.kind as u32,
+        a: 0,
+        b: 0,
+    });
+    rec.dispatch("convert", "to_f32", &[&p, &src.buf, &out], grid_px(src))?;
+    Ok(GpuPlane {
+        buf: out,
+        kind: RawKind::F32,
+        width: src.width,
+        height: src.height,
+    })
+}
+
+/// `[min_key, max_key]` of the plane on the GPU (keys: see `cpu::raw`), NaN skipped.
+pub fn minmax(rec: &mut Recorder, src: &GpuPlane) -> Result<Buf> {
+    let out = rec.storage(8);
+    rec.write(&out, bytemuck::cast_slice(&[u32::MAX, 0u32]));
+    let p = rec.params(&NKind {
+        n: src.len() as u32,
+        kind: src.kind as u32,
+        a: 0,
+        b: 0,
+    });
+    rec.dispatch(
+        "reduce",
+        "minmax",
+        &[&p, &src.buf, &out],
+        grid_1d(src.len() as u64, crate::gpu::WG * 4),
+    )?;
+    Ok(out)
+}
+
+/// Exclusive prefix sum of `n` u32 in place; returns a 4-byte buffer with the total.
+pub fn scan_exclusive(rec: &mut Recorder, data: &Buf, n: u32) -> Result<Buf> {
+    const BLOCK: u64 = 1024;
+    let blocks = (n as u64).div_ceil(BLOCK).max(1);
+    let sums = rec.storage(blocks * 4);
+    let p = rec.params(&NKind {
+        n,
+        kind: 0,
+        a: 0,
+        b: 0,
+    });
+    rec.dispatch("scan", "blocks", &[&p, data, &sums], grid_1d(blocks, 1))?;
+    if blocks == 1 {
+        return Ok(sums);
+    }
+    let total = scan_exclusive(rec, &sums, blocks as u32)?;
+    rec.dispatch("scan", "add", &[&p, data, &sums], grid_1d(blocks, 1))?;
+    Ok(total)
+}
