@@ -76,47 +76,58 @@ pub enum Finished {
     NeedCapacity(u32),
 }
 
-/// Records statistics of `labels` over `channels` for labels 1..=capacity, the keep rule,
-/// and the readbacks; returns the pending result and the relabelled image (kept objects
-/// numbered 1..K in raster order).
-pub fn record_objects(
+/// The raw per-label records on the GPU (layouts in `shaders/measure.wgsl`).
+pub struct RawStats {
+    pub capacity: u32,
+    /// `capacity` geometry records of [`GEO`] words
+    pub geometry: Buf,
+    /// largest label above `capacity` (0 if none)
+    pub over: Buf,
+    /// per channel, `capacity` records of [`CHN`] words
+    pub channels: Vec<Buf>,
+    /// per channel, its `[min, max]` keys when it is a float channel (fixed-point scale)
+    pub ranges: Vec<Option<Buf>>,
+}
+
+/// Kernel-level `label_statistics`: records geometry and channel statistics of labels
+/// 1..=capacity of `labels` (a u32 plane).
+pub fn record_raw(
     rec: &mut Recorder,
-    labels: &Labels,
+    labels: &GpuPlane,
     channels: &[&GpuPlane],
     capacity: u32,
-    rule: KeepRule,
-) -> Result<(PendingObjects, GpuPlane)> {
-    let lp = &labels.plane;
+) -> Result<RawStats> {
     for c in channels {
-        if (c.width, c.height) != (lp.width, lp.height) {
+        if (c.width, c.height) != (labels.width, labels.height) {
             return Err(Error::invalid(format!(
                 "label_statistics: channel is {}x{}, labels are {}x{}",
-                c.width, c.height, lp.width, lp.height
+                c.width, c.height, labels.width, labels.height
             )));
         }
     }
     let cap = capacity.max(1);
-    let geo = rec.storage(cap as u64 * GEO as u64 * 4);
+    let geometry = rec.storage(cap as u64 * GEO as u64 * 4);
     let over = rec.storage(4);
     let p = rec.params(&MeasureParams {
-        width: lp.width,
-        height: lp.height,
+        width: labels.width,
+        height: labels.height,
         capacity: cap,
         kind: 0,
     });
     rec.dispatch_at(
         "measure",
         "init_geometry",
-        &[(0, &p), (2, &geo), (3, &over)],
+        &[(0, &p), (2, &geometry), (3, &over)],
         grid_1d(cap as u64, WG),
     )?;
     rec.dispatch_at(
         "measure",
         "geometry",
-        &[(0, &p), (1, &lp.buf), (2, &geo), (3, &over)],
-        grid_px(lp),
+        &[(0, &p), (1, &labels.buf), (2, &geometry), (3, &over)],
+        grid_px(labels),
     )?;
-    let mut chan_bufs: Vec<(RawKind, Buf, Option<Buf>)> = Vec::new();
+    let mut out_channels = Vec::new();
+    let mut ranges = Vec::new();
     for c in channels {
         let recs = rec.storage(cap as u64 * CHN as u64 * 4);
         let range = if c.kind.is_float() {
@@ -127,8 +138,8 @@ pub fn record_objects(
         // integer channels never read the range, but the entry point binds it
         let rbuf = range.clone().unwrap_or_else(|| rec.storage(8));
         let pc = rec.params(&MeasureParams {
-            width: lp.width,
-            height: lp.height,
+            width: labels.width,
+            height: labels.height,
             capacity: cap,
             kind: c.kind as u32,
         });
@@ -141,31 +152,67 @@ pub fn record_objects(
         rec.dispatch_at(
             "measure",
             "channel",
-            &[(0, &pc), (1, &lp.buf), (2, &recs), (4, &c.buf), (5, &rbuf)],
-            grid_px(lp),
+            &[
+                (0, &pc),
+                (1, &labels.buf),
+                (2, &recs),
+                (4, &c.buf),
+                (5, &rbuf),
+            ],
+            grid_px(labels),
         )?;
-        chan_bufs.push((c.kind, recs, range));
+        out_channels.push(recs);
+        ranges.push(range);
     }
-    let (flags, rank, kept) = keep_flags(rec, &geo, &labels.count, cap, lp.width, lp.height, rule)?;
+    Ok(RawStats {
+        capacity: cap,
+        geometry,
+        over,
+        channels: out_channels,
+        ranges,
+    })
+}
+
+/// Records statistics of `labels` over `channels` for labels 1..=capacity, the keep rule,
+/// and the readbacks; returns the pending result and the relabelled image (kept objects
+/// numbered 1..K in raster order).
+pub fn record_objects(
+    rec: &mut Recorder,
+    labels: &Labels,
+    channels: &[&GpuPlane],
+    capacity: u32,
+    rule: KeepRule,
+) -> Result<(PendingObjects, GpuPlane)> {
+    let lp = &labels.plane;
+    let raw = record_raw(rec, lp, channels, capacity)?;
+    let cap = raw.capacity;
+    let (flags, rank, kept) = keep_flags(
+        rec,
+        &raw.geometry,
+        &labels.count,
+        cap,
+        lp.width,
+        lp.height,
+        rule,
+    )?;
     let out = remap(rec, lp, cap, &flags, &rank)?;
-    let geo_c = compact_records(rec, &geo, cap, GEO, &flags, &rank)?;
+    let geo_c = compact_records(rec, &raw.geometry, cap, GEO, &flags, &rank)?;
+    let mut pending_channels = Vec::new();
+    for ((c, recs), range) in channels.iter().zip(&raw.channels).zip(&raw.ranges) {
+        let rc = compact_records(rec, recs, cap, CHN, &flags, &rank)?;
+        pending_channels.push(PendingChannel {
+            kind: c.kind,
+            records: rec.readback(&rc, 0, cap as u64 * CHN as u64 * 4),
+            range: range.as_ref().map(|r| rec.readback(r, 0, 8)),
+        });
+    }
     let pending = PendingObjects {
         capacity: cap,
         n_pixels: lp.width * lp.height,
         count: rec.readback(&labels.count, 0, 4),
         kept: rec.readback(&kept, 0, 4),
         geometry: rec.readback(&geo_c, 0, cap as u64 * GEO as u64 * 4),
-        channels: chan_bufs
-            .into_iter()
-            .map(|(kind, recs, range)| -> Result<PendingChannel> {
-                let rc = compact_records(rec, &recs, cap, CHN, &flags, &rank)?;
-                Ok(PendingChannel {
-                    kind,
-                    records: rec.readback(&rc, 0, cap as u64 * CHN as u64 * 4),
-                    range: range.map(|r| rec.readback(&r, 0, 8)),
-                })
-            })
-            .collect::<Result<_>>()?,
+        channels: pending_channels,
     };
     Ok((pending, out))
 }

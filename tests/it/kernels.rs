@@ -1,0 +1,214 @@
+//! GPU kernel == CPU reference, on fresh random inputs of random sizes, on every backend.
+//! Integer outputs must be identical; float tolerances are stated next to each test.
+
+use migrascope::cpu;
+use migrascope::gpu::Recorder;
+use migrascope::image::PlaneData;
+use migrascope::ops::{self, GpuPlane, RawKind, filters, label, measure, threshold};
+use proptest::prelude::*;
+
+use crate::harness::{self, Ty, gpus, read_f32, read_u32, read_words};
+
+fn upload_mask(rec: &mut Recorder, m: &[u32], w: usize, h: usize) -> GpuPlane {
+    GpuPlane {
+        buf: rec.upload(m),
+        kind: RawKind::U32,
+        width: w as u32,
+        height: h as u32,
+    }
+}
+
+proptest! {
+    #![proptest_config(harness::config(24))]
+
+    /// Upload + conversion: identical f32 for every type up to 16 bits and for f32; 32-bit
+    /// integers above 2^24 may round to either neighbour (WGSL leaves the rounding open).
+    #[test]
+    fn convert_matches(t in harness::ty(), (w, h) in harness::size(), seed in any::<u64>()) {
+        let p = harness::plane(t, w, h, seed, 1 << 20);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let f = ops::to_f32(&mut rec, &up).unwrap();
+            rec.submit();
+            let got = read_f32(gpu, &f);
+            for i in 0..p.len() {
+                let want = cpu::raw::value_f32(&p.data, i);
+                let ok = got[i] == want || (matches!(t, Ty::U32 | Ty::I32)
+                    && (got[i] - want).abs() <= want.abs() * f32::EPSILON);
+                prop_assert!(ok, "{b:?} {t:?} {w}x{h} px {i}: gpu {} cpu {}", got[i], want);
+            }
+        }
+    }
+
+    /// Min/max keys: identical.
+    #[test]
+    fn minmax_matches(t in harness::ty(), (w, h) in harness::size(), seed in any::<u64>()) {
+        let p = harness::plane(t, w, h, seed, 5000);
+        let want = cpu::reduce::minmax(&p.data);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let mm = ops::minmax(&mut rec, &up).unwrap();
+            rec.submit();
+            prop_assert_eq!(read_words(gpu, &mm, 2), want.to_vec(), "{:?} {:?}", b, t);
+        }
+    }
+
+    /// Histograms (one bin per integer value, or 256 float bins): identical counts.
+    #[test]
+    fn histogram_matches(t in harness::ty(), (w, h) in harness::size(), seed in any::<u64>(), levels in 1u32..3000) {
+        let p = harness::plane(t, w, h, seed, levels);
+        let range = cpu::reduce::minmax(&p.data);
+        let kind = RawKind::of(&p.data);
+        let want = match threshold::integer_bins(kind) {
+            Some(n) => cpu::histogram::hist_int(&p.data, range, n),
+            None => cpu::histogram::hist_float(&p.data, range),
+        };
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let mm = ops::minmax(&mut rec, &up).unwrap();
+            let hist = threshold::histogram(&mut rec, &up, &mm).unwrap();
+            rec.submit();
+            let got = read_words(gpu, &hist, want.len());
+            prop_assert!(got == want, "{b:?} {t:?} {w}x{h}: histograms differ");
+        }
+    }
+
+    /// mask = value > threshold: identical, thresholds drawn from the data and beyond it.
+    #[test]
+    fn threshold_matches(t in harness::ty(), (w, h) in harness::size(), seed in any::<u64>(), q in 0usize..1000, below in any::<bool>()) {
+        let p = harness::plane(t, w, h, seed, 300);
+        let mut thr = p.data.get_f64(q % p.len()) + if below { -0.5 } else { 0.25 };
+        if q == 999 { thr = -1e12; }
+        let kind = RawKind::of(&p.data);
+        let want = cpu::threshold::above(&p.data, threshold::threshold_key(kind, thr));
+        // the key rule equals the plain comparison
+        for i in 0..p.len() {
+            prop_assert_eq!(want[i] == 1, p.data.get_f64(i) > thr || (kind.is_float() && (p.data.get_f64(i) as f32 as f64) > thr));
+        }
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let m = threshold::threshold_above(&mut rec, &up, thr).unwrap();
+            rec.submit();
+            prop_assert!(read_u32(gpu, &m) == want, "{b:?} {t:?} {w}x{h} thr {thr}");
+        }
+    }
+
+    /// Connected components, 4 and 8: identical label images (raster numbering) and counts.
+    #[test]
+    fn label_matches((w, h) in harness::size(), seed in any::<u64>(), fill in 5u64..95, conn in prop_oneof![Just(4u32), Just(8u32)]) {
+        let m = harness::mask(w, h, seed, fill);
+        let (want, n) = cpu::label::label(&m, w, h, conn);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let mp = upload_mask(&mut rec, &m, w, h);
+            let l = label::label_components(&mut rec, &mp, conn).unwrap();
+            rec.submit();
+            prop_assert_eq!(read_words(gpu, &l.count, 1)[0], n, "{:?} count {}x{}", b, w, h);
+            prop_assert!(read_u32(gpu, &l.plane) == want, "{b:?} conn {conn} {w}x{h}: labels differ");
+        }
+    }
+
+    /// Per-label geometry and channel statistics (sums 64-bit exact; float channels in the
+    /// documented fixed point): identical records.
+    #[test]
+    fn measure_matches((w, h) in harness::size(), seed in any::<u64>(), t in harness::ty(), cap_short in any::<bool>()) {
+        let m = harness::mask(w, h, seed, 55);
+        let (lab, n) = cpu::label::label(&m, w, h, 8);
+        let ch = harness::plane(t, w, h, seed ^ 0xabc, 1 << 16);
+        let cap = if cap_short { (n / 2).max(1) } else { n.max(1) } as usize;
+        let (geo, over) = cpu::measure::geometry(&lab, w, cap);
+        let range = cpu::reduce::minmax(&ch.data);
+        let chs = cpu::measure::channel(&lab, &ch.data, range, cap);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let lp = upload_mask(&mut rec, &lab, w, h);
+            let cp = ops::upload_plane(&mut rec, &ch).unwrap();
+            let stats = ops::measure::record_raw(&mut rec, &lp, &[&cp], cap as u32).unwrap();
+            rec.submit();
+            let g = read_words(gpu, &stats.geometry, cap * 9);
+            let o = read_words(gpu, &stats.over, 1)[0];
+            let c = read_words(gpu, &stats.channels[0], cap * 4);
+            prop_assert_eq!(o, over, "{:?} overflow label", b);
+            for l in 0..cap {
+                let r = &g[l * 9..l * 9 + 9];
+                let e = geo[l];
+                let got = cpu::measure::Geometry {
+                    area: r[0], min_x: r[1], min_y: r[2], max_x: r[3], max_y: r[4],
+                    sum_x: (r[6] as u64) << 32 | r[5] as u64, sum_y: (r[8] as u64) << 32 | r[7] as u64,
+                };
+                prop_assert_eq!(got, e, "{:?} geometry of label {}", b, l + 1);
+                let r = &c[l * 4..l * 4 + 4];
+                let got = cpu::measure::ChannelStats { sum: ((r[1] as u64) << 32 | r[0] as u64) as i64, min_key: r[2], max_key: r[3] };
+                prop_assert_eq!(got, chs[l], "{:?} {:?} channel of label {}", b, t, l + 1);
+            }
+        }
+    }
+
+    /// Exclusive scan over up to ~3M elements (three levels): identical.
+    #[test]
+    fn scan_matches(n in prop_oneof![1u32..5000, 1_000_000u32..3_100_000], seed in any::<u64>()) {
+        let v = harness::mask(n as usize, 1, seed, 50);
+        let mut want = Vec::with_capacity(v.len());
+        let mut acc = 0u32;
+        for &x in &v { want.push(acc); acc += x; }
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let buf = rec.upload(&v);
+            let total = ops::scan_exclusive(&mut rec, &buf, n).unwrap();
+            rec.submit();
+            prop_assert_eq!(read_words(gpu, &total, 1)[0], acc, "{:?} total", b);
+            prop_assert!(read_words(gpu, &buf, n as usize) == want, "{b:?} scan of {n}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(harness::config(12))]
+
+    /// Gaussian (and its derivatives) against scipy's definition in f64. Tolerance: per pixel
+    /// |gpu - ref| <= 1e-5 * max|input| (f32 accumulation over up to 2 * 4 sigma + 1 taps per
+    /// axis; a relative bound per pixel is meaningless where derivative outputs cross zero).
+    #[test]
+    fn gaussian_matches((w, h) in harness::size(), seed in any::<u64>(), sy in 0.0f64..12.0, sx in 0.3f64..25.0, order in prop_oneof![Just([0usize, 0]), Just([2, 0]), Just([0, 2]), Just([1, 1])]) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let img = p.data.to_f64_vec();
+        let want = cpu::gaussian::gaussian(&img, w, h, [sy, sx], order, 4.0);
+        let scale = img.iter().fold(0f64, |a, &b| a.max(b.abs())).max(1.0);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let f = ops::to_f32(&mut rec, &up).unwrap();
+            let g = filters::gaussian(&mut rec, &f, [sy, sx], order).unwrap();
+            rec.submit();
+            let got = read_f32(gpu, &g);
+            let mut worst = 0f64;
+            for i in 0..got.len() {
+                worst = worst.max((got[i] as f64 - want[i]).abs() / scale);
+            }
+            prop_assert!(worst <= 1e-5, "{b:?} {w}x{h} sigma ({sy},{sx}) order {order:?}: worst {worst:e}");
+        }
+    }
+}
+
+/// 64-bit sums: a 256x257 object of 16-bit maxima sums to 65535 * 65792 > 2^32.
+#[test]
+fn sums_do_not_overflow_u32() {
+    let (w, h) = (256usize, 257usize);
+    let lab = vec![1u32; w * h];
+    let ch = migrascope::image::Plane::new(w, h, PlaneData::U16(vec![65535; w * h])).unwrap();
+    for (b, gpu) in gpus() {
+        let mut rec = Recorder::new(gpu);
+        let lp = upload_mask(&mut rec, &lab, w, h);
+        let cp = ops::upload_plane(&mut rec, &ch).unwrap();
+        let stats = measure::record_raw(&mut rec, &lp, &[&cp], 1).unwrap();
+        rec.submit();
+        let c = read_words(gpu, &stats.channels[0], 4);
+        let sum = (c[1] as u64) << 32 | c[0] as u64;
+        assert_eq!(sum, 65535 * 65792, "{b:?}");
+        assert!(sum > u32::MAX as u64);
+    }
+}
