@@ -1,1 +1,7 @@
-//! The one integration-test binary.
+//! The one integration-test binary: a small harness (`harness`) and one module per area.
+//! GPU tests run the real WGSL on every backend listed in `MIGRASCOPE_TEST_BACKENDS`
+//! (default `vulkan,gl`: lavapipe and llvmpipe on a CPU-only Linux machine). A missing
+//! adapter fails the test; nothing is skipped.
+
+mod harness;
+mod kernels;
