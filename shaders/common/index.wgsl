@@ -13,10 +13,10 @@ fn clamp_idx(i: i32, n: u32) -> u32 {
 }
 
 // Mirror a signed coordinate into [0, n-1] (scipy mode 'reflect': d c b a | a b c d | d c b a).
+// The pattern is symmetric about -1/2, so a negative i maps to -1 - i first: `%` then only
+// sees non-negative operands (GLSL leaves `%` of negative numbers undefined).
 fn reflect_idx(i: i32, n: u32) -> u32 {
-    let n2 = 2 * i32(n);
-    var j = i % n2;
-    if (j < 0) { j = j + n2; }
-    if (j >= i32(n)) { j = n2 - 1 - j; }
-    return u32(j);
+    var j = u32(select(i, -1 - i, i < 0)) % (2u * n);
+    if (j >= n) { j = 2u * n - 1u - j; }
+    return j;
 }

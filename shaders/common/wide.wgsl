@@ -24,3 +24,31 @@ fn wide_from_f32_int(x: f32) -> vec2<u32> {
     if (x < 0.0) { return wide_neg(v); }
     return v;
 }
+
+// Full 64-bit product of two u32 (16-bit limbs; no 64-bit types needed).
+fn wide_mul(a: u32, b: u32) -> vec2<u32> {
+    let a0 = a & 0xffffu;
+    let a1 = a >> 16u;
+    let b0 = b & 0xffffu;
+    let b1 = b >> 16u;
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+    let lo = (p00 & 0xffffu) | (mid << 16u);
+    let hi = p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
+    return vec2<u32>(lo, hi);
+}
+
+fn wide_add(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.x + b.x;
+    var hi = a.y + b.y;
+    if (lo < a.x) { hi = hi + 1u; }
+    return vec2<u32>(lo, hi);
+}
+
+// Unsigned a <= b.
+fn wide_le(a: vec2<u32>, b: vec2<u32>) -> bool {
+    return a.y < b.y || (a.y == b.y && a.x <= b.x);
+}

@@ -3,10 +3,13 @@
 //! both on random inputs; integer outputs must be identical, float outputs within a stated
 //! tolerance. Production code never calls these.
 
+pub mod expand;
 pub mod gaussian;
 pub mod histogram;
 pub mod label;
 pub mod measure;
+pub mod morphology;
+pub mod peaks;
 pub mod raw;
 pub mod reduce;
 pub mod threshold;

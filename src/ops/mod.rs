@@ -5,9 +5,12 @@
 //!
 //! Not here: WGSL (see `shaders/`), wgpu calls (see `gpu`), file formats (see `io`).
 
+pub mod expand;
 pub mod filters;
 pub mod label;
 pub mod measure;
+pub mod morphology;
+pub mod peaks;
 pub mod threshold;
 mod upload;
 

@@ -1,0 +1,95 @@
+// Local maxima with skimage.feature.peak_local_max semantics:
+//   candidates  v == max over the (2d+1)^2 window (mode 'nearest'), v > threshold, outside
+//               the excluded border; threshold = max(threshold_abs or the image minimum,
+//               threshold_rel * image maximum), from the image's [min, max] keys. Also flags
+//               whether any pixel differs from its window maximum (a flat image has no peaks).
+//   resolve     one round of the greedy spacing rule (skimage's _ensure_spacing): candidates
+//               are taken by decreasing value, ties in raster order, and each one taken
+//               rejects the candidates closer than d (Chebyshev). Two candidates closer than d
+//               have equal values (each is its window's maximum), so priority among them is the
+//               raster index. A candidate is kept once every higher-priority neighbour is
+//               rejected, rejected once one is kept; rounds repeat until nothing is undecided.
+// state: 0 not a peak, 1 undecided, 2 kept, 3 rejected.
+#import common/index
+#import common/raw
+
+struct Params { width: u32, height: u32, dist: u32, border: u32,
+                abs_thr: f32, rel_thr: f32, use_abs: u32, use_rel: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> img: array<f32>;
+@group(0) @binding(2) var<storage, read> range: array<u32, 2>;
+@group(0) @binding(3) var<storage, read_write> state: array<atomic<u32>>;
+@group(0) @binding(4) var<storage, read_write> nontrivial: array<atomic<u32>, 1>;
+// undecided candidates after this round (only the last round's counter is read back)
+@group(0) @binding(5) var<storage, read_write> undecided: array<atomic<u32>, 1>;
+
+@compute @workgroup_size(256)
+fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    let w = p.width;
+    if (i >= w * p.height) { return; }
+    let x = i32(i % w);
+    let y = i32(i / w);
+    let d = i32(p.dist);
+    let v = img[i];
+    var mx = v;
+    for (var dy = -d; dy <= d; dy = dy + 1) {
+        let row = clamp_idx(y + dy, p.height) * w;
+        for (var dx = -d; dx <= d; dx = dx + 1) {
+            mx = max(mx, img[row + clamp_idx(x + dx, w)]);
+        }
+    }
+    if (v != mx) { atomicOr(&nontrivial[0], 1u); }
+    var thr = key_f32(range[0]);
+    if (p.use_abs != 0u) { thr = p.abs_thr; }
+    if (p.use_rel != 0u) { thr = max(thr, p.rel_thr * key_f32(range[1])); }
+    let b = p.border;
+    let inside = u32(x) >= b && u32(y) >= b && u32(x) + b < w && u32(y) + b < p.height;
+    atomicStore(&state[i], select(0u, 1u, v == mx && v > thr && inside));
+}
+
+@compute @workgroup_size(256)
+fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    let w = p.width;
+    if (i >= w * p.height) { return; }
+    if (atomicLoad(&nontrivial[0]) == 0u) { atomicStore(&state[i], 0u); return; }
+    if (atomicLoad(&state[i]) != 1u) { return; }
+    let x = i32(i % w);
+    let y = i32(i / w);
+    let r = i32(p.dist) - 1; // closer than d
+    var all_rejected = true;
+    for (var dy = -r; dy <= r; dy = dy + 1) {
+        let yy = y + dy;
+        if (yy < 0 || yy >= i32(p.height)) { continue; }
+        for (var dx = -r; dx <= r; dx = dx + 1) {
+            let xx = x + dx;
+            if (xx < 0 || xx >= i32(w)) { continue; }
+            let j = u32(yy) * w + u32(xx);
+            if (j >= i) { continue; }   // only earlier (higher-priority) candidates
+            // neighbours may be decided during this round; any value read is a valid state
+            let s = atomicLoad(&state[j]);
+            if (s == 2u) { atomicStore(&state[i], 3u); return; }
+            if (s == 1u) { all_rejected = false; }
+        }
+    }
+    if (all_rejected) {
+        atomicStore(&state[i], 2u);
+    } else {
+        atomicAdd(&undecided[0], 1u);
+    }
+}
+
+// bindings: 0 params, 3 state, 6 mask out. mask = 1 where the candidate was kept.
+@group(0) @binding(6) var<storage, read_write> mask: array<u32>;
+
+@compute @workgroup_size(256)
+fn kept(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.width * p.height) { return; }
+    mask[i] = select(0u, 1u, atomicLoad(&state[i]) == 2u);
+}

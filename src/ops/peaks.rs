@@ -1,0 +1,149 @@
+//! Local maxima with `skimage.feature.peak_local_max` semantics, on the GPU: candidates from
+//! a maximum filter and the thresholds, then rounds of the greedy spacing rule until every
+//! candidate is decided (see `shaders/peaks.wgsl`).
+
+use super::{GpuPlane, RawKind, grid_px, minmax};
+use crate::error::{Error, Result};
+use crate::gpu::{Buf, Gpu, Recorder};
+
+/// Parameters of `peak_local_max`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PeakParams {
+    pub min_distance: u32,
+    pub threshold_abs: Option<f32>,
+    pub threshold_rel: Option<f32>,
+    pub exclude_border: bool,
+}
+
+impl Default for PeakParams {
+    fn default() -> Self {
+        PeakParams {
+            min_distance: 1,
+            threshold_abs: None,
+            threshold_rel: None,
+            exclude_border: true,
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PeakGpuParams {
+    width: u32,
+    height: u32,
+    dist: u32,
+    border: u32,
+    abs_thr: f32,
+    rel_thr: f32,
+    use_abs: u32,
+    use_rel: u32,
+}
+
+/// Spacing rounds recorded at once; enough for all but long flat plateaus.
+pub const ROUNDS: u32 = 12;
+
+/// Peaks recorded on the GPU: the mask (1 = peak) and a counter of candidates still undecided
+/// after the last round (0 means the mask is final).
+pub struct Peaks {
+    pub mask: GpuPlane,
+    pub undecided: Buf,
+    state: Buf,
+    nontrivial: Buf,
+    params: Buf,
+    img: GpuPlane,
+    range: Buf,
+}
+
+fn rounds(rec: &mut Recorder, pk: &mut Peaks, n: u32) -> Result<()> {
+    for r in 0..n {
+        let counter = rec.zeroed(4);
+        rec.dispatch_at(
+            "peaks",
+            "resolve",
+            &[
+                (0, &pk.params),
+                (3, &pk.state),
+                (4, &pk.nontrivial),
+                (5, &counter),
+            ],
+            grid_px(&pk.img),
+        )?;
+        if r + 1 == n {
+            pk.undecided = counter;
+        }
+    }
+    rec.dispatch_at(
+        "peaks",
+        "kept",
+        &[(0, &pk.params), (3, &pk.state), (6, &pk.mask.buf)],
+        grid_px(&pk.img),
+    )
+}
+
+/// Records candidate detection and [`ROUNDS`] spacing rounds.
+pub fn local_maxima(rec: &mut Recorder, img: &GpuPlane, prm: PeakParams) -> Result<Peaks> {
+    if img.kind != RawKind::F32 {
+        return Err(Error::invalid("peak_local_max needs an f32 image"));
+    }
+    let d = prm.min_distance.max(1);
+    let range = minmax(rec, img)?;
+    let params = rec.params(&PeakGpuParams {
+        width: img.width,
+        height: img.height,
+        dist: d,
+        border: if prm.exclude_border { d } else { 0 },
+        abs_thr: prm.threshold_abs.unwrap_or(0.0),
+        rel_thr: prm.threshold_rel.unwrap_or(0.0),
+        use_abs: prm.threshold_abs.is_some() as u32,
+        use_rel: prm.threshold_rel.is_some() as u32,
+    });
+    let state = rec.storage(img.len() as u64 * 4);
+    let nontrivial = rec.zeroed(4);
+    let dummy = rec.zeroed(4);
+    rec.dispatch_at(
+        "peaks",
+        "candidates",
+        &[
+            (0, &params),
+            (1, &img.buf),
+            (2, &range),
+            (3, &state),
+            (4, &nontrivial),
+        ],
+        grid_px(img),
+    )?;
+    let mask = GpuPlane {
+        buf: rec.storage(img.len() as u64 * 4),
+        kind: RawKind::U32,
+        width: img.width,
+        height: img.height,
+    };
+    let mut pk = Peaks {
+        mask,
+        undecided: dummy,
+        state,
+        nontrivial,
+        params,
+        img: img.clone(),
+        range,
+    };
+    rounds(rec, &mut pk, ROUNDS)?;
+    Ok(pk)
+}
+
+/// `peak_local_max` as a mask, finished on the GPU: submits, and records further rounds while
+/// candidates remain undecided.
+pub fn peak_local_max(gpu: &Gpu, img: &GpuPlane, prm: PeakParams) -> Result<GpuPlane> {
+    let mut rec = Recorder::new(gpu);
+    let mut pk = local_maxima(&mut rec, img, prm)?;
+    loop {
+        let rb = rec.readback(&pk.undecided, 0, 4);
+        rec.submit();
+        if rb.wait_as::<u32>(gpu)?[0] == 0 {
+            let _ = &pk.range;
+            return Ok(pk.mask);
+        }
+        rec = Recorder::new(gpu);
+        rounds(&mut rec, &mut pk, ROUNDS)?;
+    }
+}

@@ -1,0 +1,93 @@
+//! GPU == CPU reference for the shape kernels: disk morphology, local maxima, feature
+//! transform and label expansion. All outputs compared here are exact (integers, or min/max
+//! of f32 inputs, which involve no rounding).
+
+use migrascope::cpu;
+use migrascope::gpu::Recorder;
+use migrascope::ops::{self, GpuPlane, RawKind, expand, morphology, peaks};
+use proptest::prelude::*;
+
+use crate::harness::{self, Ty, gpus, read_f32, read_u32};
+
+fn f32_plane(rec: &mut Recorder, v: &[f32], w: usize, h: usize) -> GpuPlane {
+    GpuPlane {
+        buf: rec.upload(v),
+        kind: RawKind::F32,
+        width: w as u32,
+        height: h as u32,
+    }
+}
+
+fn sparse_labels(w: usize, h: usize, seed: u64, fill: u64) -> Vec<u32> {
+    let m = harness::mask(w, h, seed, fill);
+    cpu::label::label(&m, w, h, 8).0
+}
+
+proptest! {
+    #![proptest_config(harness::config(16))]
+
+    /// Erosion and dilation with a disk (mode 'reflect'): identical.
+    #[test]
+    fn morphology_matches((w, h) in harness::size(), seed in any::<u64>(), r in 0usize..7, dilate in any::<bool>()) {
+        let p = harness::plane(Ty::F32, w, h, seed, 100);
+        let v: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+        let want = cpu::morphology::erode_or_dilate(&v, w, h, r, dilate);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let img = f32_plane(&mut rec, &v, w, h);
+            let out = if dilate { morphology::dilation(&mut rec, &img, r as u32) } else { morphology::erosion(&mut rec, &img, r as u32) }.unwrap();
+            rec.submit();
+            prop_assert!(read_f32(gpu, &out) == want, "{b:?} {w}x{h} r {r} dilate {dilate}");
+        }
+    }
+
+    /// peak_local_max, including plateaus (few grey levels) that need the spacing rule.
+    #[test]
+    fn peaks_match((w, h) in harness::size(), seed in any::<u64>(), levels in prop_oneof![Just(3u32), Just(20), Just(100000)],
+                   d in 1u32..5, rel in prop::option::of(0.0f32..0.9), abs in prop::option::of(-5.0f32..20.0), border in any::<bool>()) {
+        let p = harness::plane(Ty::F32, w, h, seed, levels);
+        let v: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+        let prm = peaks::PeakParams { min_distance: d, threshold_abs: abs, threshold_rel: rel, exclude_border: border };
+        let want = cpu::peaks::peak_local_max(&v, w, h, d as usize, abs, rel, border);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let img = f32_plane(&mut rec, &v, w, h);
+            rec.submit();
+            let mask = peaks::peak_local_max(gpu, &img, prm).unwrap();
+            prop_assert!(read_u32(gpu, &mask) == want, "{b:?} {w}x{h} d {d} levels {levels}");
+        }
+    }
+
+    /// expand_labels (exact feature transform with scipy's tie rules): identical.
+    #[test]
+    fn expand_matches((w, h) in harness::size(), seed in any::<u64>(), fill in prop_oneof![Just(1u64), Just(3), Just(30)], dist in 0.0f64..40.0) {
+        let lab = sparse_labels(w, h, seed, fill);
+        let want = cpu::expand::expand_labels(&lab, w, h, dist);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let lp = GpuPlane { buf: rec.upload(&lab), kind: RawKind::U32, width: w as u32, height: h as u32 };
+            let out = expand::expand_labels(&mut rec, &lp, dist).unwrap();
+            rec.submit();
+            prop_assert!(read_u32(gpu, &out) == want, "{b:?} {w}x{h} fill {fill} distance {dist}");
+        }
+    }
+}
+
+/// A flat image has no peaks; a single bright pixel is one.
+#[test]
+fn peaks_trivial_and_single() {
+    let (w, h) = (9usize, 7usize);
+    let flat = vec![3.0f32; w * h];
+    let mut one = flat.clone();
+    one[3 * w + 4] = 10.0;
+    for (b, gpu) in gpus() {
+        for (img, n) in [(&flat, 0u32), (&one, 1)] {
+            let mut rec = Recorder::new(gpu);
+            let p = f32_plane(&mut rec, img, w, h);
+            rec.submit();
+            let m = peaks::peak_local_max(gpu, &p, peaks::PeakParams::default()).unwrap();
+            assert_eq!(read_u32(gpu, &m).iter().sum::<u32>(), n, "{b:?}");
+        }
+    }
+    let _ = ops::RawKind::F32;
+}
