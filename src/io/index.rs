@@ -1,0 +1,408 @@
+//! Indexing a TIFF once: walk the IFD chain with the `tiff` crate's `Decoder`, record each
+//! page's layout ([`PageInfo`]), check that every strip/tile lies inside the file, and read the
+//! metadata tags of page 0 ([`FileMeta`]). Also the decoder limits against hostile files and the
+//! translation of `tiff` errors into one-line [`Error::Format`]s.
+//!
+//! Not here: interpreting the metadata (`imagej`, `ome`, `layout`) or decoding pixels (`decode`).
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use tiff::decoder::{Decoder, Limits};
+use tiff::tags::Tag;
+use tiff::{TiffError, TiffFormatError};
+
+use crate::error::{Error, Result};
+use crate::image::SampleType;
+
+pub(crate) type FileDecoder = Decoder<BufReader<File>>;
+
+/// Largest decoded page (all samples) or compressed chunk we accept: 2 GiB.
+pub(crate) const MAX_PLANE_BYTES: usize = 2 << 30;
+/// Largest tag value (OME-XML, strip tables, IJ metadata) we read: 64 MiB.
+pub(crate) const MAX_TAG_BYTES: usize = 64 << 20;
+
+pub(crate) const TAG_IJ_BYTECOUNTS: u16 = 50838;
+pub(crate) const TAG_IJ_METADATA: u16 = 50839;
+
+fn limits() -> Limits {
+    let mut l = Limits::default();
+    l.decoding_buffer_size = MAX_PLANE_BYTES;
+    l.intermediate_buffer_size = MAX_PLANE_BYTES;
+    l.ifd_value_size = MAX_TAG_BYTES;
+    l
+}
+
+/// One line saying what went wrong inside the `tiff` crate, in words a user can act on.
+pub(crate) fn tiff_reason(e: &TiffError) -> String {
+    match e {
+        TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "unexpected end of file (truncated, or an offset points past the end)".into()
+        }
+        TiffError::FormatError(TiffFormatError::CycleInOffsets) => {
+            "the IFD chain loops back on itself (IFD loop)".into()
+        }
+        TiffError::FormatError(
+            TiffFormatError::TiffSignatureNotFound | TiffFormatError::TiffSignatureInvalid,
+        ) => "not a TIFF file (no II*/MM* signature)".into(),
+        TiffError::LimitsExceeded => format!(
+            "declared size exceeds the reader's limits ({} MiB per page, {} MiB per tag)",
+            MAX_PLANE_BYTES >> 20,
+            MAX_TAG_BYTES >> 20
+        ),
+        TiffError::UnsupportedError(u) => format!("unsupported: {u}"),
+        other => other.to_string(),
+    }
+    .replace('\n', " ")
+}
+
+pub(crate) fn tiff_error(path: &Path, place: impl Into<String>, e: TiffError) -> Error {
+    Error::format(path, place, tiff_reason(&e))
+}
+
+/// A fresh decoder on its own file handle, positioned at page 0.
+pub(crate) fn open_decoder(path: &Path) -> Result<FileDecoder> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let dec = Decoder::new(BufReader::with_capacity(1 << 16, f))
+        .map_err(|e| tiff_error(path, "header", e))?;
+    Ok(dec.with_limits(limits()))
+}
+
+/// Layout of one page (IFD), as its tags declare it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PageInfo {
+    pub width: u32,
+    pub height: u32,
+    pub spp: u16,
+    pub bits: u16,
+    /// SampleFormat: 1 unsigned, 2 signed, 3 float.
+    pub format: u16,
+    pub compression: u16,
+    pub photometric: u16,
+    /// PlanarConfiguration: 1 chunky (interleaved), 2 planar (one plane per sample).
+    pub planar: u16,
+    pub predictor: u16,
+    pub tiled: bool,
+    /// NewSubfileType bit 0: a reduced-resolution copy (thumbnail).
+    pub reduced: bool,
+}
+
+impl PageInfo {
+    /// The host sample type this page decodes to, or why it cannot.
+    pub fn dtype(&self) -> std::result::Result<SampleType, String> {
+        let b = self.bits;
+        Ok(match (self.format, b) {
+            (1, 1..=8) => SampleType::U8,
+            (1, 9..=16) => SampleType::U16,
+            (1, 17..=32) => SampleType::U32,
+            (2, 8) => SampleType::I8,
+            (2, 16) => SampleType::I16,
+            (2, 32) => SampleType::I32,
+            (3, 32) => SampleType::F32,
+            (3, 64) => SampleType::F64,
+            (f, b) => {
+                let kind = match f {
+                    1 => "unsigned integer",
+                    2 => "signed integer",
+                    3 => "floating-point",
+                    _ => "untyped (SampleFormat {f})",
+                };
+                return Err(format!("unsupported: {b}-bit {kind} samples"));
+            }
+        })
+    }
+
+    /// Whether the `tiff` crate can expand this page's chunks itself; otherwise `raw` does.
+    pub fn crate_decodes(&self) -> bool {
+        // Palette pages are refused by the crate and WhiteIsZero pages are inverted by it;
+        // like tifffile we hand out the stored values of both.
+        matches!(self.bits, 8 | 16 | 32 | 64) && matches!(self.photometric, 1 | 2 | 5 | 6)
+    }
+}
+
+/// The metadata of page 0 that the axis model needs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FileMeta {
+    /// Every ImageDescription of page 0, in file order. Micro-Manager writes two (OME-XML,
+    /// then ImageJ); the crate's `Directory` keeps one entry per tag, so we scan for them.
+    pub descriptions: Vec<String>,
+    /// IJMetadata bytes and IJMetadataByteCounts.
+    pub ij_metadata: Option<(Vec<u8>, Vec<u64>)>,
+    /// XResolution, YResolution (pixels per unit) and ResolutionUnit (1 none, 2 inch, 3 cm).
+    pub x_res: Option<f64>,
+    pub y_res: Option<f64>,
+    pub res_unit: u16,
+}
+
+/// What one walk of the file found.
+pub(crate) struct FileIndex {
+    pub pages: Vec<PageInfo>,
+    pub meta: FileMeta,
+    pub bigtiff: bool,
+    pub little_endian: bool,
+    pub file_len: u64,
+    /// Start of page 0's pixel data when it is stored as one contiguous uncompressed run.
+    pub page0_contiguous: Option<u64>,
+}
+
+/// Walks every IFD once. Returns the index and the decoder (left on the last page), which
+/// already knows every IFD offset and so makes a good first member of a decoder pool.
+pub(crate) fn index_file(path: &Path) -> Result<(FileIndex, FileDecoder)> {
+    let mut head = [0u8; 4];
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    f.read_exact(&mut head)
+        .map_err(|_| Error::format(path, "header", "not a TIFF file (shorter than 8 bytes)"))?;
+    let little_endian = match &head[..2] {
+        b"II" => true,
+        b"MM" => false,
+        _ => {
+            return Err(Error::format(
+                path,
+                "header",
+                "not a TIFF file (no II*/MM* signature)",
+            ));
+        }
+    };
+    let magic = if little_endian {
+        u16::from_le_bytes([head[2], head[3]])
+    } else {
+        u16::from_be_bytes([head[2], head[3]])
+    };
+    let bigtiff = magic == 43;
+    let mut dec = open_decoder(path)?;
+    let mut pages = Vec::new();
+    let mut meta = read_meta(&mut dec).map_err(|e| tiff_error(path, "page 0 tags", e))?;
+    if let Some(all) =
+        scan_descriptions(&mut f, little_endian, bigtiff, file_len).filter(|d| d.len() > 1)
+    {
+        meta.descriptions = all;
+    }
+    let mut page0_contiguous = None;
+    loop {
+        let n = pages.len();
+        let (info, contiguous) = read_page(&mut dec, path, n, file_len)?;
+        if n == 0 {
+            page0_contiguous = contiguous;
+        }
+        pages.push(info);
+        if !dec.more_images() {
+            break;
+        }
+        dec.next_image()
+            .map_err(|e| tiff_error(path, format!("page {}", n + 1), e))?;
+    }
+    let index = FileIndex {
+        pages,
+        meta,
+        bigtiff,
+        little_endian,
+        file_len,
+        page0_contiguous,
+    };
+    Ok((index, dec))
+}
+
+fn tag_u16(dec: &mut FileDecoder, tag: Tag, default: u16) -> tiff::TiffResult<u16> {
+    Ok(dec
+        .find_tag_unsigned_vec::<u16>(tag)?
+        .and_then(|v| v.first().copied())
+        .unwrap_or(default))
+}
+
+/// Layout of the current page; errors if a strip or tile lies outside the file.
+fn read_page(
+    dec: &mut FileDecoder,
+    path: &Path,
+    n: usize,
+    file_len: u64,
+) -> Result<(PageInfo, Option<u64>)> {
+    let place = || format!("page {n}");
+    let err = |e| tiff_error(path, place(), e);
+    let (width, height) = dec.dimensions().map_err(err)?;
+    let tiled = dec.find_tag(Tag::TileOffsets).map_err(err)?.is_some();
+    let info = PageInfo {
+        width,
+        height,
+        spp: tag_u16(dec, Tag::SamplesPerPixel, 1).map_err(err)?,
+        bits: tag_u16(dec, Tag::BitsPerSample, 1).map_err(err)?,
+        format: tag_u16(dec, Tag::SampleFormat, 1).map_err(err)?,
+        compression: tag_u16(dec, Tag::Compression, 1).map_err(err)?,
+        photometric: tag_u16(dec, Tag::PhotometricInterpretation, 1).map_err(err)?,
+        planar: tag_u16(dec, Tag::PlanarConfiguration, 1).map_err(err)?,
+        predictor: tag_u16(dec, Tag::Predictor, 1).map_err(err)?,
+        tiled,
+        reduced: dec
+            .find_tag_unsigned::<u32>(Tag::NewSubfileType)
+            .map_err(err)?
+            .is_some_and(|v| v & 1 == 1),
+    };
+    let (off_tag, cnt_tag, what) = if tiled {
+        (Tag::TileOffsets, Tag::TileByteCounts, "tile")
+    } else {
+        (Tag::StripOffsets, Tag::StripByteCounts, "strip")
+    };
+    let offsets = dec.find_tag_unsigned_vec::<u64>(off_tag).map_err(err)?;
+    let counts = dec.find_tag_unsigned_vec::<u64>(cnt_tag).map_err(err)?;
+    let (Some(offsets), Some(counts)) = (offsets, counts) else {
+        return Err(Error::format(
+            path,
+            place(),
+            format!("no {what} offsets or byte counts"),
+        ));
+    };
+    if offsets.len() != counts.len() || offsets.is_empty() {
+        return Err(Error::format(
+            path,
+            place(),
+            format!(
+                "{} {what} offsets but {} byte counts",
+                offsets.len(),
+                counts.len()
+            ),
+        ));
+    }
+    for (i, (&o, &c)) in offsets.iter().zip(&counts).enumerate() {
+        if o.checked_add(c).is_none_or(|end| end > file_len) {
+            return Err(Error::format(
+                path,
+                place(),
+                format!(
+                    "{what} {i} (offset {o}, {c} bytes) lies past the end of the file \
+                     ({file_len} bytes): truncated or corrupt"
+                ),
+            ));
+        }
+    }
+    let contiguous = offsets
+        .windows(2)
+        .zip(&counts)
+        .all(|(w, &c)| w[0] + c == w[1]);
+    let start = (info.compression == 1 && contiguous && !tiled).then_some(offsets[0]);
+    Ok((info, start))
+}
+
+/// Bytes of a 1-byte-per-element tag (ASCII, BYTE, UNDEFINED), if present.
+fn tag_bytes(dec: &mut FileDecoder, tag: Tag) -> tiff::TiffResult<Option<Vec<u8>>> {
+    let mut ifd = dec.image_ifd();
+    let Some(entry) = ifd.find_entry(tag) else {
+        return Ok(None);
+    };
+    let n = usize::try_from(entry.count()).unwrap_or(usize::MAX);
+    if n > MAX_TAG_BYTES {
+        return Err(TiffError::LimitsExceeded);
+    }
+    let mut buf = vec![0u8; n];
+    let got = ifd.find_tag_bytes(tag, &mut buf, 0)?.unwrap_or(0);
+    buf.truncate(got.min(n));
+    Ok(Some(buf))
+}
+
+fn tag_f64(dec: &mut FileDecoder, tag: Tag) -> tiff::TiffResult<Option<f64>> {
+    use tiff::decoder::ifd::Value;
+    fn val(v: Value) -> Option<f64> {
+        match v {
+            Value::Rational(n, d) => (d != 0).then(|| n as f64 / d as f64),
+            Value::SRational(n, d) => (d != 0).then(|| n as f64 / d as f64),
+            Value::Float(f) => Some(f as f64),
+            Value::Double(f) => Some(f),
+            Value::Short(s) => Some(s as f64),
+            Value::Unsigned(u) => Some(u as f64),
+            Value::List(l) => l.into_iter().next().and_then(val),
+            _ => None,
+        }
+    }
+    Ok(dec.find_tag(tag)?.and_then(val))
+}
+
+fn text(mut b: Vec<u8>) -> String {
+    if let Some(end) = b.iter().position(|&c| c == 0) {
+        b.truncate(end);
+    }
+    String::from_utf8(b).unwrap_or_else(|e| {
+        // Latin-1 (ImageJ's "µm" as byte 0xB5): map bytes to chars one to one.
+        e.into_bytes().iter().map(|&c| c as char).collect()
+    })
+}
+
+/// All ImageDescription (270) values of page 0, read from its raw entry table. `None` on
+/// anything odd: the crate has already read the page, so this only adds the duplicates.
+fn scan_descriptions(f: &mut File, le: bool, big: bool, file_len: u64) -> Option<Vec<String>> {
+    let mut read = |off: u64, n: usize| -> Option<Vec<u8>> {
+        if off.checked_add(n as u64)? > file_len || n > MAX_TAG_BYTES {
+            return None;
+        }
+        f.seek(SeekFrom::Start(off)).ok()?;
+        let mut b = vec![0u8; n];
+        f.read_exact(&mut b).ok()?;
+        Some(b)
+    };
+    let uint = |b: &[u8]| -> u64 {
+        let mut v = 0u64;
+        for (i, &x) in b.iter().enumerate() {
+            v |= (x as u64) << (8 * if le { i } else { b.len() - 1 - i });
+        }
+        v
+    };
+    let (w, entry) = if big { (8usize, 20usize) } else { (4, 12) };
+    let ifd0 = uint(&read(if big { 8 } else { 4 }, w)?);
+    let n = uint(&read(ifd0, if big { 8 } else { 2 })?) as usize;
+    if n > 4096 {
+        return None;
+    }
+    let table = read(ifd0 + if big { 8 } else { 2 }, n * entry)?;
+    let mut out = Vec::new();
+    for e in table.chunks_exact(entry) {
+        let (tag, typ) = (uint(&e[0..2]), uint(&e[2..4]));
+        if tag != 270 || !matches!(typ, 1 | 2 | 7) {
+            continue;
+        }
+        let count = uint(&e[4..4 + w]) as usize;
+        let field = &e[4 + w..4 + 2 * w];
+        let bytes = if count <= w {
+            field[..count].to_vec()
+        } else {
+            read(uint(field), count)?
+        };
+        out.push(text(bytes));
+    }
+    Some(out)
+}
+
+fn read_meta(dec: &mut FileDecoder) -> tiff::TiffResult<FileMeta> {
+    let descriptions = tag_bytes(dec, Tag::ImageDescription)?
+        .map(text)
+        .into_iter()
+        .collect();
+    let ij_metadata = match tag_bytes(dec, Tag::Unknown(TAG_IJ_METADATA))? {
+        Some(data) => dec
+            .find_tag_unsigned_vec::<u64>(Tag::Unknown(TAG_IJ_BYTECOUNTS))?
+            .map(|counts| (data, counts)),
+        None => None,
+    };
+    Ok(FileMeta {
+        descriptions,
+        ij_metadata,
+        x_res: tag_f64(dec, Tag::XResolution)?,
+        y_res: tag_f64(dec, Tag::YResolution)?,
+        res_unit: tag_u16(dec, Tag::ResolutionUnit, 2)?,
+    })
+}
+
+/// The name of a TIFF compression code, as `info` prints it.
+pub(crate) fn compression_name(code: u16) -> String {
+    match code {
+        1 => "none".into(),
+        5 => "lzw".into(),
+        8 | 32946 => "deflate".into(),
+        32773 => "packbits".into(),
+        50000 => "zstd".into(),
+        6 | 7 => "jpeg".into(),
+        34887 => "lerc".into(),
+        33003 | 33005 | 34712 => "jpeg2000".into(),
+        34925 => "lzma".into(),
+        50001 => "webp".into(),
+        other => format!("unknown({other})"),
+    }
+}

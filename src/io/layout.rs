@@ -1,0 +1,525 @@
+//! The one axis model: from what `index` found, build each series' [`Shape`], sample type,
+//! µm pixel size, time increment, channel names, and the plane table `(t, c, z) → page/sample`.
+//!
+//! Precedence: an `--axes` override, then OME-XML, then an `ImageJ=` description, then a
+//! tifffile "shaped" JSON description, then plain (pages as T, grouped by page shape).
+//! Samples of multi-sample pages (RGB, planar or chunky) always become channels:
+//! `c = c_page * spp + sample`.
+//!
+//! Not here: reading tags (`index`), parsing the metadata text (`imagej`, `ome`), pixels.
+
+use std::path::Path;
+
+use super::imagej::{self, ImageJDesc, s_per_unit, um_per_unit};
+use super::index::{FileIndex, PageInfo};
+use super::{PixelSize, Shape, ome};
+use crate::error::{Error, Result};
+use crate::image::SampleType;
+
+/// Where a plane's samples live.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum PlaneLoc {
+    /// Sample `sample` of page (IFD) `page`.
+    Page { page: usize, sample: usize },
+    /// Uncompressed samples at a byte offset (ImageJ stacks with more images than IFDs).
+    Raw { offset: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Series {
+    pub shape: Shape,
+    pub dtype: SampleType,
+    pub axes_source: String,
+    pub pixel_size: PixelSize,
+    pub time_increment_s: Option<f64>,
+    pub channels: Vec<Option<String>>,
+    /// The page whose layout every plane shares (compression, byte order, ...).
+    pub page0: usize,
+    /// Indexed by `(t * C + c) * Z + z`.
+    pub planes: Vec<PlaneLoc>,
+}
+
+impl Series {
+    pub fn plane_slot(&self, t: usize, c: usize, z: usize) -> usize {
+        (t * self.shape.c + c) * self.shape.z + z
+    }
+}
+
+pub(crate) struct Layout {
+    pub series: Vec<Series>,
+    pub ome: bool,
+    pub imagej: bool,
+}
+
+/// Axis letters (slowest first) with sizes, for the leading (non-YX) dimensions of page order.
+type Axes = Vec<(char, usize)>;
+
+pub(crate) fn build(path: &Path, ix: &FileIndex, axes: Option<&str>) -> Result<Layout> {
+    let descs = &ix.meta.descriptions;
+    let desc = descs.first().map_or("", String::as_str);
+    let ome_doc = descs.iter().find(|d| ome::is_ome(d)).map(|d| ome::parse(d));
+    let ij = descs.iter().find_map(|d| imagej::parse_description(d));
+    let is_ome = ome_doc.is_some();
+    let is_ij = ij.is_some();
+    let fmt = |place: &str, why: String| Error::format(path, place, why);
+    let spp0 = ix.pages.first().map_or(1, |p| p.spp as usize);
+    let series = if let Some(spec) = axes {
+        let pages = plain_group(ix, 0);
+        let letters =
+            parse_axes(spec, pages.len(), shaped(desc, spp0)).map_err(|e| fmt("--axes", e))?;
+        let mut s = generic(path, ix, &pages, &letters, "override")?;
+        if let Some(ij) = &ij {
+            apply_imagej_calibration(&mut s, ij, ix);
+        }
+        vec![s]
+    } else if let Some(Ok(doc)) = ome_doc {
+        let mut out = Vec::new();
+        let mut first_ifd = 0;
+        for (i, img) in doc.images.iter().enumerate() {
+            let s = ome_series(path, ix, img, first_ifd, doc.uuid.as_deref())
+                .map_err(|e| fmt(&format!("OME Image {i}"), e))?;
+            first_ifd += s.planes.len();
+            out.push(s);
+        }
+        out
+    } else if let Some(ij) = ij.as_ref().filter(|_| !ix.pages.is_empty()) {
+        vec![imagej_series(path, ix, ij)?]
+    } else if let Some(dims) = shaped(desc, spp0) {
+        let pages = plain_group(ix, 0);
+        vec![generic(path, ix, &pages, &dims, "shaped")?]
+    } else {
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        for (n, p) in ix.pages.iter().enumerate() {
+            if p.reduced || seen.iter().any(|&k: &usize| same_kind(&ix.pages[k], p)) {
+                continue;
+            }
+            seen.push(n);
+            let pages = plain_group(ix, n);
+            out.push(generic(path, ix, &pages, &[('T', pages.len())], "plain")?);
+        }
+        out
+    };
+    Ok(Layout {
+        series,
+        ome: is_ome,
+        imagej: is_ij,
+    })
+}
+
+fn same_kind(a: &PageInfo, b: &PageInfo) -> bool {
+    (a.width, a.height, a.spp, a.bits, a.format) == (b.width, b.height, b.spp, b.bits, b.format)
+}
+
+/// Pages of the same kind as page `first` (full-resolution ones only), in file order.
+fn plain_group(ix: &FileIndex, first: usize) -> Vec<usize> {
+    let Some(p0) = ix.pages.get(first) else {
+        return Vec::new();
+    };
+    (first..ix.pages.len())
+        .filter(|&n| !ix.pages[n].reduced && same_kind(&ix.pages[n], p0))
+        .collect()
+}
+
+/// The dims of a tifffile "shaped" description (`{"shape": [...], "axes": "TCYX"}`) before Y
+/// and X (and the samples axis of pages with `spp` > 1), with axis letters; unknown letters
+/// fold into one T axis.
+fn shaped(desc: &str, spp: usize) -> Option<Axes> {
+    let v: serde_json::Value = serde_json::from_str(desc.trim_end_matches('\0')).ok()?;
+    let mut shape: Vec<usize> = v
+        .get("shape")?
+        .as_array()?
+        .iter()
+        .map(|d| d.as_u64().map(|d| d as usize))
+        .collect::<Option<_>>()?;
+    let mut axes: Vec<char> = v
+        .get("axes")
+        .and_then(|a| a.as_str())
+        .unwrap_or("")
+        .chars()
+        .collect();
+    if axes.len() != shape.len() {
+        axes.clear();
+    }
+    // Drop the samples axis: last (chunky, YXS) or third from last (planar, SYX).
+    let n = shape.len();
+    if spp > 1 && n >= 3 {
+        let s = if shape[n - 1] == spp { n - 1 } else { n - 3 };
+        if shape[s] == spp {
+            shape.remove(s);
+            if !axes.is_empty() {
+                axes.remove(s);
+            }
+        }
+    }
+    let keep = shape.len().saturating_sub(2);
+    let lead: Vec<usize> = shape[..keep].to_vec();
+    let letters: Vec<char> = axes.get(..keep).map(<[char]>::to_vec).unwrap_or_default();
+    let known = letters.len() == lead.len()
+        && letters.iter().all(|a| "TCZ".contains(*a))
+        && (1..letters.len()).all(|i| !letters[..i].contains(&letters[i]));
+    if known {
+        Some(letters.into_iter().zip(lead).collect())
+    } else {
+        Some(vec![('T', lead.iter().product())])
+    }
+}
+
+/// `--axes` such as `ZYX`, `TCYX`, `T20C2YX`: letters from T, C, Z (slowest first) then `YX`.
+/// Sizes may follow letters; one may be left out and is inferred from the page count. Without
+/// sizes, several letters take them from a "shaped" description of the same rank.
+fn parse_axes(spec: &str, pages: usize, shaped: Option<Axes>) -> std::result::Result<Axes, String> {
+    let up = spec.trim().to_ascii_uppercase();
+    let lead = up.strip_suffix("YX").ok_or(format!(
+        "axes '{spec}' must end in YX (e.g. ZYX, TCYX, T20C2YX)"
+    ))?;
+    let mut dims: Vec<(char, Option<usize>)> = Vec::new();
+    let mut chars = lead.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if !"TCZ".contains(ch) || dims.iter().any(|d| d.0 == ch) {
+            return Err(format!(
+                "axes '{spec}': '{ch}' is not one of T, C, Z or is repeated"
+            ));
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        dims.push((ch, digits.parse().ok().filter(|&n| n > 0)));
+    }
+    if dims.is_empty() {
+        return if pages == 1 {
+            Ok(vec![('T', 1)])
+        } else {
+            Err(format!(
+                "axes '{spec}' says one plane but the file has {pages} pages"
+            ))
+        };
+    }
+    let unknown = dims.iter().filter(|d| d.1.is_none()).count();
+    if unknown > 1 {
+        if let Some(sh) = shaped.filter(|s| s.len() == dims.len()) {
+            return Ok(dims.iter().zip(sh).map(|(d, s)| (d.0, s.1)).collect());
+        }
+        return Err(format!(
+            "axes '{spec}': give the size of all but one axis, e.g. {}",
+            "TC2YX or T20C2YX"
+        ));
+    }
+    let known: usize = dims.iter().filter_map(|d| d.1).product();
+    let out: Axes = dims
+        .iter()
+        .map(|&(c, n)| (c, n.unwrap_or(pages.checked_div(known).unwrap_or(0))))
+        .collect();
+    let total: usize = out.iter().map(|d| d.1).product();
+    if total != pages {
+        return Err(format!(
+            "axes '{spec}' describe {total} planes but the file has {pages} pages"
+        ));
+    }
+    Ok(out)
+}
+
+/// A series whose page `k` of `pages` is the k-th plane of `axes` in C order.
+fn generic(
+    path: &Path,
+    ix: &FileIndex,
+    pages: &[usize],
+    axes: &[(char, usize)],
+    src: &str,
+) -> Result<Series> {
+    let n: usize = axes.iter().map(|a| a.1).product();
+    if n != pages.len() || n == 0 {
+        // A "shaped" description that does not match: fall back to pages as T.
+        return generic(path, ix, pages, &[('T', pages.len())], "plain");
+    }
+    let size = |l: char| axes.iter().find(|a| a.0 == l).map_or(1, |a| a.1);
+    let (t, cp, z) = (size('T'), size('C'), size('Z'));
+    let p0 = &ix.pages[pages[0]];
+    let spp = p0.spp as usize;
+    let mut planes = Vec::with_capacity(n * spp);
+    for ti in 0..t {
+        for ci in 0..cp * spp {
+            for zi in 0..z {
+                let mut k = 0;
+                for &(l, s) in axes {
+                    let i = match l {
+                        'T' => ti,
+                        'C' => ci / spp,
+                        _ => zi,
+                    };
+                    k = k * s + i;
+                }
+                planes.push(PlaneLoc::Page {
+                    page: pages[k],
+                    sample: ci % spp,
+                });
+            }
+        }
+    }
+    let mut s = finish(path, ix, pages[0], (t, cp * spp, z), planes, src)?;
+    s.pixel_size = resolution_size(ix, None);
+    Ok(s)
+}
+
+/// Shape, dtype and checks shared by every kind of series.
+fn finish(
+    path: &Path,
+    ix: &FileIndex,
+    page0: usize,
+    (t, c, z): (usize, usize, usize),
+    planes: Vec<PlaneLoc>,
+    src: &str,
+) -> Result<Series> {
+    let p0 = &ix.pages[page0];
+    let dtype = p0
+        .dtype()
+        .map_err(|e| Error::format(path, format!("page {page0}"), e))?;
+    for loc in &planes {
+        if let PlaneLoc::Page { page, .. } = *loc {
+            let p = &ix.pages[page];
+            if !same_kind(p, p0) {
+                return Err(Error::format(
+                    path,
+                    format!("page {page}"),
+                    format!(
+                        "{}x{} {}-bit x{} differs from page {page0} ({}x{} {}-bit x{}) in the same series",
+                        p.width, p.height, p.bits, p.spp, p0.width, p0.height, p0.bits, p0.spp
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Series {
+        shape: Shape {
+            t,
+            c,
+            z,
+            y: p0.height as usize,
+            x: p0.width as usize,
+        },
+        dtype,
+        axes_source: src.to_string(),
+        pixel_size: PixelSize::default(),
+        time_increment_s: None,
+        channels: vec![None; c],
+        page0,
+        planes,
+    })
+}
+
+/// X/Y pixel size from XResolution/YResolution in `unit` (µm per unit), else ResolutionUnit cm.
+fn resolution_size(ix: &FileIndex, um_per: Option<f64>) -> PixelSize {
+    let um = um_per.or(if ix.meta.res_unit == 3 {
+        Some(1e4)
+    } else {
+        None
+    });
+    let size = |res: Option<f64>| {
+        let v = um? / res.filter(|r| r.is_finite() && *r > 0.0)?;
+        (v.is_finite() && v > 0.0).then_some(v)
+    };
+    PixelSize {
+        x: size(ix.meta.x_res),
+        y: size(ix.meta.y_res),
+        z: None,
+    }
+}
+
+fn apply_imagej_calibration(s: &mut Series, ij: &ImageJDesc, ix: &FileIndex) {
+    let unit = ij.unit.as_deref().and_then(um_per_unit);
+    let mut px = resolution_size(ix, unit);
+    if let (Some(yu), Some(res)) = (ij.yunit.as_deref().and_then(um_per_unit), ix.meta.y_res) {
+        px.y = (res > 0.0).then(|| yu / res);
+    }
+    let zu = ij.zunit.as_deref().and_then(um_per_unit).or(unit);
+    px.z = ij.spacing.zip(zu).map(|(sp, u)| sp * u);
+    s.pixel_size = px;
+    s.time_increment_s = ij
+        .finterval
+        .and_then(|f| Some(f * s_per_unit(ij.tunit.as_deref().unwrap_or("sec"))?));
+}
+
+fn imagej_series(path: &Path, ix: &FileIndex, ij: &ImageJDesc) -> Result<Series> {
+    let p0 = &ix.pages[0];
+    let spp = p0.spp as usize;
+    let (mut c, mut z, mut t) = (
+        ij.channels.unwrap_or(1),
+        ij.slices.unwrap_or(1),
+        ij.frames.unwrap_or(1),
+    );
+    let images = ij.images.unwrap_or(ix.pages.len());
+    if c.checked_mul(z).and_then(|v| v.checked_mul(t)) != Some(images) {
+        (c, z, t) = (1, 1, images);
+    }
+    let n_pages = ix.pages.len();
+    let planes = if images <= n_pages {
+        let mut v = Vec::with_capacity(images * spp);
+        for ti in 0..t {
+            for ci in 0..c * spp {
+                for zi in 0..z {
+                    let page = (ti * z + zi) * c + ci / spp;
+                    v.push(PlaneLoc::Page {
+                        page,
+                        sample: ci % spp,
+                    });
+                }
+            }
+        }
+        v
+    } else {
+        contiguous_planes(path, ix, images, (t, c, z))?
+    };
+    let mut s = finish(path, ix, 0, (t, c * spp, z), planes, "imagej")?;
+    apply_imagej_calibration(&mut s, ij, ix);
+    if let (1, Some((data, counts))) = (spp, &ix.meta.ij_metadata) {
+        let labels = imagej::parse_labels(data, counts);
+        for (ci, name) in s.channels.iter_mut().enumerate() {
+            *name = labels.get(ci).cloned().flatten();
+        }
+    }
+    Ok(s)
+}
+
+/// ImageJ stacks over 4 GB keep one IFD and store every image back to back after it.
+fn contiguous_planes(
+    path: &Path,
+    ix: &FileIndex,
+    images: usize,
+    (t, c, z): (usize, usize, usize),
+) -> Result<Vec<PlaneLoc>> {
+    let p0 = &ix.pages[0];
+    let bad = |why: &str| {
+        Error::format(
+            path,
+            "page 0",
+            format!(
+                "ImageJ says {images} images but the file has {} pages and {why}",
+                ix.pages.len()
+            ),
+        )
+    };
+    let start = ix
+        .page0_contiguous
+        .ok_or_else(|| bad("page 0 is not one uncompressed run"))?;
+    if p0.spp != 1 || !matches!(p0.bits, 8 | 16 | 32 | 64) {
+        return Err(bad("its pages are not single-sample"));
+    }
+    let plane = p0.width as u64 * p0.height as u64 * (p0.bits as u64 / 8);
+    let end = (images as u64)
+        .checked_mul(plane)
+        .and_then(|b| b.checked_add(start));
+    if end.is_none_or(|e| e > ix.file_len) {
+        return Err(bad(
+            "the data after page 0 is too short for them (truncated?)",
+        ));
+    }
+    let mut v = Vec::with_capacity(images);
+    for ti in 0..t {
+        for ci in 0..c {
+            for zi in 0..z {
+                let k = ((ti * z + zi) * c + ci) as u64;
+                v.push(PlaneLoc::Raw {
+                    offset: start + k * plane,
+                });
+            }
+        }
+    }
+    Ok(v)
+}
+
+fn ome_series(
+    path: &Path,
+    ix: &FileIndex,
+    img: &ome::OmeImage,
+    first_ifd: usize,
+    uuid: Option<&str>,
+) -> std::result::Result<Series, String> {
+    let spp = ix.pages[first_ifd.min(ix.pages.len() - 1)].spp as usize;
+    let ifds = img.plane_ifds(spp, ix.pages.len(), first_ifd, path, uuid)?;
+    let c_pages = ifds.len() / (img.size_z * img.size_t);
+    let (t, z) = (img.size_t, img.size_z);
+    let mut planes = Vec::with_capacity(ifds.len() * spp);
+    for ti in 0..t {
+        for ci in 0..c_pages * spp {
+            for zi in 0..z {
+                let page = ifds[(ti * c_pages + ci / spp) * z + zi];
+                planes.push(PlaneLoc::Page {
+                    page,
+                    sample: ci % spp,
+                });
+            }
+        }
+    }
+    let page0 = ifds[0];
+    let mut s =
+        finish(path, ix, page0, (t, c_pages * spp, z), planes, "ome").map_err(|e| e.to_string())?;
+    if (s.shape.x, s.shape.y) != (img.size_x, img.size_y) {
+        return Err(format!(
+            "OME-XML says {}x{} pixels but page {page0} is {}x{}",
+            img.size_x, img.size_y, s.shape.x, s.shape.y
+        ));
+    }
+    s.pixel_size = img.pixel_size;
+    s.time_increment_s = img.time_increment_s;
+    let names: Vec<Option<String>> = img
+        .channels
+        .iter()
+        .flat_map(|(n, k)| std::iter::repeat_n(n.clone(), if *k == spp { spp } else { 1 }))
+        .collect();
+    for (ci, name) in s.channels.iter_mut().enumerate() {
+        *name = names.get(ci).cloned().flatten();
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_override() {
+        assert_eq!(parse_axes("ZYX", 41, None).unwrap(), vec![('Z', 41)]);
+        assert_eq!(
+            parse_axes("tc2yx", 40, None).unwrap(),
+            vec![('T', 20), ('C', 2)]
+        );
+        assert_eq!(
+            parse_axes("T20C2YX", 40, None).unwrap(),
+            vec![('T', 20), ('C', 2)]
+        );
+        assert!(parse_axes("TCYX", 40, None).is_err());
+        assert_eq!(
+            parse_axes("TCYX", 40, Some(vec![('T', 20), ('C', 2)])).unwrap(),
+            vec![('T', 20), ('C', 2)]
+        );
+        assert!(parse_axes("TC3YX", 40, None).is_err());
+        assert!(parse_axes("QYX", 4, None).is_err());
+        assert!(parse_axes("ZZYX", 4, None).is_err());
+        assert!(parse_axes("ZXY", 4, None).is_err());
+        assert!(parse_axes("YX", 4, None).is_err());
+    }
+
+    #[test]
+    fn shaped_descriptions() {
+        assert_eq!(
+            shaped("{\"shape\": [48, 130, 130]}", 1),
+            Some(vec![('T', 48)])
+        );
+        assert_eq!(
+            shaped("{\"shape\": [20, 2, 64, 64], \"axes\": \"TCYX\"}", 1),
+            Some(vec![('T', 20), ('C', 2)])
+        );
+        assert_eq!(shaped("{\"shape\": [16, 16, 3]}", 3), Some(vec![]));
+        assert_eq!(
+            shaped("{\"shape\": [5, 3, 16, 16]}", 3),
+            Some(vec![('T', 5)])
+        );
+        assert_eq!(
+            shaped("{\"shape\": [3, 4, 5], \"axes\": \"QYX\"}", 1),
+            Some(vec![('T', 3)])
+        );
+        assert_eq!(shaped("ImageJ=1", 1), None);
+    }
+}
