@@ -105,11 +105,13 @@ impl PlaneData {
         self.len() == 0
     }
 
+    #[allow(clippy::unnecessary_cast)] // the macro covers f64 too
     /// Sample `i` as f64 (exact for every type but nothing wider than f64 exists here).
     pub fn get_f64(&self, i: usize) -> f64 {
         with_plane_data!(self, v => v[i] as f64)
     }
 
+    #[allow(clippy::unnecessary_cast)] // the macro covers f64 too
     /// Every sample as f64.
     pub fn to_f64_vec(&self) -> Vec<f64> {
         with_plane_data!(self, v => v.iter().map(|&x| x as f64).collect())

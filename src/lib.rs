@@ -12,5 +12,7 @@ pub mod gpu;
 pub mod image;
 pub mod io;
 pub mod ops;
+pub mod pipeline;
+pub mod report;
 
 pub use error::{Error, Result};

@@ -80,7 +80,7 @@ pub fn feature_transform(labels: &[u32], width: usize, height: usize) -> Vec<Opt
 /// Largest integer squared distance whose f64 square root is <= `distance` (scikit-image
 /// compares `sqrt(d2) <= distance` in float64).
 pub fn max_d2(distance: f64) -> u64 {
-    if !(distance >= 0.0) {
+    if distance.is_nan() || distance < 0.0 {
         return 0;
     }
     let mut d2 = (distance * distance).floor().min(u64::MAX as f64 / 2.0) as u64;

@@ -24,7 +24,7 @@ pub fn kernel1d(sigma: f64, order: usize, radius: usize) -> Vec<f64> {
         let mut nq = vec![0.0; order + 1];
         for (j, nqj) in nq.iter_mut().enumerate() {
             // D: derivative, (D q)[j] = (j+1) q[j+1]
-            if j + 1 <= order {
+            if j < order {
                 *nqj += (j + 1) as f64 * q[j + 1];
             }
             // P: multiply by x / -sigma^2, (P q)[j] = q[j-1] / -sigma^2

@@ -1,12 +1,13 @@
 //! Pooled GPU buffers and the bind-group cache.
 //!
 //! A [`Buf`] is a cheap, clonable handle; when the last clone drops, its wgpu buffer goes back
-//! to the pool's free list for its (kind, size class). Buffers come back LIFO, so a loop that
-//! runs the same chain of ops every frame gets the same buffers every frame, and the bind-group
-//! cache (keyed by pipeline and buffer ids) then hits every time: in steady state no buffer and
-//! no bind group is created.
+//! to the pool's free list for its (kind, size class). `acquire` always hands out the free
+//! buffer with the lowest id, so which buffer an op gets depends only on which are free, not
+//! on the order they came back: a loop that runs the same chain every frame gets the same
+//! buffers every frame, and the bind-group cache (keyed by pipeline and buffer ids) hits every
+//! time. In steady state no buffer and no bind group is created.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -105,7 +106,7 @@ impl Buf {
 
 #[derive(Default)]
 struct Free {
-    lists: HashMap<(BufKind, u64), Vec<(u64, wgpu::Buffer)>>,
+    lists: HashMap<(BufKind, u64), BTreeMap<u64, wgpu::Buffer>>,
     bytes: u64,
 }
 
@@ -130,18 +131,19 @@ const MAX_IDLE_BYTES: u64 = 4 << 30;
 impl BufferPool {
     pub(crate) fn acquire(self: &Arc<Self>, device: &wgpu::Device, kind: BufKind, len: u64) -> Buf {
         let size = size_class(len);
-        let reused = self
-            .free
-            .lock()
-            .unwrap()
-            .lists
-            .get_mut(&(kind, size))
-            .and_then(|l| l.pop());
-        let (id, buffer) = match reused {
-            Some(b) => {
-                self.free.lock().unwrap().bytes -= size;
-                b
+        let reused = {
+            let mut free = self.free.lock().unwrap();
+            let b = free
+                .lists
+                .get_mut(&(kind, size))
+                .and_then(|l| l.pop_first());
+            if b.is_some() {
+                free.bytes -= size;
             }
+            b
+        };
+        let (id, buffer) = match reused {
+            Some(b) => b,
             None => {
                 self.created.fetch_add(1, Ordering::Relaxed);
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -172,7 +174,7 @@ impl BufferPool {
         free.lists
             .entry((kind, size))
             .or_default()
-            .push((id, buffer));
+            .insert(id, buffer);
         if free.bytes > MAX_IDLE_BYTES {
             // Too much idle memory: drop every free buffer and the bind groups that name them.
             free.lists.clear();

@@ -58,12 +58,11 @@ impl GpuOptions {
                 .ok()
                 .filter(|s| !s.is_empty());
         }
-        if o.backend.is_none() {
-            if let Ok(b) = std::env::var("MIGRASCOPE_BACKEND") {
-                if !b.is_empty() {
-                    o.backend = Some(BackendChoice::parse(&b)?);
-                }
-            }
+        if o.backend.is_none()
+            && let Ok(b) = std::env::var("MIGRASCOPE_BACKEND")
+            && !b.is_empty()
+        {
+            o.backend = Some(BackendChoice::parse(&b)?);
         }
         Ok(o)
     }
@@ -136,7 +135,7 @@ fn report(index: usize, a: &wgpu::Adapter) -> AdapterReport {
         device: i.device,
         limits: LimitsReport {
             max_buffer_size: l.max_buffer_size,
-            max_storage_buffer_binding_size: l.max_storage_buffer_binding_size as u64,
+            max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
             max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
             max_compute_workgroup_storage_size: l.max_compute_workgroup_storage_size,
             max_compute_invocations_per_workgroup: l.max_compute_invocations_per_workgroup,

@@ -22,18 +22,29 @@ type MapState = Arc<Mutex<ReadState>>;
 pub struct Recorder<'g> {
     gpu: &'g Gpu,
     encoder: wgpu::CommandEncoder,
-    /// Buffers written with `queue.write_buffer`: such writes land at submit time, so the
-    /// buffers must not go back to the pool (and be rewritten) before this submission.
+    /// Every buffer this recording touches. Writes with `queue.write_buffer` land at the next
+    /// submit of *any* recorder, so a buffer must not go back to the pool (where another
+    /// thread could take it and write it) before the recording that uses it is submitted.
     pinned: Vec<Buf>,
     readbacks: Vec<(Buf, u64, MapState)>,
     dispatches: u32,
 }
 
-/// Bytes copied back from the GPU after a submission.
+/// Bytes copied back from the GPU after a submission. Dropped unread, it unmaps its staging
+/// buffer (aborting a pending map) before the buffer returns to the pool.
 pub struct Readback {
     buf: Buf,
     len: u64,
     state: MapState,
+    consumed: bool,
+}
+
+impl Drop for Readback {
+    fn drop(&mut self) {
+        if !self.consumed {
+            self.buf.raw().unmap();
+        }
+    }
 }
 
 /// What `submit` returns: the index to wait on, and the number of dispatches recorded.
@@ -44,7 +55,7 @@ pub struct Submission {
 }
 
 fn padded(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    if bytes.len() % 4 == 0 {
+    if bytes.len().is_multiple_of(4) {
         bytes.into()
     } else {
         let mut v = bytes.to_vec();
@@ -89,6 +100,7 @@ impl<'g> Recorder<'g> {
     pub fn clear(&mut self, buf: &Buf) {
         let n = buf.len().next_multiple_of(4);
         self.encoder.clear_buffer(buf.raw(), 0, Some(n));
+        self.pinned.push(buf.clone());
     }
 
     /// A storage buffer holding `data` (written when this recording is submitted).
@@ -170,7 +182,9 @@ impl<'g> Recorder<'g> {
         pass.set_pipeline(&k.pipeline);
         pass.set_bind_group(0, &bg, &[]);
         pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        drop(pass);
         self.dispatches += 1;
+        self.pinned.extend(bufs.iter().map(|(_, b)| (*b).clone()));
         Ok(())
     }
 
@@ -178,6 +192,8 @@ impl<'g> Recorder<'g> {
     pub fn copy(&mut self, src: &Buf, src_offset: u64, dst: &Buf, dst_offset: u64, len: u64) {
         self.encoder
             .copy_buffer_to_buffer(src.raw(), src_offset, dst.raw(), dst_offset, len);
+        self.pinned.push(src.clone());
+        self.pinned.push(dst.clone());
     }
 
     /// Copies `len` bytes of `src` from `offset` back to the host after submission.
@@ -189,12 +205,14 @@ impl<'g> Recorder<'g> {
             .acquire(&self.gpu.device, BufKind::Readback, n);
         self.encoder
             .copy_buffer_to_buffer(src.raw(), offset, staging.raw(), 0, n);
+        self.pinned.push(src.clone());
         let state: MapState = Arc::default();
         self.readbacks.push((staging.clone(), n, state.clone()));
         Readback {
             buf: staging,
             len,
             state,
+            consumed: false,
         }
     }
 
@@ -225,7 +243,7 @@ impl Readback {
     }
 
     /// Blocks until the copy has landed, then returns the bytes.
-    pub fn wait(self, gpu: &Gpu) -> Result<Vec<u8>> {
+    pub fn wait(mut self, gpu: &Gpu) -> Result<Vec<u8>> {
         loop {
             let index = {
                 let mut st = self.state.lock().unwrap();
@@ -240,12 +258,17 @@ impl Readback {
                     "readback waited on before its recording was submitted".into(),
                 ));
             }
-            gpu.device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: index,
-                    timeout: None,
-                })
-                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            let waited = gpu.device.poll(wgpu::PollType::Wait {
+                submission_index: index,
+                timeout: None,
+            });
+            if waited.is_err() {
+                // With several threads submitting, wgpu can briefly refuse an index that was
+                // just returned to another thread; waiting for everything is always valid.
+                gpu.device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            }
         }
         let raw = self.buf.raw();
         let bytes = {
@@ -256,6 +279,7 @@ impl Readback {
             view[..self.len as usize].to_vec()
         };
         raw.unmap();
+        self.consumed = true;
         Ok(bytes)
     }
 

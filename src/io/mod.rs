@@ -35,7 +35,9 @@ use crate::image::SampleType;
 pub use reader::StackReader;
 pub use stats::PlaneStats;
 pub use stream::PlaneStream;
-pub use write::{StackWriter, WriteFlavor, WriteSpec, write_f32, write_labels, write_ome_u16};
+pub use write::{
+    LabelWriter, StackWriter, WriteFlavor, WriteSpec, write_f32, write_labels, write_ome_u16,
+};
 
 /// Sizes of the five axes of a series.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -5,4 +5,6 @@
 
 mod harness;
 mod kernels;
+mod parity;
+mod runtime;
 mod shapes;
