@@ -151,16 +151,22 @@ fn parse_labels_checked(data: &[u8], counts: &[u64]) -> Option<Vec<Option<String
     Some(labels)
 }
 
-/// IJMetadata bytes (big-endian, as ImageJ writes them) holding one label per page, and the
-/// matching IJMetadataByteCounts.
-pub(crate) fn encode_labels(labels: &[String]) -> (Vec<u8>, Vec<u32>) {
-    let mut data = b"IJIJlabl".to_vec();
-    data.extend_from_slice(&(labels.len() as u32).to_be_bytes());
+/// IJMetadata bytes holding one label per page, and the matching IJMetadataByteCounts. The
+/// integers and UTF-16 text follow the file's byte order (`le`), as ImageJ and tifffile read
+/// them; the magic is `IJIJ` big-endian, `JIJI` little-endian.
+pub(crate) fn encode_labels(labels: &[String], le: bool) -> (Vec<u8>, Vec<u32>) {
+    let u32b = |v: u32| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+    let mut data = if le {
+        b"JIJIlabl".to_vec()
+    } else {
+        b"IJIJlabl".to_vec()
+    };
+    data.extend_from_slice(&u32b(labels.len() as u32));
     let mut counts = vec![data.len() as u32];
     for l in labels {
         let start = data.len();
         for u in l.encode_utf16() {
-            data.extend_from_slice(&u.to_be_bytes());
+            data.extend_from_slice(&if le { u.to_le_bytes() } else { u.to_be_bytes() });
         }
         counts.push((data.len() - start) as u32);
     }
@@ -204,10 +210,14 @@ mod tests {
     #[test]
     fn labels_round_trip_and_garbage() {
         let names = vec!["DNA".to_string(), String::new(), "ER µ".to_string()];
-        let (data, counts) = encode_labels(&names);
+        for le in [false, true] {
+            let (data, counts) = encode_labels(&names, le);
+            let counts: Vec<u64> = counts.into_iter().map(u64::from).collect();
+            let got = parse_labels(&data, &counts);
+            assert_eq!(got, vec![Some("DNA".into()), None, Some("ER µ".into())]);
+        }
+        let (data, counts) = encode_labels(&names, false);
         let counts: Vec<u64> = counts.into_iter().map(u64::from).collect();
-        let got = parse_labels(&data, &counts);
-        assert_eq!(got, vec![Some("DNA".into()), None, Some("ER µ".into())]);
         assert!(parse_labels(&data[..10], &counts).is_empty());
         assert!(parse_labels(b"nonsense", &[12, 5]).is_empty());
         assert!(parse_labels(&data, &[12, 1 << 40]).is_empty());

@@ -64,8 +64,15 @@ pub(crate) fn tiff_error(path: &Path, place: impl Into<String>, e: TiffError) ->
 /// A fresh decoder on its own file handle, positioned at page 0.
 pub(crate) fn open_decoder(path: &Path) -> Result<FileDecoder> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let dec = Decoder::new(BufReader::with_capacity(1 << 16, f))
-        .map_err(|e| tiff_error(path, "header", e))?;
+    let dec = Decoder::new(BufReader::with_capacity(1 << 16, f)).map_err(|e| {
+        let place = match e {
+            TiffError::FormatError(
+                TiffFormatError::TiffSignatureNotFound | TiffFormatError::TiffSignatureInvalid,
+            ) => "header",
+            _ => "page 0",
+        };
+        tiff_error(path, place, e)
+    })?;
     Ok(dec.with_limits(limits()))
 }
 
@@ -171,6 +178,31 @@ pub(crate) fn index_file(path: &Path) -> Result<(FileIndex, FileDecoder)> {
         u16::from_be_bytes([head[2], head[3]])
     };
     let bigtiff = magic == 43;
+    let header_len = if bigtiff { 16 } else { 8 };
+    let mut rest = vec![0u8; header_len - 4];
+    if !matches!(magic, 42 | 43) || f.read_exact(&mut rest).is_err() {
+        let why = if matches!(magic, 42 | 43) {
+            format!("truncated header ({file_len} bytes)")
+        } else {
+            format!("not a TIFF file (version {magic}, expected 42 or 43)")
+        };
+        return Err(Error::format(path, "header", why));
+    }
+    let first_ifd = {
+        let b = &rest[rest.len() - if bigtiff { 8 } else { 4 }..];
+        b.iter().enumerate().fold(0u64, |v, (i, &x)| {
+            v | (x as u64) << (8 * if little_endian { i } else { b.len() - 1 - i })
+        })
+    };
+    if first_ifd >= file_len || first_ifd < header_len as u64 {
+        return Err(Error::format(
+            path,
+            "header",
+            format!(
+                "first IFD offset {first_ifd} lies outside the file ({file_len} bytes): truncated or corrupt"
+            ),
+        ));
+    }
     let mut dec = open_decoder(path)?;
     let mut pages = Vec::new();
     let mut meta = read_meta(&mut dec).map_err(|e| tiff_error(path, "page 0 tags", e))?;
@@ -180,8 +212,20 @@ pub(crate) fn index_file(path: &Path) -> Result<(FileIndex, FileDecoder)> {
         meta.descriptions = all;
     }
     let mut page0_contiguous = None;
+    // The crate refuses an IFD whose `next` changes between reads, but a chain that returns
+    // to an earlier IFD unchanged would be walked forever: stop at the first repeat.
+    let mut seen = std::collections::HashSet::new();
     loop {
         let n = pages.len();
+        if let Some(ptr) = dec.ifd_pointer()
+            && !seen.insert(ptr.0)
+        {
+            return Err(Error::format(
+                path,
+                format!("page {n}"),
+                format!("the IFD chain loops back to offset {} (IFD loop)", ptr.0),
+            ));
+        }
         let (info, contiguous) = read_page(&mut dec, path, n, file_len)?;
         if n == 0 {
             page0_contiguous = contiguous;
@@ -238,6 +282,23 @@ fn read_page(
             .map_err(err)?
             .is_some_and(|v| v & 1 == 1),
     };
+    let page_bytes = u64::from(width)
+        * u64::from(height)
+        * u64::from(info.spp)
+        * u64::from(info.bits).div_ceil(8);
+    if page_bytes > MAX_PLANE_BYTES as u64 {
+        return Err(Error::format(
+            path,
+            place(),
+            format!(
+                "declared {width}x{height} pixels x{} samples of {} bits ({} MiB) exceed the {} MiB page limit",
+                info.spp,
+                info.bits,
+                page_bytes >> 20,
+                MAX_PLANE_BYTES >> 20
+            ),
+        ));
+    }
     let (off_tag, cnt_tag, what) = if tiled {
         (Tag::TileOffsets, Tag::TileByteCounts, "tile")
     } else {

@@ -41,8 +41,22 @@ impl std::fmt::Debug for StackReader {
 impl StackReader {
     /// Opens `path`, walks its IFDs once and works out the axes of series `opts.series`.
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<StackReader> {
-        let (ix, dec) = index::index_file(path)?;
-        let lay = layout::build(path, &ix, opts.axes.as_deref())?;
+        // The tiff crate asserts on some malformed layouts; a panic is one more bad-file error.
+        let (ix, dec, lay) = catch_unwind(AssertUnwindSafe(|| {
+            let (ix, dec) = index::index_file(path)?;
+            let lay = layout::build(path, &ix, opts.axes.as_deref())?;
+            Ok::<_, Error>((ix, dec, lay))
+        }))
+        .map_err(|p| {
+            Error::format(
+                path,
+                "index",
+                format!(
+                    "the TIFF decoder failed on malformed data ({})",
+                    panic_text(&*p)
+                ),
+            )
+        })??;
         let n_series = lay.series.len();
         let series = lay.series.into_iter().nth(opts.series).ok_or_else(|| {
             Error::format(
@@ -170,20 +184,22 @@ impl Shared {
             Ok(Err(why)) => return Err(Error::format(&self.path, place(where_), why)),
             Err(panic) => {
                 *dec = None;
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                return Err(Error::format(
-                    &self.path,
-                    place(where_),
-                    format!("the TIFF decoder failed on malformed data ({msg})"),
-                ));
+                let why = format!(
+                    "the TIFF decoder failed on malformed data ({})",
+                    panic_text(&*panic)
+                );
+                return Err(Error::format(&self.path, place(where_), why));
             }
         };
         Plane::new(w, h, data).map_err(|e| Error::format(&self.path, place(where_), e))
     }
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -186,7 +186,7 @@ impl StackWriter {
                 let names: Vec<String> = (0..s.planes())
                     .map(|i| spec.channels[i % s.c].clone().unwrap_or_default())
                     .collect();
-                imagej::encode_labels(&names)
+                imagej::encode_labels(&names, cfg!(target_endian = "little"))
             });
         let unit = if flavor == WriteFlavor::Ome { 1e4 } else { 1.0 };
         let resolution = match (

@@ -4,6 +4,7 @@
 //! adapter fails the test; nothing is skipped.
 
 mod harness;
+mod io;
 mod kernels;
 mod parity;
 mod runtime;
