@@ -2,6 +2,8 @@
 //   sub        a - b
 //   sub_clamp  max(a - b, 0)       (background subtraction)
 //   axpby      alpha * a + beta * b
+//   ridge      bright-ridge strength from the Hessian (a = Hyy, b = Hxx, c = Hxy):
+//              alpha * max(-lambda_min, 0), lambda_min the smaller eigenvalue
 #import common/index
 
 struct Params { n: u32, _p0: u32, alpha: f32, beta: f32 }
@@ -33,4 +35,19 @@ fn axpby(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let i = linear_id(wid, nwg, lid);
     if (i >= p.n) { return; }
     out[i] = p.alpha * a[i] + p.beta * b[i];
+}
+
+@group(0) @binding(4) var<storage, read> c: array<f32>;
+
+@compute @workgroup_size(256)
+fn ridge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    let yy = a[i];
+    let xx = b[i];
+    let xy = c[i];
+    let d = xx - yy;
+    let lmin = 0.5 * (xx + yy - sqrt(d * d + 4.0 * xy * xy));
+    out[i] = p.alpha * max(-lmin, 0.0);
 }

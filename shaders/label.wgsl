@@ -1,4 +1,6 @@
-// Connected-component labelling by union-find on the GPU (Playne & Hawick 2018 style):
+// Connected-component labelling by union-find on the GPU (Playne & Hawick 2018 style).
+// The input is a u32 plane: 0 is background, and neighbours join when their values are equal
+// (skimage.measure.label on an integer image; a 0/1 mask is the common case).
 //   init      parent[i] = i for foreground pixels, NONE for background
 //   merge     every foreground pixel unions itself with its earlier neighbours (left, up,
 //             and for 8-connectivity up-left and up-right); union is lock-free: roots only
@@ -56,18 +58,21 @@ fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
          @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = linear_id(wid, nwg, lid);
     let w = p.width;
-    if (i >= w * p.height || mask[i] == 0u) { return; }
+    if (i >= w * p.height) { return; }
+    let v = mask[i];
+    if (v == 0u) { return; }
     let x = i % w;
     let y = i / w;
-    let left = x > 0u && mask[i - 1u] != 0u;
+    let left = x > 0u && mask[i - 1u] == v;
     if (left) { union_sets(i, i - 1u); }
     if (y > 0u) {
-        let up = mask[i - w] != 0u;
+        let up = mask[i - w] == v;
         if (up) { union_sets(i, i - w); }
         if (p.conn == 8u) {
-            // up-left is already joined through left or up when either is set
-            if (x > 0u && !left && !up && mask[i - w - 1u] != 0u) { union_sets(i, i - w - 1u); }
-            if (x + 1u < w && !up && mask[i - w + 1u] != 0u) { union_sets(i, i - w + 1u); }
+            // up-left is already joined through left or up when either has the same value;
+            // up-right through up
+            if (x > 0u && !left && !up && mask[i - w - 1u] == v) { union_sets(i, i - w - 1u); }
+            if (x + 1u < w && !up && mask[i - w + 1u] == v) { union_sets(i, i - w + 1u); }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Mirror of `shaders/label.wgsl` + `label_final.wgsl`: connected components of a mask,
 //! numbered 1..N in raster order of each component's first pixel (skimage.measure.label).
-//! Plain flood fill with an explicit stack.
+//! Neighbours join when their values are equal and nonzero. Plain flood fill with a stack.
 
-/// Labels of `mask` (nonzero = foreground), 4- or 8-connected; returns (labels, count).
+/// Labels of `mask` (0 = background; equal nonzero values join), 4- or 8-connected;
+/// returns (labels, count).
 pub fn label(mask: &[u32], width: usize, height: usize, conn: u32) -> (Vec<u32>, u32) {
     let mut labels = vec![0u32; width * height];
     let mut next = 0u32;
@@ -26,7 +27,7 @@ pub fn label(mask: &[u32], width: usize, height: usize, conn: u32) -> (Vec<u32>,
                         continue;
                     }
                     let j = ny as usize * width + nx as usize;
-                    if mask[j] != 0 && labels[j] == 0 {
+                    if mask[j] == mask[start] && labels[j] == 0 {
                         labels[j] = next;
                         stack.push(j);
                     }

@@ -187,3 +187,29 @@ pub fn laplacian_of_gaussian(rec: &mut Recorder, img: &GpuPlane, sigma: f64) -> 
     let s2 = -(sigma * sigma) as f32;
     axpby(rec, s2, &yy, s2, &xx)
 }
+
+/// Bright-ridge strength at scale `sigma` (px): `sigma^2 * max(-lambda_min, 0)` where
+/// lambda_min is the smaller eigenvalue of the Gaussian Hessian. Thin bright lines (retraction
+/// fibers) and spots respond; flat background and dark lines do not.
+pub fn ridge(rec: &mut Recorder, img: &GpuPlane, sigma: f64) -> Result<GpuPlane> {
+    let yy = gaussian(rec, img, [sigma, sigma], [2, 0])?;
+    let xx = gaussian(rec, img, [sigma, sigma], [0, 2])?;
+    let xy = gaussian(rec, img, [sigma, sigma], [1, 1])?;
+    let p = rec.params(&EwParams {
+        n: img.len() as u32,
+        _p: 0,
+        alpha: (sigma * sigma) as f32,
+        beta: 0.0,
+    });
+    let out = rec.storage(img.len() as u64 * 4);
+    rec.dispatch_at(
+        "elementwise",
+        "ridge",
+        &[(0, &p), (1, &yy.buf), (2, &xx.buf), (3, &out), (4, &xy.buf)],
+        grid_px(img),
+    )?;
+    Ok(GpuPlane {
+        buf: out,
+        ..img.clone()
+    })
+}

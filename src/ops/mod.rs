@@ -8,7 +8,9 @@
 pub mod expand;
 pub mod filters;
 pub mod label;
+pub mod mask;
 pub mod measure;
+pub mod moments;
 pub mod morphology;
 pub mod peaks;
 pub mod threshold;

@@ -97,10 +97,15 @@ proptest! {
         }
     }
 
-    /// Connected components, 4 and 8: identical label images (raster numbering) and counts.
+    /// Connected components, 4 and 8, of masks and of multi-valued planes (equal values join):
+    /// identical label images (raster numbering) and counts.
     #[test]
-    fn label_matches((w, h) in harness::size(), seed in any::<u64>(), fill in 5u64..95, conn in prop_oneof![Just(4u32), Just(8u32)]) {
-        let m = harness::mask(w, h, seed, fill);
+    fn label_matches((w, h) in harness::size(), seed in any::<u64>(), fill in 5u64..95, conn in prop_oneof![Just(4u32), Just(8u32)], values in prop_oneof![Just(1u32), Just(3)]) {
+        let m: Vec<u32> = harness::mask(w, h, seed, fill)
+            .iter()
+            .zip(harness::mask(w, h, seed ^ 77, 50))
+            .map(|(&a, b)| if values == 1 { a } else { a * (1 + b + (seed as u32 & 1)) })
+            .collect();
         let (want, n) = cpu::label::label(&m, w, h, conn);
         for (b, gpu) in gpus() {
             let mut rec = Recorder::new(gpu);

@@ -6,6 +6,7 @@
 mod harness;
 mod io;
 mod kernels;
+mod masks;
 mod parity;
 mod runtime;
 mod shapes;

@@ -1,0 +1,38 @@
+// Pixelwise operations on u32 planes (masks and label images).
+//   and_not     out = a where b == 0, else 0      (remove pixels covered by b)
+//   or_nonzero  out = 1 where a != 0 or b != 0    (union of two masks)
+//   lookup      out = table[a - 1] for a in 1..=n, else 0   (per-label value painted back)
+#import common/index
+
+struct Params { n: u32, table_len: u32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<u32>;
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+
+@compute @workgroup_size(256)
+fn and_not(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    out[i] = select(0u, a[i], b[i] == 0u);
+}
+
+@compute @workgroup_size(256)
+fn or_nonzero(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    out[i] = select(0u, 1u, a[i] != 0u || b[i] != 0u);
+}
+
+// b is the table here
+@compute @workgroup_size(256)
+fn lookup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = linear_id(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    let l = a[i];
+    out[i] = select(0u, b[l - 1u], l != 0u && l <= p.table_len);
+}

@@ -1,0 +1,39 @@
+//! Mirror of `shaders/logic.wgsl` and of the `ridge` entry of `shaders/elementwise.wgsl`.
+
+pub fn and_not(a: &[u32], b: &[u32]) -> Vec<u32> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &m)| if m == 0 { x } else { 0 })
+        .collect()
+}
+
+pub fn or_nonzero(a: &[u32], b: &[u32]) -> Vec<u32> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x != 0 || y != 0) as u32)
+        .collect()
+}
+
+pub fn lookup(labels: &[u32], table: &[u32]) -> Vec<u32> {
+    labels
+        .iter()
+        .map(|&l| {
+            if l == 0 || l as usize > table.len() {
+                0
+            } else {
+                table[l as usize - 1]
+            }
+        })
+        .collect()
+}
+
+/// `s2 * max(-lambda_min, 0)` of the Hessian (yy, xx, xy), in f64.
+pub fn ridge(yy: &[f64], xx: &[f64], xy: &[f64], s2: f64) -> Vec<f64> {
+    (0..yy.len())
+        .map(|i| {
+            let d = xx[i] - yy[i];
+            let lmin = 0.5 * (xx[i] + yy[i] - (d * d + 4.0 * xy[i] * xy[i]).sqrt());
+            s2 * (-lmin).max(0.0)
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Robust local background: per-label count, mean and SD of a channel, sigma-clipped once
+//! (moments → bounds mean ± k·SD → moments inside the bounds), all on the GPU
+//! (`shaders/moments.wgsl`). Used on annuli around migrasomes to score cargo.
+
+use super::{GpuPlane, grid_px, minmax};
+use crate::error::Result;
+use crate::gpu::{Buf, Recorder, WG, grid_1d};
+
+/// u32 words per moments record: n, sum lo/hi, sumsq lo/hi.
+pub const REC: u32 = 5;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct MomParams {
+    n: u32,
+    capacity: u32,
+    kind: u32,
+    use_bounds: u32,
+    k: f32,
+    _p0: u32,
+    _p1: u32,
+    _p2: u32,
+}
+
+/// Moments records (and the channel's range, which fixes their fixed-point exponent).
+pub struct MomentsBufs {
+    pub records: Buf,
+    pub range: Buf,
+}
+
+/// Records per-label moments of `channel` over `labels` (labels 1..=capacity), optionally
+/// only inside per-label `[lo, hi]` bounds (f32 pairs).
+pub fn record_moments(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    channel: &GpuPlane,
+    capacity: u32,
+    bounds: Option<&Buf>,
+    range: Option<&Buf>,
+) -> Result<MomentsBufs> {
+    let cap = capacity.max(1);
+    let range = match range {
+        Some(r) => r.clone(),
+        None => minmax(rec, channel)?,
+    };
+    let records = rec.zeroed(cap as u64 * REC as u64 * 4);
+    let dummy;
+    let b = match bounds {
+        Some(b) => b,
+        None => {
+            dummy = rec.storage(8);
+            &dummy
+        }
+    };
+    let p = rec.params(&MomParams {
+        n: labels.len() as u32,
+        capacity: cap,
+        kind: channel.kind as u32,
+        use_bounds: bounds.is_some() as u32,
+        ..Default::default()
+    });
+    rec.dispatch_at(
+        "moments",
+        "moments",
+        &[
+            (0, &p),
+            (1, &labels.buf),
+            (2, &channel.buf),
+            (3, &range),
+            (4, b),
+            (5, &records),
+        ],
+        grid_px(labels),
+    )?;
+    Ok(MomentsBufs { records, range })
+}
+
+/// Per-label bounds mean ± k·SD (f32 pairs, value units) from moments records.
+pub fn record_bounds(
+    rec: &mut Recorder,
+    m: &MomentsBufs,
+    channel: &GpuPlane,
+    capacity: u32,
+    k: f32,
+) -> Result<Buf> {
+    let cap = capacity.max(1);
+    let out = rec.storage(cap as u64 * 8);
+    let p = rec.params(&MomParams {
+        n: 0,
+        capacity: cap,
+        kind: channel.kind as u32,
+        use_bounds: 0,
+        k,
+        ..Default::default()
+    });
+    rec.dispatch_at(
+        "moments",
+        "bounds",
+        &[(0, &p), (3, &m.range), (6, &m.records), (7, &out)],
+        grid_1d(cap as u64, WG),
+    )?;
+    Ok(out)
+}
+
+/// Sigma-clipped moments: one pass, bounds mean ± k·SD, a second pass inside the bounds.
+pub fn record_clipped_moments(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    channel: &GpuPlane,
+    capacity: u32,
+    k: f32,
+) -> Result<MomentsBufs> {
+    let first = record_moments(rec, labels, channel, capacity, None, None)?;
+    let bounds = record_bounds(rec, &first, channel, capacity, k)?;
+    record_moments(
+        rec,
+        labels,
+        channel,
+        capacity,
+        Some(&bounds),
+        Some(&first.range),
+    )
+}
+
+/// Decoded moments: (n, mean, sd) in value units.
+pub fn decode(records: &[u32], range: [u32; 2], kind: super::RawKind) -> Vec<(u32, f64, f64)> {
+    let e = exponent_for(kind, range);
+    let scale = 2f64.powi(-e);
+    records
+        .chunks_exact(REC as usize)
+        .map(|r| {
+            let n = r[0];
+            if n == 0 {
+                return (0, f64::NAN, f64::NAN);
+            }
+            let sum = (((r[2] as u64) << 32) | r[1] as u64) as i64 as f64;
+            let sumsq = (((r[4] as u64) << 32) | r[3] as u64) as f64;
+            let mean = sum / n as f64;
+            let var = (sumsq / n as f64 - mean * mean).max(0.0);
+            (n, mean * scale, var.sqrt() * scale)
+        })
+        .collect()
+}
+
+/// The exponent the kernel used, from the kind and range alone.
+pub fn exponent_for(kind: super::RawKind, range: [u32; 2]) -> i32 {
+    use crate::image::PlaneData;
+    let probe = match kind {
+        super::RawKind::U8 => PlaneData::U8(vec![]),
+        super::RawKind::I8 => PlaneData::I8(vec![]),
+        super::RawKind::U16 => PlaneData::U16(vec![]),
+        super::RawKind::I16 => PlaneData::I16(vec![]),
+        super::RawKind::U32 => PlaneData::U32(vec![]),
+        super::RawKind::I32 => PlaneData::I32(vec![]),
+        super::RawKind::F32 => PlaneData::F32(vec![]),
+    };
+    crate::cpu::moments::exponent(&probe, range)
+}

@@ -1,0 +1,117 @@
+//! GPU == CPU for the mask ops, the ridge filter and the clipped moments.
+
+use migrascope::cpu;
+use migrascope::gpu::Recorder;
+use migrascope::ops::{self, GpuPlane, RawKind, filters, mask, moments};
+use proptest::prelude::*;
+
+use crate::harness::{self, Ty, gpus, read_f32, read_u32, read_words};
+
+fn u32_plane(rec: &mut Recorder, v: &[u32], w: usize, h: usize) -> GpuPlane {
+    GpuPlane {
+        buf: rec.upload(v),
+        kind: RawKind::U32,
+        width: w as u32,
+        height: h as u32,
+    }
+}
+
+proptest! {
+    #![proptest_config(harness::config(16))]
+
+    /// and_not, or_nonzero, lookup: identical.
+    #[test]
+    fn logic_matches((w, h) in harness::size(), seed in any::<u64>(), tlen in 0usize..40) {
+        let a: Vec<u32> = harness::mask(w, h, seed, 50).iter().zip(harness::mask(w, h, seed ^ 5, 50)).map(|(x, y)| x * (1 + 7 * y)).collect();
+        let b = harness::mask(w, h, seed ^ 9, 30);
+        let table: Vec<u32> = (0..tlen as u32).map(|i| i * 3 + 1).collect();
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let pa = u32_plane(&mut rec, &a, w, h);
+            let pb = u32_plane(&mut rec, &b, w, h);
+            let t = rec.upload(&if table.is_empty() { vec![0u32] } else { table.clone() });
+            let x = mask::and_not(&mut rec, &pa, &pb).unwrap();
+            let y = mask::or_nonzero(&mut rec, &pa, &pb).unwrap();
+            let z = mask::lookup(&mut rec, &pa, &t, table.len() as u32).unwrap();
+            rec.submit();
+            prop_assert!(read_u32(gpu, &x) == cpu::logic::and_not(&a, &b), "{bk:?} and_not");
+            prop_assert!(read_u32(gpu, &y) == cpu::logic::or_nonzero(&a, &b), "{bk:?} or_nonzero");
+            prop_assert!(read_u32(gpu, &z) == cpu::logic::lookup(&a, &table), "{bk:?} lookup");
+        }
+    }
+
+    /// Ridge strength against the f64 Hessian of scipy's Gaussian derivatives; tolerance
+    /// 1e-4 * max|input| (three f32 Gaussian passes, then eigenvalues).
+    #[test]
+    fn ridge_matches((w, h) in harness::size(), seed in any::<u64>(), sigma in 0.7f64..4.0) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let img = p.data.to_f64_vec();
+        let g = |o: [usize; 2]| cpu::gaussian::gaussian(&img, w, h, [sigma, sigma], o, 4.0);
+        let want = cpu::logic::ridge(&g([2, 0]), &g([0, 2]), &g([1, 1]), sigma * sigma);
+        let scale = img.iter().fold(1f64, |a, &b| a.max(b.abs()));
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let f = ops::to_f32(&mut rec, &up).unwrap();
+            let r = filters::ridge(&mut rec, &f, sigma).unwrap();
+            rec.submit();
+            let got = read_f32(gpu, &r);
+            let worst = got.iter().zip(&want).map(|(g, w)| (*g as f64 - w).abs()).fold(0.0, f64::max) / scale;
+            prop_assert!(worst <= 1e-4, "{bk:?} {w}x{h} sigma {sigma}: worst {worst:e}");
+        }
+    }
+
+    /// Moments (plain, and inside given bounds): identical records.
+    #[test]
+    fn moments_match((w, h) in harness::size(), seed in any::<u64>(), t in harness::ty()) {
+        let m = harness::mask(w, h, seed, 60);
+        let (lab, n) = cpu::label::label(&m, w, h, 4);
+        let cap = n.max(1) as usize;
+        let ch = harness::plane(t, w, h, seed ^ 0x55, 3000);
+        let range = cpu::reduce::minmax(&ch.data);
+        let bounds: Vec<f32> = (0..cap).flat_map(|l| {
+            let c = cpu::raw::value_f32(&ch.data, (l * 7919) % (w * h));
+            [c - 100.0, c + 1000.0]
+        }).collect();
+        let want = cpu::moments::moments(&lab, &ch.data, range, cap, None);
+        let want_b = cpu::moments::moments(&lab, &ch.data, range, cap, Some(&bounds));
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let lp = u32_plane(&mut rec, &lab, w, h);
+            let cp = ops::upload_plane(&mut rec, &ch).unwrap();
+            let bb = rec.upload(&bounds);
+            let a = moments::record_moments(&mut rec, &lp, &cp, cap as u32, None, None).unwrap();
+            let b = moments::record_moments(&mut rec, &lp, &cp, cap as u32, Some(&bb), None).unwrap();
+            rec.submit();
+            for (bufs, want) in [(a, &want), (b, &want_b)] {
+                let r = read_words(gpu, &bufs.records, cap * 5);
+                for l in 0..cap {
+                    let x = &r[l * 5..l * 5 + 5];
+                    let got = cpu::moments::Moments { n: x[0], sum: ((x[2] as u64) << 32 | x[1] as u64) as i64, sumsq: (x[4] as u64) << 32 | x[3] as u64 };
+                    prop_assert_eq!(got, want[l], "{:?} {:?} label {}", bk, t, l + 1);
+                }
+            }
+        }
+    }
+}
+
+/// Clipped moments ignore an outlier: a ring of 100s with one 10000 has mean 100, SD 0.
+#[test]
+fn clipped_moments_reject_outliers() {
+    let (w, h) = (40usize, 1usize);
+    let lab = vec![1u32; w * h];
+    let mut v = vec![100u16; w];
+    v[7] = 10_000;
+    let plane = migrascope::image::Plane::new(w, h, migrascope::image::PlaneData::U16(v)).unwrap();
+    for (bk, gpu) in gpus() {
+        let mut rec = Recorder::new(gpu);
+        let lp = u32_plane(&mut rec, &lab, w, h);
+        let cp = ops::upload_plane(&mut rec, &plane).unwrap();
+        let m = moments::record_clipped_moments(&mut rec, &lp, &cp, 1, 3.0).unwrap();
+        rec.submit();
+        let r = read_words(gpu, &m.records, 5);
+        let range = read_words(gpu, &m.range, 2);
+        let d = moments::decode(&r, [range[0], range[1]], RawKind::U16);
+        assert_eq!(d[0], (39, 100.0, 0.0), "{bk:?}");
+    }
+}
