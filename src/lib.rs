@@ -14,5 +14,6 @@ pub mod io;
 pub mod ops;
 pub mod pipeline;
 pub mod report;
+pub mod synth;
 
 pub use error::{Error, Result};

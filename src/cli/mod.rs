@@ -2,9 +2,11 @@
 //! Errors print as one line (`migrascope: <file>: <place>: <reason>`) with a non-zero exit.
 //! No image logic lives here.
 
+mod analyze;
 mod devices;
 mod info;
 mod particles;
+mod synth;
 
 use clap::{Parser, Subcommand};
 
@@ -44,21 +46,27 @@ impl GpuArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Migrasome counts per cell (and cargo, released, size) for every frame of TIFF stacks
+    Analyze(analyze::AnalyzeArgs),
     /// List GPU adapters with their backend, type, driver and limits
     Devices(devices::DevicesArgs),
     /// Describe a TIFF stack: shape, type, axes, pixel size, channels (and pixel statistics)
     Info(info::InfoArgs),
     /// Threshold, label and measure particles in every plane (a GPU "Analyze Particles")
     Particles(particles::ParticlesArgs),
+    /// Write a synthetic migrasome stack (OME-TIFF) with ground-truth CSV/JSON
+    Synth(synth::SynthArgs),
 }
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Analyze(a) => analyze::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Info(a) => info::run(a),
         Command::Particles(a) => particles::run(a),
+        Command::Synth(a) => synth::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,232 @@
+//! Synthetic migrasome stacks with ground truth (`migrascope synth`): a test-data generator
+//! on the CPU, deterministic from its seed (same config → byte-identical files).
+//!
+//! The model, in µm and seconds (every number is also written to `truth.json`):
+//! - **Cells**: irregular bodies, an ellipse (mean radius 9–13 µm, aspect 1.1–1.7) whose
+//!   radius carries harmonics 2–5 (amplitude up to 0.08 each); bodies ≥ 6 µm apart. An
+//!   elliptical nucleus (major axis 8–14 µm) lies ≥ 2.5 µm inside each body.
+//! - **Retraction fibers** trail from the cell's rear (the side with the most free space):
+//!   2–6 primary fibers of 12–30 µm, 0.15–0.3 µm wide, some with branches of 5–15 µm.
+//!   Fibers stay ≥ 1.5 µm from every body and inside their cell's territory.
+//! - **Migrasomes**: `Poisson(mean)` per cell (young 4, senescent 12), a fraction released
+//!   (young 0.2, senescent 0.3); attached ones sit on fiber tips, branch points or along
+//!   fibers; released ones lie within 15 µm of one of their cell's fiber tips and ≥ r + 1.5 µm
+//!   from every fiber. Diameters in `[min, max]` (young skewed small: `min + (max-min)·u^1.5`,
+//!   senescent uniform, after the paper's larger senescent migrasomes). Every migrasome is
+//!   ≥ 1 µm (edge to edge) from other migrasomes and from every cell body, ≥ r + 2 µm from
+//!   the image border, and **in its cell's territory**: its distance to its own nucleus is
+//!   ≥ 2 µm smaller than to any other nucleus, and ≤ 45 µm (analyze partitions space by the
+//!   nearest nucleus), in every frame it exists. A migrasome that cannot be placed after 60
+//!   tries is dropped (counted in `truth.json` as `dropped`).
+//! - **Cargo**: each cargo channel independently marks a migrasome positive with probability
+//!   young 0.25 / senescent 0.5 (filled with 0.7–1.0 × the cargo amplitude); cell bodies
+//!   carry diffuse cargo signal (0.12 ×) and punctate mitochondria-like rods (0.3–0.7 ×);
+//!   nothing else outside cells.
+//! - **Membrane (WGA)**: body 0.3 × migrasome amplitude with ±15 % texture, a brighter rim
+//!   (+0.2 ×, 1.2 µm) and a perinuclear Golgi blob (+0.25 ×); fibers peak at 0.2–0.35 × after
+//!   blurring; migrasomes are flat-topped domes at 0.8–1.2 × the amplitude.
+//! - **Nuclei (Hoechst)**: 1.5 × amplitude with ±12 % chromatin texture.
+//! - **Optics and camera**: Gaussian PSF σ = 0.1 µm; smooth illumination field 0.7–1.0
+//!   (a broad Gaussian vignette) multiplying every photon; background 100 photons (nuclei
+//!   60); Poisson shot noise; gain 1 ADU/photon; offset 100 ADU; Gaussian read noise 4 ADU;
+//!   rounded and clamped to 16 bits.
+//! - **SNR** = nominal migrasome peak amplitude above background (photons, illumination 1.0)
+//!   / background noise SD, where background SD = √(background photons + read noise²). So
+//!   the membrane amplitude is `snr · √(100 + 16)`; the cargo channels use the same rule for
+//!   a cargo-positive migrasome; nuclei get 1.5 × their channel's `snr · SD`.
+//! - **Time** (frames > 1, 300 s apart): cells glide forward, away from their fibers, at
+//!   0.1–0.25 µm per frame (total drift capped at 8 µm; a cell that would come within 3 µm of
+//!   another body or leave the field is slowed). Fibers and migrasomes stay on the substrate
+//!   where they were laid down; each primary fiber's root is joined to the moving body by a
+//!   straight tether that lengthens with time. Migrasomes appear at a birth frame (half at
+//!   frame 0, the rest uniform over later frames) and then stay, at full size.
+//!
+//! Coordinates: µm from the centre of pixel (0,0), x = column · pixel size.
+//! Pieces: `geometry` (shapes, distances), `scene` (random layout and truth), `render`
+//! (pixels and noise), `truth` (CSV/JSON files). Not here: detection (see `pipeline`),
+//! scoring (see `evaluate`).
+
+mod geometry;
+mod layout;
+mod render;
+mod scene;
+mod truth;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
+
+pub use scene::{Cell, Migrasome, Scene};
+
+/// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    Young,
+    Senescent,
+}
+
+impl Condition {
+    pub fn parse(s: &str) -> Result<Condition> {
+        match s.to_ascii_lowercase().as_str() {
+            "young" | "ep" => Ok(Condition::Young),
+            "senescent" | "lp" | "old" => Ok(Condition::Senescent),
+            _ => Err(Error::invalid(format!(
+                "condition '{s}': expected young or senescent"
+            ))),
+        }
+    }
+}
+
+/// What the user asks for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SynthConfig {
+    pub seed: u64,
+    pub frames: usize,
+    pub cells: usize,
+    pub condition: Condition,
+    pub snr: f64,
+    pub pixel_size_um: f64,
+    /// Width and height in pixels.
+    pub size: usize,
+    pub cargo: Vec<String>,
+    pub diameter_um: (f64, f64),
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        SynthConfig {
+            seed: 1,
+            frames: 1,
+            cells: 6,
+            condition: Condition::Young,
+            snr: 8.0,
+            pixel_size_um: 0.1,
+            size: 1024,
+            cargo: vec!["Tom20".into()],
+            diameter_um: (0.5, 3.0),
+        }
+    }
+}
+
+/// Frame interval written to the file (one frame every 5 min, as in the paper's movies).
+pub const TIME_INCREMENT_S: f64 = 300.0;
+/// The image name in the truth files (the file is `<IMAGE>.ome.tif`).
+pub const IMAGE: &str = "synth";
+
+impl SynthConfig {
+    /// Refuses configurations that cannot make a sensible image, with a one-line reason.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid(m));
+        if !(1..=10_000).contains(&self.frames) {
+            return bad(format!("--frames {}: expected 1 to 10000", self.frames));
+        }
+        if !(1..=500).contains(&self.cells) {
+            return bad(format!("--cells {}: expected 1 to 500", self.cells));
+        }
+        if !(self.snr.is_finite() && (0.1..=10_000.0).contains(&self.snr)) {
+            return bad(format!("--snr {}: expected 0.1 to 10000", self.snr));
+        }
+        let px = self.pixel_size_um;
+        if !(px.is_finite() && (0.02..=1.0).contains(&px)) {
+            return bad(format!("--pixel-size {px}: expected 0.02 to 1 µm"));
+        }
+        if !(64..=16_384).contains(&self.size) {
+            return bad(format!("--size {}: expected 64 to 16384 px", self.size));
+        }
+        let (lo, hi) = self.diameter_um;
+        if !(lo.is_finite() && hi.is_finite() && lo >= 0.1 && lo <= hi && hi <= 8.0) {
+            return bad(format!(
+                "--diameter {lo},{hi}: expected 0.1 ≤ MIN ≤ MAX ≤ 8 µm"
+            ));
+        }
+        if lo < 2.0 * px {
+            return bad(format!(
+                "--diameter {lo}: smaller than two pixels of {px} µm; use a smaller --pixel-size"
+            ));
+        }
+        if self.cargo.len() > 8 {
+            return bad(format!("--cargo: {} channels, at most 8", self.cargo.len()));
+        }
+        for (i, name) in self.cargo.iter().enumerate() {
+            let ok = !name.is_empty()
+                && name.len() <= 32
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.+".contains(c));
+            if !ok {
+                return bad(format!(
+                    "--cargo '{name}': names are 1-32 characters of letters, digits, _ - . +"
+                ));
+            }
+            if ["Hoechst", "WGA"].contains(&name.as_str()) || self.cargo[..i].contains(name) {
+                return bad(format!("--cargo '{name}': channel names must be unique"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Channel names in file order: nuclei, membrane, then the cargo channels.
+    pub fn channel_names(&self) -> Vec<String> {
+        let mut v = vec!["Hoechst".to_string(), "WGA".to_string()];
+        v.extend(self.cargo.iter().cloned());
+        v
+    }
+
+    /// Field of view in µm (from the first to the last pixel centre).
+    pub fn field_um(&self) -> f64 {
+        (self.size - 1) as f64 * self.pixel_size_um
+    }
+}
+
+/// What `generate` wrote.
+#[derive(Clone, Debug)]
+pub struct SynthOutput {
+    pub stack: PathBuf,
+    pub truth_migrasomes: PathBuf,
+    pub truth_cells: PathBuf,
+    pub truth_json: PathBuf,
+    pub cells: usize,
+    /// Migrasomes alive in the last frame.
+    pub migrasomes: usize,
+}
+
+/// Builds the scene, writes the stack and the truth files into `out` (created if needed).
+pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
+    cfg.validate()?;
+    let scene = Scene::build(cfg)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let stack = out.join(format!("{IMAGE}.ome.tif"));
+    let names = cfg.channel_names();
+    let spec = WriteSpec {
+        shape: Shape {
+            t: cfg.frames,
+            c: names.len(),
+            z: 1,
+            y: cfg.size,
+            x: cfg.size,
+        },
+        pixel_size_um: PixelSize {
+            x: Some(cfg.pixel_size_um),
+            y: Some(cfg.pixel_size_um),
+            z: None,
+        },
+        time_increment_s: Some(TIME_INCREMENT_S),
+        channels: names.into_iter().map(Some).collect(),
+    };
+    let renderer = render::Renderer::new(&scene);
+    let planes = (0..cfg.frames).flat_map(|t| renderer.frame(t));
+    write_ome_u16(&stack, &spec, planes)?;
+    let files = truth::write_all(&scene, out)?;
+    Ok(SynthOutput {
+        stack,
+        truth_migrasomes: files.0,
+        truth_cells: files.1,
+        truth_json: files.2,
+        cells: scene.cells.len(),
+        migrasomes: scene.alive(cfg.frames - 1).count(),
+    })
+}

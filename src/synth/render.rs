@@ -1,0 +1,310 @@
+//! Pixels of a synthetic frame: each channel's signal (photons above background at full
+//! illumination), blurred by the Gaussian PSF, thin rods (fibers, tethers, cargo puncta)
+//! drawn already blurred, then illumination, background, Poisson shot noise, gain, offset and
+//! read noise, rounded to uint16. Channels of a frame render on parallel threads; each plane's
+//! noise comes from its own ChaCha8 stream (per 64-row chunk), so output does not depend on
+//! the thread count.
+//!
+//! Not here: where things are (see `scene`, `layout`).
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, Poisson, StandardNormal};
+
+use super::geometry::{P2, seg_dist};
+use super::scene::{Cell, Rod, Scene, texture};
+
+/// Rows per noise stream.
+const CHUNK_ROWS: usize = 64;
+
+/// A plane of f32 samples with its pixel size, drawn in µm.
+struct Canvas {
+    n: usize,
+    px: f64,
+    v: Vec<f32>,
+}
+
+impl Canvas {
+    fn new(n: usize, px: f64) -> Canvas {
+        Canvas {
+            n,
+            px,
+            v: vec![0.0; n * n],
+        }
+    }
+
+    /// Pixel index ranges covering `[lo, hi]` µm (clamped to the plane).
+    fn span(&self, lo: f64, hi: f64) -> std::ops::Range<usize> {
+        let a = (lo / self.px).ceil().max(0.0) as usize;
+        let b = ((hi / self.px).floor() + 1.0).clamp(0.0, self.n as f64) as usize;
+        a.min(b)..b
+    }
+
+    /// Calls `f(p)` for every pixel centre within `r` µm (box) of `c`; adds what it returns.
+    fn add_box(&mut self, c: P2, r: f64, mut f: impl FnMut(P2) -> f64) {
+        for i in self.span(c.y - r, c.y + r) {
+            let row = i * self.n;
+            for j in self.span(c.x - r, c.x + r) {
+                let v = f(P2::new(j as f64 * self.px, i as f64 * self.px));
+                if v != 0.0 {
+                    self.v[row + j] += v as f32;
+                }
+            }
+        }
+    }
+
+    /// A rod with a Gaussian cross-section of SD `sd` µm and peak `peak`, max-combined.
+    fn rod_max(&mut self, a: P2, b: P2, sd: f64, peak: f64) {
+        let r = 3.5 * sd;
+        let (x0, x1) = (a.x.min(b.x) - r, a.x.max(b.x) + r);
+        let (y0, y1) = (a.y.min(b.y) - r, a.y.max(b.y) + r);
+        let k = -0.5 / (sd * sd);
+        for i in self.span(y0, y1) {
+            for j in self.span(x0, x1) {
+                let d = seg_dist(P2::new(j as f64 * self.px, i as f64 * self.px), a, b);
+                if d <= r {
+                    let v = (peak * (k * d * d).exp()) as f32;
+                    let cell = &mut self.v[i * self.n + j];
+                    *cell = cell.max(v);
+                }
+            }
+        }
+    }
+
+    /// Separable Gaussian blur (clamped edges); skipped below 0.2 px.
+    fn blur(&mut self, sigma_px: f64) {
+        if sigma_px < 0.2 {
+            return;
+        }
+        let rad = (3.5 * sigma_px).ceil() as isize;
+        let mut k: Vec<f32> = (-rad..=rad)
+            .map(|d| (-(d * d) as f64 / (2.0 * sigma_px * sigma_px)).exp() as f32)
+            .collect();
+        let s: f32 = k.iter().sum();
+        k.iter_mut().for_each(|x| *x /= s);
+        let n = self.n as isize;
+        let mut tmp = vec![0f32; self.v.len()];
+        for i in 0..n {
+            let row = &self.v[(i * n) as usize..((i + 1) * n) as usize];
+            for j in 0..n {
+                let mut acc = 0f32;
+                for (t, w) in k.iter().enumerate() {
+                    acc += w * row[(j + t as isize - rad).clamp(0, n - 1) as usize];
+                }
+                tmp[(i * n + j) as usize] = acc;
+            }
+        }
+        for i in 0..n {
+            let out = &mut self.v[(i * n) as usize..((i + 1) * n) as usize];
+            out.fill(0.0);
+            for (t, w) in k.iter().enumerate() {
+                let src = (i + t as isize - rad).clamp(0, n - 1);
+                let srow = &tmp[(src * n) as usize..((src + 1) * n) as usize];
+                for (o, s) in out.iter_mut().zip(srow) {
+                    *o += w * s;
+                }
+            }
+        }
+    }
+}
+
+/// Edge coverage of a pixel `inside` µm within an outline (anti-aliasing over one pixel).
+fn cover(inside: f64, px: f64) -> f64 {
+    (inside / px + 0.5).clamp(0.0, 1.0)
+}
+
+/// Renders frames of a scene.
+pub struct Renderer<'a> {
+    scene: &'a Scene,
+    /// Multiplicative illumination, row-major.
+    illum: Vec<f32>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(scene: &'a Scene) -> Renderer<'a> {
+        let n = scene.cfg.size;
+        let px = scene.cfg.pixel_size_um;
+        let (c, s) = scene.illumination;
+        let w = scene.cfg.field_um();
+        let corners = [
+            P2::new(0.0, 0.0),
+            P2::new(w, 0.0),
+            P2::new(0.0, w),
+            P2::new(w, w),
+        ];
+        let dmax = corners.iter().map(|q| q.dist(c)).fold(0.0, f64::max);
+        let g = |d: f64| (-d * d / (2.0 * s * s)).exp();
+        let gmin = g(dmax);
+        let lo = scene.model.illumination_min;
+        let mut illum = Vec::with_capacity(n * n);
+        for i in 0..n {
+            for j in 0..n {
+                let d = P2::new(j as f64 * px, i as f64 * px).dist(c);
+                let u = ((g(d) - gmin) / (1.0 - gmin)).clamp(0.0, 1.0);
+                illum.push((lo + (1.0 - lo) * u) as f32);
+            }
+        }
+        Renderer { scene, illum }
+    }
+
+    /// The frame's planes in channel order.
+    pub fn frame(&self, t: usize) -> Vec<Vec<u16>> {
+        let nc = self.scene.model.channels.len();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..nc)
+                .map(|c| s.spawn(move || self.channel(t, c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("render thread"))
+                .collect()
+        })
+    }
+
+    /// Noise-free signal (photons above background, illumination 1.0) of channel `c`.
+    pub fn signal(&self, t: usize, c: usize) -> Vec<f32> {
+        let sc = self.scene;
+        let m = &sc.model;
+        let px = sc.cfg.pixel_size_um;
+        let amp = m.channels[c].amplitude_photons;
+        let mut pre = Canvas::new(sc.cfg.size, px);
+        let mut post = Canvas::new(sc.cfg.size, px);
+        let alive: Vec<_> = sc.alive(t).collect();
+        for cell in &sc.cells {
+            match c {
+                0 => nucleus(&mut pre, cell, t, amp * m.nucleus_rel, m.chromatin_texture),
+                1 => {
+                    body(&mut pre, cell, t, amp, sc);
+                    for f in &cell.fibers {
+                        let rod = |a, b| Rod {
+                            a,
+                            b,
+                            width: f.width,
+                            peak: f.peak_rel * amp,
+                        };
+                        for w in f.pts.windows(2) {
+                            blurred_rod(&mut post, &rod(w[0], w[1]), m.psf_sigma_um);
+                        }
+                        if f.tethered && t > 0 && cell.velocity.norm() > 0.0 {
+                            let tip = f.pts[0].add(cell.velocity.scale(t as f64));
+                            blurred_rod(&mut post, &rod(f.pts[0], tip), m.psf_sigma_um);
+                        }
+                    }
+                }
+                _ => {
+                    let k = c - 2;
+                    let pos = cell.pos(t);
+                    let level = amp * m.cargo_diffuse_rel;
+                    pre.add_box(pos, cell.body.r_max + px, |p| {
+                        let q = p.sub(pos);
+                        let inside = cell.body.radius(q.y.atan2(q.x)) - q.norm();
+                        level * cover(inside, px)
+                    });
+                    for r in &cell.puncta[k] {
+                        let rod = Rod {
+                            a: r.a.add(pos),
+                            b: r.b.add(pos),
+                            peak: r.peak * amp,
+                            ..*r
+                        };
+                        blurred_rod(&mut post, &rod, m.psf_sigma_um);
+                    }
+                }
+            }
+        }
+        for mig in alive {
+            let peak = match c {
+                0 => None,
+                1 => Some(mig.amp_rel),
+                _ => mig.cargo[c - 2],
+            };
+            if let Some(rel) = peak {
+                let (r, a) = (0.5 * mig.diameter, amp * rel);
+                pre.add_box(mig.pos, r + px, |p| {
+                    let rho = p.dist(mig.pos);
+                    let dome = 0.85 + 0.15 * (1.0 - (rho / r).powi(2)).max(0.0).sqrt();
+                    a * dome * cover(r - rho, px)
+                });
+            }
+        }
+        pre.blur(m.psf_sigma_um / px);
+        for (a, b) in pre.v.iter_mut().zip(&post.v) {
+            *a += b;
+        }
+        pre.v
+    }
+
+    /// Channel `c` of frame `t` with illumination, background and noise, as uint16.
+    fn channel(&self, t: usize, c: usize) -> Vec<u16> {
+        let sc = self.scene;
+        let m = &sc.model;
+        let n = sc.cfg.size;
+        let sig = self.signal(t, c);
+        let bg = m.channels[c].background_photons;
+        let plane = (t * m.channels.len() + c) as u64;
+        let chunks = n.div_ceil(CHUNK_ROWS) as u64;
+        let mut out = vec![0u16; n * n];
+        for (ci, rows) in out.chunks_mut(CHUNK_ROWS * n).enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(sc.cfg.seed);
+            rng.set_stream(1 + plane * chunks + ci as u64);
+            let base = ci * CHUNK_ROWS * n;
+            for (k, o) in rows.iter_mut().enumerate() {
+                let lam = self.illum[base + k] as f64 * (bg + sig[base + k].max(0.0) as f64);
+                let photons = if lam > 0.0 {
+                    Poisson::new(lam).map_or(lam, |p| p.sample(&mut rng))
+                } else {
+                    0.0
+                };
+                let read: f64 = rng.sample(StandardNormal);
+                let adu = m.offset_adu + m.gain_adu_per_photon * photons + m.read_noise_adu * read;
+                *o = adu.round().clamp(0.0, 65535.0) as u16;
+            }
+        }
+        out
+    }
+}
+
+/// A rod after PSF blurring: Gaussian cross-section of SD √(w²/2.355² + σ_psf²), at least half
+/// a pixel (its integral kept when widened), peak as given.
+fn blurred_rod(canvas: &mut Canvas, rod: &Rod, psf: f64) {
+    let sd = ((rod.width / 2.355).powi(2) + psf * psf).sqrt();
+    let sd_eff = sd.max(0.5 * canvas.px);
+    canvas.rod_max(rod.a, rod.b, sd_eff, rod.peak * sd / sd_eff);
+}
+
+fn nucleus(canvas: &mut Canvas, cell: &Cell, t: usize, amp: f64, tex: f64) {
+    let c = cell.nucleus_center(t);
+    let px = canvas.px;
+    let (nuc, waves) = (&cell.nucleus, &cell.chromatin);
+    canvas.add_box(c, nuc.a + px, |p| {
+        let q = p.sub(c);
+        let inside = (1.0 - nuc.level(q).sqrt()) * nuc.b;
+        let cov = cover(inside, px);
+        if cov > 0.0 {
+            amp * (1.0 + tex * texture(waves, q)) * cov
+        } else {
+            0.0
+        }
+    });
+}
+
+fn body(canvas: &mut Canvas, cell: &Cell, t: usize, amp: f64, sc: &Scene) {
+    let m = &sc.model;
+    let pos = cell.pos(t);
+    let px = canvas.px;
+    let g2 = 2.0 * 1.5f64.powi(2);
+    canvas.add_box(pos, cell.body.r_max + px, |p| {
+        let q = p.sub(pos);
+        let inside = cell.body.radius(q.y.atan2(q.x)) - q.norm();
+        let cov = cover(inside, px);
+        if cov <= 0.0 {
+            return 0.0;
+        }
+        let u = (inside / m.rim_width_um).clamp(0.0, 1.0);
+        let golgi = (-q.sub(cell.golgi).dot(q.sub(cell.golgi)) / g2).exp();
+        let level = m.body_rel * (1.0 + m.body_texture * texture(&cell.body_texture, q))
+            + m.rim_rel * (1.0 - u).powi(2)
+            + m.golgi_rel * golgi;
+        amp * level * cov
+    });
+}

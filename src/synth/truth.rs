@@ -1,0 +1,142 @@
+//! The ground-truth files of a synthetic stack, each written atomically:
+//! `truth_migrasomes.csv` (one row per migrasome per frame it exists in), `truth_cells.csv`
+//! (one row per cell per frame, nucleus centroid and counts) and `truth.json` (the config,
+//! every model number, the layout summary and counts).
+//!
+//! Not here: the stack itself (see `render`, written by `synth::generate`).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::scene::Scene;
+use super::{IMAGE, TIME_INCREMENT_S};
+use crate::error::{Error, Result};
+use crate::report::AtomicFile;
+
+/// Writes the three truth files into `dir`; returns their paths (migrasomes, cells, json).
+pub fn write_all(scene: &Scene, dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let m = dir.join("truth_migrasomes.csv");
+    let c = dir.join("truth_cells.csv");
+    let j = dir.join("truth.json");
+    write_migrasomes(scene, &m)?;
+    write_cells(scene, &c)?;
+    write_json(scene, &j)?;
+    Ok((m, c, j))
+}
+
+fn write_migrasomes(scene: &Scene, path: &Path) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    let mut head = "image,frame,migrasome_id,cell_id,x_um,y_um,diameter_um,released".to_string();
+    for name in &scene.cfg.cargo {
+        head += &format!(",{name}_positive");
+    }
+    f.line(&head)?;
+    for t in 0..scene.cfg.frames {
+        for mig in scene.alive(t) {
+            let mut row = format!(
+                "{IMAGE},{t},{},{},{:.4},{:.4},{:.4},{}",
+                mig.id,
+                mig.cell,
+                mig.pos.x,
+                mig.pos.y,
+                mig.diameter,
+                u8::from(mig.released)
+            );
+            for c in &mig.cargo {
+                row += if c.is_some() { ",1" } else { ",0" };
+            }
+            f.line(&row)?;
+        }
+    }
+    f.commit()
+}
+
+fn write_cells(scene: &Scene, path: &Path) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    let mut head = "image,frame,cell_id,x_um,y_um,migrasome_count,released_count".to_string();
+    for name in &scene.cfg.cargo {
+        head += &format!(",{name}_positive_count");
+    }
+    f.line(&head)?;
+    let ncargo = scene.cfg.cargo.len();
+    for t in 0..scene.cfg.frames {
+        for cell in &scene.cells {
+            let mine: Vec<_> = scene.alive(t).filter(|m| m.cell == cell.id).collect();
+            let released = mine.iter().filter(|m| m.released).count();
+            let p = cell.nucleus_center(t);
+            let mut row = format!(
+                "{IMAGE},{t},{},{:.4},{:.4},{},{released}",
+                cell.id,
+                p.x,
+                p.y,
+                mine.len()
+            );
+            for k in 0..ncargo {
+                let n = mine.iter().filter(|m| m.cargo[k].is_some()).count();
+                row += &format!(",{n}");
+            }
+            f.line(&row)?;
+        }
+    }
+    f.commit()
+}
+
+fn write_json(scene: &Scene, path: &Path) -> Result<()> {
+    let cfg = &scene.cfg;
+    let per_frame: Vec<usize> = (0..cfg.frames).map(|t| scene.alive(t).count()).collect();
+    let cells: Vec<_> = scene
+        .cells
+        .iter()
+        .map(|c| {
+            let fiber_len: f64 = c
+                .fibers
+                .iter()
+                .map(|f| f.pts.windows(2).map(|w| w[0].dist(w[1])).sum::<f64>())
+                .sum();
+            json!({
+                "cell_id": c.id,
+                "body_center_um": [c.center.x, c.center.y],
+                "body_semi_axes_um": [c.body.a, c.body.b],
+                "body_max_radius_um": c.body.r_max,
+                "nucleus_semi_axes_um": [c.nucleus.a, c.nucleus.b],
+                "rear_deg": c.rear.to_degrees().rem_euclid(360.0),
+                "drift_um_per_frame": [c.velocity.x, c.velocity.y],
+                "fibers": c.fibers.len(),
+                "fiber_length_um": fiber_len,
+                "migrasomes": scene.migrasomes.iter().filter(|m| m.cell == c.id).count(),
+            })
+        })
+        .collect();
+    let (ic, isd) = scene.illumination;
+    let doc = json!({
+        "image": IMAGE,
+        "file": format!("{IMAGE}.ome.tif"),
+        "software": concat!("migrascope ", env!("CARGO_PKG_VERSION")),
+        "config": cfg,
+        "channels": cfg.channel_names(),
+        "axes": "TCZYX",
+        "shape": {"t": cfg.frames, "c": cfg.channel_names().len(), "z": 1, "y": cfg.size, "x": cfg.size},
+        "pixel_size_um": cfg.pixel_size_um,
+        "field_um": cfg.field_um(),
+        "time_increment_s": TIME_INCREMENT_S,
+        "coordinates": "x_um, y_um from the centre of pixel (0,0); x = column * pixel_size",
+        "model": scene.model,
+        "illumination": {"center_um": [ic.x, ic.y], "sigma_um": isd,
+            "rule": "min + (1 - min) * normalised Gaussian vignette"},
+        "counts": {
+            "cells": scene.cells.len(),
+            "migrasomes": scene.migrasomes.len(),
+            "released": scene.migrasomes.iter().filter(|m| m.released).count(),
+            "drawn": scene.drawn,
+            "dropped": scene.dropped,
+            "per_frame": per_frame,
+        },
+        "cells": cells,
+    });
+    let text = serde_json::to_string_pretty(&doc)
+        .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+    let mut f = AtomicFile::create(path)?;
+    f.line(&text)?;
+    f.commit()
+}
