@@ -7,15 +7,18 @@
 //!   layout and checks its strips/tiles lie inside the file; reads page 0's metadata tags.
 //! - `imagej`, `ome`: parse the ImageJ description + IJMetadata, and OME-XML (quick-xml).
 //! - `layout`: turns those into series: a [`Shape`], µm pixel sizes, channel names and a plane
-//!   table `(t, c, z) → (page, sample)`.
+//!   table `(t, c, z) → (page, sample)`; `axes` parses `--axes` and tifffile "shaped" JSON.
 //! - `decode` (+ `raw` for what the crate cannot expand: palette pages, 10/12-bit samples,
 //!   WhiteIsZero kept raw), `reader` ([`StackReader`], a pool of decoders), `stream`
 //!   ([`PlaneStream`]: worker threads into bounded queues, in order).
-//! - `write`: ImageJ and OME-TIFF writers, page by page, atomic (temp file + rename).
+//! - `write`: ImageJ and OME-TIFF writers, page by page, atomic (temp file + rename), on the
+//!   page encoding of `encode`. `stats`: min/max/sum of a plane for `info --stats`.
 //!
 //! Not here: any pixel processing (see `ops`), any GPU code (see `gpu`).
 
+mod axes;
 mod decode;
+mod encode;
 mod imagej;
 mod index;
 mod layout;

@@ -9,6 +9,7 @@ mod hostile;
 mod roundtrip;
 mod sha256;
 mod stream;
+mod variants;
 
 use std::path::{Path, PathBuf};
 
