@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod cpu;
 pub mod error;
+pub mod evaluate;
 pub mod gpu;
 pub mod image;
 pub mod io;

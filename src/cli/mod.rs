@@ -4,6 +4,7 @@
 
 mod analyze;
 mod devices;
+mod evaluate;
 mod info;
 mod particles;
 mod synth;
@@ -56,6 +57,8 @@ pub enum Command {
     Particles(particles::ParticlesArgs),
     /// Write a synthetic migrasome stack (OME-TIFF) with ground-truth CSV/JSON
     Synth(synth::SynthArgs),
+    /// Score analyze's migrasomes.csv/cells.csv against synth's ground truth
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -67,6 +70,7 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a),
         Command::Particles(a) => particles::run(a),
         Command::Synth(a) => synth::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
     };
     match result {
         Ok(()) => 0,

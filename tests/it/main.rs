@@ -10,3 +10,4 @@ mod masks;
 mod parity;
 mod runtime;
 mod shapes;
+mod synth;

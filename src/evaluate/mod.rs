@@ -1,0 +1,393 @@
+//! Scoring `analyze` results against `synth` ground truth (`migrascope evaluate`).
+//!
+//! Rules (also printed with the table):
+//! - Rows are grouped by (image, frame); image names compare without folders and without a
+//!   `.ome.tif(f)`/`.tif(f)` suffix; `z` is ignored (synth stacks are 2D).
+//! - **Migrasomes**: a detection matches a truth migrasome when their centroids are within
+//!   max(1 µm, truth radius); pairs are taken one-to-one, closest first (greedy on distance,
+//!   ties by row order). TP = matched pairs, FP = unmatched detections (including those in
+//!   frames the truth does not have), FN = unmatched truth. Precision is 1 when nothing was
+//!   detected, recall 1 when there is nothing to find; F1 is 0 when both are 0.
+//! - **Cells**: result cells match truth cells by nucleus centroid, closest first, within
+//!   5 µm. `cell_count_mae` = mean over truth cells of |predicted − true migrasome_count|,
+//!   an unmatched truth cell counting as predicted 0 (likewise released and per-cargo counts).
+//! - **Cargo accuracy**: over matched migrasomes, predicted `<cargo>_positive` == truth, per
+//!   cargo channel and pooled over channels; **released accuracy** likewise. `null` in JSON
+//!   (`n/a` in the table) when nothing matched.
+//!
+//! Not here: CSV parsing (see `table`), detection (see `pipeline`).
+
+mod table;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+pub use table::Table;
+
+/// Truth cell matching radius (µm).
+pub const CELL_MATCH_UM: f64 = 5.0;
+/// Smallest migrasome matching radius (µm).
+pub const MIN_MATCH_UM: f64 = 1.0;
+
+type Key = (String, u64);
+
+/// Per cargo channel scores.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CargoScore {
+    pub name: String,
+    pub accuracy: Option<f64>,
+    /// Matched migrasomes that truth / results call positive.
+    pub truth_positive: usize,
+    pub predicted_positive: usize,
+    pub positive_count_mae: f64,
+}
+
+/// The scores of one evaluation.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    pub tp: usize,
+    pub fp: usize,
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub cell_count_mae: f64,
+    pub cells_matched: usize,
+    pub cells_truth: usize,
+    pub cargo_accuracy: Option<f64>,
+    pub released_accuracy: Option<f64>,
+    pub released_count_mae: f64,
+    /// Mean centroid distance of matched pairs (µm).
+    pub mean_offset_um: Option<f64>,
+    pub frames: usize,
+    /// (image, frame) groups in the results that the truth does not have.
+    pub unmatched_result_frames: usize,
+    pub truth_migrasomes: usize,
+    pub detections: usize,
+    pub cells_results: usize,
+    pub per_cargo: Vec<CargoScore>,
+}
+
+/// The image name without folders and a TIFF suffix.
+pub fn image_key(s: &str) -> String {
+    let base = s.trim().rsplit(['/', '\\']).next().unwrap_or("");
+    let lower = base.to_ascii_lowercase();
+    for suf in [".ome.tiff", ".ome.tif", ".tiff", ".tif"] {
+        if lower.ends_with(suf) {
+            return base[..base.len() - suf.len()].to_string();
+        }
+    }
+    base.to_string()
+}
+
+/// Greedy one-to-one matching of `a` to `b`: pairs within `tol(i)` of each other, closest
+/// first (ties by index). Returns `(i, j, distance)`.
+pub fn greedy_match(
+    a: &[(f64, f64)],
+    b: &[(f64, f64)],
+    tol: impl Fn(usize) -> f64,
+) -> Vec<(usize, usize, f64)> {
+    let mut pairs = Vec::new();
+    for (i, p) in a.iter().enumerate() {
+        let t = tol(i);
+        for (j, q) in b.iter().enumerate() {
+            let d = (p.0 - q.0).hypot(p.1 - q.1);
+            if d <= t {
+                pairs.push((i, j, d));
+            }
+        }
+    }
+    pairs.sort_by(|x, y| x.2.total_cmp(&y.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
+    let (mut ua, mut ub) = (vec![false; a.len()], vec![false; b.len()]);
+    pairs
+        .into_iter()
+        .filter(|&(i, j, _)| {
+            let free = !ua[i] && !ub[j];
+            if free {
+                ua[i] = true;
+                ub[j] = true;
+            }
+            free
+        })
+        .collect()
+}
+
+/// One migrasome row (truth or detection).
+struct Mig {
+    xy: (f64, f64),
+    radius: f64,
+    released: bool,
+    cargo: Vec<bool>,
+}
+
+/// One cell row.
+struct CellRow {
+    xy: (f64, f64),
+    count: f64,
+    released: f64,
+    cargo: Vec<f64>,
+}
+
+fn key(t: &Table, r: usize, ci: usize, cf: usize) -> Result<Key> {
+    Ok((image_key(t.text(r, ci)), t.int(r, cf)?))
+}
+
+fn read_migs(path: &Path, cargo: &[String], truth: bool) -> Result<BTreeMap<Key, Vec<Mig>>> {
+    let t = Table::read(path)?;
+    let (ci, cf, cx, cy) = (
+        t.col("image")?,
+        t.col("frame")?,
+        t.col("x_um")?,
+        t.col("y_um")?,
+    );
+    let cd = if truth {
+        Some(t.col("diameter_um")?)
+    } else {
+        None
+    };
+    let cr = t.col("released")?;
+    let cc: Vec<usize> =
+        (cargo.iter().map(|c| t.col(&format!("{c}_positive")))).collect::<Result<_>>()?;
+    let mut out: BTreeMap<Key, Vec<Mig>> = BTreeMap::new();
+    for r in 0..t.rows.len() {
+        let m = Mig {
+            xy: (t.num(r, cx)?, t.num(r, cy)?),
+            radius: match cd {
+                Some(c) => 0.5 * t.num(r, c)?,
+                None => 0.0,
+            },
+            released: t.flag(r, cr)?,
+            cargo: cc.iter().map(|&c| t.flag(r, c)).collect::<Result<_>>()?,
+        };
+        out.entry(key(&t, r, ci, cf)?).or_default().push(m);
+    }
+    Ok(out)
+}
+
+fn read_cells(path: &Path, cargo: &[String]) -> Result<BTreeMap<Key, Vec<CellRow>>> {
+    let t = Table::read(path)?;
+    let (ci, cf, cx, cy) = (
+        t.col("image")?,
+        t.col("frame")?,
+        t.col("x_um")?,
+        t.col("y_um")?,
+    );
+    let (cn, cr) = (t.col("migrasome_count")?, t.col("released_count")?);
+    let cc: Vec<usize> =
+        (cargo.iter().map(|c| t.col(&format!("{c}_positive_count")))).collect::<Result<_>>()?;
+    let mut out: BTreeMap<Key, Vec<CellRow>> = BTreeMap::new();
+    for r in 0..t.rows.len() {
+        let c = CellRow {
+            xy: (t.num(r, cx)?, t.num(r, cy)?),
+            count: t.num(r, cn)?,
+            released: t.num(r, cr)?,
+            cargo: cc.iter().map(|&c| t.num(r, c)).collect::<Result<_>>()?,
+        };
+        out.entry(key(&t, r, ci, cf)?).or_default().push(c);
+    }
+    Ok(out)
+}
+
+/// The cargo channels of a truth migrasome table: its `<name>_positive` columns.
+fn cargo_names(path: &Path) -> Result<Vec<String>> {
+    let t = Table::read(path)?;
+    Ok(t.header
+        .iter()
+        .filter_map(|h| h.strip_suffix("_positive").map(str::to_string))
+        .collect())
+}
+
+fn ratio(n: usize, d: usize) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// Scores the results in `results` (`migrasomes.csv`, `cells.csv`) against the truth in
+/// `truth` (`truth_migrasomes.csv`, `truth_cells.csv`).
+pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
+    for d in [truth, results] {
+        if !d.is_dir() {
+            return Err(Error::invalid(format!("{}: not a folder", d.display())));
+        }
+    }
+    let tm_path = truth.join("truth_migrasomes.csv");
+    let cargo = cargo_names(&tm_path)?;
+    let tm = read_migs(&tm_path, &cargo, true)?;
+    let rm = read_migs(&results.join("migrasomes.csv"), &cargo, false)?;
+    let tc = read_cells(&truth.join("truth_cells.csv"), &cargo)?;
+    let rc = read_cells(&results.join("cells.csv"), &cargo)?;
+
+    let nc = cargo.len();
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    let (mut rel_ok, mut offset) = (0, 0.0);
+    let mut cargo_ok = vec![0usize; nc];
+    let mut cargo_tpos = vec![0usize; nc];
+    let mut cargo_ppos = vec![0usize; nc];
+    let empty = Vec::new();
+    for (k, truth_rows) in &tm {
+        let dets = rm.get(k).unwrap_or(&empty);
+        let a: Vec<_> = truth_rows.iter().map(|m| m.xy).collect();
+        let b: Vec<_> = dets.iter().map(|m| m.xy).collect();
+        let pairs = greedy_match(&a, &b, |i| MIN_MATCH_UM.max(truth_rows[i].radius));
+        tp += pairs.len();
+        fn_ += a.len() - pairs.len();
+        fp += b.len() - pairs.len();
+        for &(i, j, d) in &pairs {
+            let (t, p) = (&truth_rows[i], &dets[j]);
+            offset += d;
+            rel_ok += usize::from(t.released == p.released);
+            for c in 0..nc {
+                cargo_ok[c] += usize::from(t.cargo[c] == p.cargo[c]);
+                cargo_tpos[c] += usize::from(t.cargo[c]);
+                cargo_ppos[c] += usize::from(p.cargo[c]);
+            }
+        }
+    }
+    let mut unmatched_frames = 0;
+    for (k, dets) in &rm {
+        if !tm.contains_key(k) && !tc.contains_key(k) {
+            unmatched_frames += 1;
+        }
+        if !tm.contains_key(k) {
+            fp += dets.len();
+        }
+    }
+
+    let (mut cells_truth, mut cells_matched) = (0, 0);
+    let (mut count_err, mut rel_err) = (0.0, 0.0);
+    let mut cargo_err = vec![0.0; nc];
+    for (k, truth_cells) in &tc {
+        let preds = rc.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        let a: Vec<_> = truth_cells.iter().map(|c| c.xy).collect();
+        let b: Vec<_> = preds.iter().map(|c| c.xy).collect();
+        let mut pred_of = vec![None; a.len()];
+        for (i, j, _) in greedy_match(&a, &b, |_| CELL_MATCH_UM) {
+            pred_of[i] = Some(&preds[j]);
+        }
+        cells_truth += a.len();
+        for (t, p) in truth_cells.iter().zip(pred_of) {
+            cells_matched += usize::from(p.is_some());
+            count_err += (t.count - p.map_or(0.0, |p| p.count)).abs();
+            rel_err += (t.released - p.map_or(0.0, |p| p.released)).abs();
+            for (c, e) in cargo_err.iter_mut().enumerate() {
+                *e += (t.cargo[c] - p.map_or(0.0, |p| p.cargo[c])).abs();
+            }
+        }
+    }
+    let per_cell = |e: f64| {
+        if cells_truth > 0 {
+            e / cells_truth as f64
+        } else {
+            0.0
+        }
+    };
+
+    let precision = ratio(tp, tp + fp).unwrap_or(1.0);
+    let recall = ratio(tp, tp + fn_).unwrap_or(1.0);
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    let per_cargo = (0..nc)
+        .map(|c| CargoScore {
+            name: cargo[c].clone(),
+            accuracy: ratio(cargo_ok[c], tp),
+            truth_positive: cargo_tpos[c],
+            predicted_positive: cargo_ppos[c],
+            positive_count_mae: per_cell(cargo_err[c]),
+        })
+        .collect();
+    Ok(Report {
+        tp,
+        fp,
+        fn_,
+        precision,
+        recall,
+        f1,
+        cell_count_mae: per_cell(count_err),
+        cells_matched,
+        cells_truth,
+        cargo_accuracy: ratio(cargo_ok.iter().sum(), tp * nc),
+        released_accuracy: ratio(rel_ok, tp),
+        released_count_mae: per_cell(rel_err),
+        mean_offset_um: (tp > 0).then(|| offset / tp as f64),
+        frames: tc
+            .keys()
+            .chain(tm.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        unmatched_result_frames: unmatched_frames,
+        truth_migrasomes: tm.values().map(Vec::len).sum(),
+        detections: rm.values().map(Vec::len).sum(),
+        cells_results: rc.values().map(Vec::len).sum(),
+        per_cargo,
+    })
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| format!("{v:.3}"))
+}
+
+impl Report {
+    /// The report as one JSON line.
+    pub fn json_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// A human-readable table.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "migrasomes  TP {}  FP {}  FN {}  precision {:.3}  recall {:.3}  F1 {:.3}  \
+             (truth {}, detected {}, mean offset {} µm)\n",
+            self.tp,
+            self.fp,
+            self.fn_,
+            self.precision,
+            self.recall,
+            self.f1,
+            self.truth_migrasomes,
+            self.detections,
+            opt(self.mean_offset_um)
+        );
+        s += &format!(
+            "cells       matched {}/{} (results {})  migrasome count MAE {:.3}  released count MAE {:.3}\n",
+            self.cells_matched,
+            self.cells_truth,
+            self.cells_results,
+            self.cell_count_mae,
+            self.released_count_mae
+        );
+        s += &format!(
+            "released    accuracy {} over {} matched\n",
+            opt(self.released_accuracy),
+            self.tp
+        );
+        for c in &self.per_cargo {
+            s += &format!(
+                "{:<11} accuracy {}  positive: truth {}, predicted {}  positive count MAE {:.3}\n",
+                c.name,
+                opt(c.accuracy),
+                c.truth_positive,
+                c.predicted_positive,
+                c.positive_count_mae
+            );
+        }
+        s += &format!(
+            "cargo       accuracy {} (all cargo channels)\n",
+            opt(self.cargo_accuracy)
+        );
+        s += &format!(
+            "frames      {} in truth; {} result frame(s) not in truth\n",
+            self.frames, self.unmatched_result_frames
+        );
+        s += &format!(
+            "rules: detection matches truth within max({MIN_MATCH_UM} µm, truth radius), one-to-one, \
+             closest pairs first; cells by nucleus within {CELL_MATCH_UM} µm (unmatched truth cells count 0)"
+        );
+        s
+    }
+}
