@@ -37,7 +37,7 @@ pub struct SynthArgs {
     /// Cargo channel names, comma-separated (e.g. Tom20,IL6)
     #[arg(long, default_value = "Tom20")]
     pub cargo: String,
-    /// Migrasome diameter range in µm: MIN,MAX
+    /// Migrasome diameter range in µm: MIN,MAX (one value: all the same size)
     #[arg(long, default_value = "0.5,3")]
     pub diameter: String,
 }
@@ -45,10 +45,10 @@ pub struct SynthArgs {
 fn parse_range(s: &str) -> Result<(f64, f64)> {
     let bad = || {
         Error::invalid(format!(
-            "--diameter '{s}': expected MIN,MAX in µm, e.g. 0.5,3"
+            "--diameter '{s}': expected MIN,MAX in µm, e.g. 0.5,3, or one value"
         ))
     };
-    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let (a, b) = s.split_once(',').unwrap_or((s, s));
     let a: f64 = a.trim().parse().map_err(|_| bad())?;
     let b: f64 = b.trim().parse().map_err(|_| bad())?;
     Ok((a, b))
