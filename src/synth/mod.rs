@@ -42,12 +42,13 @@
 //!   frame 0, the rest uniform over later frames) and then stay, at full size.
 //!
 //! Coordinates: µm from the centre of pixel (0,0), x = column · pixel size.
-//! Pieces: `geometry` (shapes, distances), `scene` (random layout and truth), `render`
-//! (pixels and noise), `truth` (CSV/JSON files). Not here: detection (see `pipeline`),
-//! scoring (see `evaluate`).
+//! Pieces: `geometry` (shapes, distances), `scene` (cells, model numbers), `layout` (fibers,
+//! migrasomes), `render` (pixels and noise), `poisson` (the shot-noise sampler), `truth`
+//! (CSV/JSON files). Not here: detection (see `pipeline`), scoring (see `evaluate`).
 
 mod geometry;
 mod layout;
+mod poisson;
 mod render;
 mod scene;
 mod truth;

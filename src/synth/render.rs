@@ -9,9 +9,10 @@
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{Distribution, Poisson, StandardNormal};
+use rand_distr::StandardNormal;
 
 use super::geometry::{P2, seg_dist};
+use super::poisson;
 use super::scene::{Cell, Rod, Scene, texture};
 
 /// Rows per noise stream.
@@ -250,11 +251,7 @@ impl<'a> Renderer<'a> {
             let base = ci * CHUNK_ROWS * n;
             for (k, o) in rows.iter_mut().enumerate() {
                 let lam = self.illum[base + k] as f64 * (bg + sig[base + k].max(0.0) as f64);
-                let photons = if lam > 0.0 {
-                    Poisson::new(lam).map_or(lam, |p| p.sample(&mut rng))
-                } else {
-                    0.0
-                };
+                let photons = poisson::sample(&mut rng, lam);
                 let read: f64 = rng.sample(StandardNormal);
                 let adu = m.offset_adu + m.gain_adu_per_photon * photons + m.read_noise_adu * read;
                 *o = adu.round().clamp(0.0, 65535.0) as u16;
