@@ -159,8 +159,12 @@ pub(crate) fn index_file(path: &Path) -> Result<(FileIndex, FileDecoder)> {
     let mut head = [0u8; 4];
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
-    f.read_exact(&mut head)
-        .map_err(|_| Error::format(path, "header", "not a TIFF file (shorter than 8 bytes)"))?;
+    f.read_exact(&mut head).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::format(path, "header", "not a TIFF file (shorter than 8 bytes)")
+        }
+        _ => Error::io(path, e),
+    })?;
     let little_endian = match &head[..2] {
         b"II" => true,
         b"MM" => false,

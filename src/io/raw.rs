@@ -86,7 +86,7 @@ pub(crate) fn read_page_plane(
         ));
     }
     let row_bytes = (tw * chunk_samples * bits).div_ceil(8);
-    let mut out = vec![0u64; w * h];
+    let mut out = zeroed(dtype, w * h);
     for k in 0..per_plane {
         let (cx, cy) = ((k % across) * tw, (k / across) * th);
         let rows = th.min(h - cy);
@@ -108,13 +108,11 @@ pub(crate) fn read_page_plane(
                 undo_horizontal(&mut vals, chunk_samples, bits);
             }
             let cols = tw.min(w - cx);
-            let dst = &mut out[(cy + r) * w + cx..][..cols];
-            for (x, d) in dst.iter_mut().enumerate() {
-                *d = vals[x * chunk_samples + pick];
-            }
+            let picked = (0..cols).map(|x| vals[x * chunk_samples + pick]);
+            store(&mut out, (cy + r) * w + cx, picked);
         }
     }
-    Ok(to_plane_data(&out, dtype))
+    Ok(out)
 }
 
 fn read_chunk(
@@ -228,16 +226,37 @@ fn undo_horizontal(vals: &mut [u64], samples: usize, bits: usize) {
     }
 }
 
-fn to_plane_data(v: &[u64], dtype: SampleType) -> PlaneData {
+fn zeroed(dtype: SampleType, n: usize) -> PlaneData {
     match dtype {
-        SampleType::U8 => PlaneData::U8(v.iter().map(|&x| x as u8).collect()),
-        SampleType::I8 => PlaneData::I8(v.iter().map(|&x| x as u8 as i8).collect()),
-        SampleType::U16 => PlaneData::U16(v.iter().map(|&x| x as u16).collect()),
-        SampleType::I16 => PlaneData::I16(v.iter().map(|&x| x as u16 as i16).collect()),
-        SampleType::U32 => PlaneData::U32(v.iter().map(|&x| x as u32).collect()),
-        SampleType::I32 => PlaneData::I32(v.iter().map(|&x| x as u32 as i32).collect()),
-        SampleType::F32 => PlaneData::F32(v.iter().map(|&x| f32::from_bits(x as u32)).collect()),
-        SampleType::F64 => PlaneData::F64(v.iter().map(|&x| f64::from_bits(x)).collect()),
+        SampleType::U8 => PlaneData::U8(vec![0; n]),
+        SampleType::I8 => PlaneData::I8(vec![0; n]),
+        SampleType::U16 => PlaneData::U16(vec![0; n]),
+        SampleType::I16 => PlaneData::I16(vec![0; n]),
+        SampleType::U32 => PlaneData::U32(vec![0; n]),
+        SampleType::I32 => PlaneData::I32(vec![0; n]),
+        SampleType::F32 => PlaneData::F32(vec![0.0; n]),
+        SampleType::F64 => PlaneData::F64(vec![0.0; n]),
+    }
+}
+
+/// Stores raw sample bits (already in host order) at `start..` as the plane's type.
+fn store(out: &mut PlaneData, start: usize, vals: impl Iterator<Item = u64>) {
+    macro_rules! put {
+        ($d:expr, $conv:expr) => {
+            for (d, v) in $d[start..].iter_mut().zip(vals) {
+                *d = $conv(v);
+            }
+        };
+    }
+    match out {
+        PlaneData::U8(d) => put!(d, |v| v as u8),
+        PlaneData::I8(d) => put!(d, |v| v as u8 as i8),
+        PlaneData::U16(d) => put!(d, |v| v as u16),
+        PlaneData::I16(d) => put!(d, |v| v as u16 as i16),
+        PlaneData::U32(d) => put!(d, |v| v as u32),
+        PlaneData::I32(d) => put!(d, |v| v as u32 as i32),
+        PlaneData::F32(d) => put!(d, |v| f32::from_bits(v as u32)),
+        PlaneData::F64(d) => put!(d, f64::from_bits),
     }
 }
 
