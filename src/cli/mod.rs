@@ -95,3 +95,29 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s.replace('\n', " ")
 }
+
+/// Prints per-kernel GPU times (from `Gpu::profile`) as a table on stderr.
+pub fn print_profile(p: &[crate::gpu::KernelTime], frames: usize) {
+    let total: f64 = p.iter().map(|k| k.total_ms).sum();
+    eprintln!(
+        "{:<34} {:>10} {:>12} {:>12} {:>6}",
+        "kernel", "dispatches", "total ms", "ms/frame", "%"
+    );
+    for k in p {
+        eprintln!(
+            "{:<34} {:>10} {:>12.2} {:>12.3} {:>6.1}",
+            k.kernel,
+            k.dispatches,
+            k.total_ms,
+            k.total_ms / frames.max(1) as f64,
+            100.0 * k.total_ms / total.max(1e-9)
+        );
+    }
+    eprintln!(
+        "{:<34} {:>10} {:>12.2} {:>12.3}",
+        "all kernels",
+        "",
+        total,
+        total / frames.max(1) as f64
+    );
+}

@@ -52,6 +52,9 @@ pub struct ParticlesArgs {
     /// Axis order of a plain multi-page TIFF, e.g. ZYX or TCYX
     #[arg(long)]
     pub axes: Option<String>,
+    /// Time every GPU kernel (timestamp queries) and print a table on stderr
+    #[arg(long)]
+    pub profile: bool,
     #[command(flatten)]
     pub gpu: super::GpuArgs,
 }
@@ -147,6 +150,9 @@ pub fn run(a: ParticlesArgs) -> Result<()> {
     };
     cfg.validate()?;
     let gpu = Gpu::new(&a.gpu.options()?)?;
+    if a.profile && !gpu.enable_profiling() {
+        eprintln!("migrascope: --profile: this adapter has no timestamp queries");
+    }
     let mut csv = match &a.csv {
         Some(p) => {
             let mut f = AtomicFile::create(p)?;
@@ -224,6 +230,9 @@ pub fn run(a: ParticlesArgs) -> Result<()> {
                 w.push_plane(l)?;
             }
         }
+    }
+    if a.profile {
+        super::print_profile(&gpu.profile(), sh.t * sh.z);
     }
     if let Some(f) = csv {
         f.commit()?;

@@ -83,6 +83,9 @@ pub fn max_d2(distance: f64) -> u64 {
     if distance.is_nan() || distance < 0.0 {
         return 0;
     }
+    if distance >= 2f64.powi(31) {
+        return u64::MAX; // farther than any two pixels can be
+    }
     let mut d2 = (distance * distance).floor().min(u64::MAX as f64 / 2.0) as u64;
     while d2 > 0 && (d2 as f64).sqrt() > distance {
         d2 -= 1;

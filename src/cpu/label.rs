@@ -37,3 +37,18 @@ pub fn label(mask: &[u32], width: usize, height: usize, conn: u32) -> (Vec<u32>,
     }
     (labels, next)
 }
+
+/// Mirror of `shaders/components.wgsl`: 1 on every pixel of each labelled component that has
+/// a pixel with `cond` set.
+pub fn component_any(labels: &[u32], count: u32, cond: &[u32]) -> Vec<u32> {
+    let mut any = vec![false; count as usize + 1];
+    for (l, c) in labels.iter().zip(cond) {
+        if *l != 0 && *c != 0 {
+            any[*l as usize] = true;
+        }
+    }
+    labels
+        .iter()
+        .map(|&l| (l != 0 && any[l as usize]) as u32)
+        .collect()
+}

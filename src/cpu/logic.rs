@@ -7,10 +7,39 @@ pub fn and_not(a: &[u32], b: &[u32]) -> Vec<u32> {
         .collect()
 }
 
+pub fn and_mask(a: &[u32], b: &[u32]) -> Vec<u32> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &m)| if m != 0 { x } else { 0 })
+        .collect()
+}
+
 pub fn or_nonzero(a: &[u32], b: &[u32]) -> Vec<u32> {
     a.iter()
         .zip(b)
         .map(|(&x, &y)| (x != 0 || y != 0) as u32)
+        .collect()
+}
+
+pub fn neither(a: &[u32], b: &[u32]) -> Vec<u32> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x == 0 && y == 0) as u32)
+        .collect()
+}
+
+pub fn fill(a: &[u32], b: &[u32], value: u32) -> Vec<u32> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            if x != 0 {
+                x
+            } else if y != 0 {
+                value
+            } else {
+                0
+            }
+        })
         .collect()
 }
 

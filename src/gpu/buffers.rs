@@ -20,6 +20,8 @@ pub enum BufKind {
     Uniform,
     /// Readback staging: MAP_READ | COPY_DST.
     Readback,
+    /// Timestamp resolve target: QUERY_RESOLVE | COPY_SRC.
+    Query,
 }
 
 impl BufKind {
@@ -29,6 +31,7 @@ impl BufKind {
             BufKind::Storage => U::STORAGE | U::COPY_SRC | U::COPY_DST,
             BufKind::Uniform => U::UNIFORM | U::COPY_DST,
             BufKind::Readback => U::MAP_READ | U::COPY_DST,
+            BufKind::Query => U::QUERY_RESOLVE | U::COPY_SRC,
         }
     }
 }

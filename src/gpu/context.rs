@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::buffers::BufferPool;
 use super::kernels::Kernels;
+use super::profile::{KernelTime, Profiler};
 use crate::error::{Error, Result};
 
 /// Backend a user can force with `--backend` or `MIGRASCOPE_BACKEND`.
@@ -177,6 +178,7 @@ pub struct Gpu {
     report: AdapterReport,
     pub(crate) kernels: Kernels,
     pub(crate) pool: Arc<BufferPool>,
+    pub(crate) profiler: std::sync::OnceLock<Profiler>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -246,6 +248,7 @@ impl Gpu {
         Ok(Gpu {
             kernels: Kernels::default(),
             pool: Arc::new(BufferPool::default()),
+            profiler: std::sync::OnceLock::new(),
             device,
             queue,
             report: rep,
@@ -267,6 +270,26 @@ impl Gpu {
         self.device
             .features()
             .contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Times every dispatch recorded from now on with timestamp queries; false when the
+    /// adapter has none.
+    pub fn enable_profiling(&self) -> bool {
+        if !self.has_timestamps() {
+            return false;
+        }
+        let _ = self
+            .profiler
+            .set(Profiler::new(self.queue.get_timestamp_period()));
+        true
+    }
+
+    /// GPU time per kernel since profiling was enabled, slowest first (waits for the GPU).
+    pub fn profile(&self) -> Vec<KernelTime> {
+        self.profiler
+            .get()
+            .map(|p| p.report(self))
+            .unwrap_or_default()
     }
 
     /// Count of pipelines, buffers and bind groups created so far (steady-state checks).

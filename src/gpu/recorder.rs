@@ -28,6 +28,8 @@ pub struct Recorder<'g> {
     pinned: Vec<Buf>,
     readbacks: Vec<(Buf, u64, MapState)>,
     dispatches: u32,
+    /// Profiling: the query set and the kernel of each timed dispatch.
+    timing: Option<(wgpu::QuerySet, Vec<&'static str>)>,
 }
 
 /// Bytes copied back from the GPU after a submission. Dropped unread, it unmaps its staging
@@ -69,12 +71,23 @@ impl<'g> Recorder<'g> {
         let encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        let timing = gpu.profiler.get().map(|p| {
+            let set = p.sets.lock().unwrap().pop().unwrap_or_else(|| {
+                gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("migrascope timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: 2 * super::profile::MAX_TIMED,
+                })
+            });
+            (set, Vec::new())
+        });
         Recorder {
             gpu,
             encoder,
             pinned: Vec::new(),
             readbacks: Vec::new(),
             dispatches: 0,
+            timing,
         }
     }
 
@@ -173,11 +186,23 @@ impl<'g> Recorder<'g> {
             .gpu
             .pool
             .bind_group(&self.gpu.device, k.id, &k.layout, bufs);
+        let timestamp_writes = match &mut self.timing {
+            Some((set, names)) if (names.len() as u32) < super::profile::MAX_TIMED => {
+                let k = names.len() as u32;
+                names.push(kernel_name(shader, entry));
+                Some(wgpu::ComputePassTimestampWrites {
+                    query_set: set,
+                    beginning_of_pass_write_index: Some(2 * k),
+                    end_of_pass_write_index: Some(2 * k + 1),
+                })
+            }
+            _ => None,
+        };
         let mut pass = self
             .encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(entry),
-                timestamp_writes: None,
+                timestamp_writes,
             });
         pass.set_pipeline(&k.pipeline);
         pass.set_bind_group(0, &bg, &[]);
@@ -217,7 +242,24 @@ impl<'g> Recorder<'g> {
     }
 
     /// Submits everything recorded and starts mapping the readbacks.
-    pub fn submit(self) -> Submission {
+    pub fn submit(mut self) -> Submission {
+        let mut profiled = None;
+        if let Some((set, names)) = self.timing.take() {
+            if !names.is_empty() {
+                let n = 2 * names.len() as u64;
+                let resolve = self
+                    .gpu
+                    .pool
+                    .acquire(&self.gpu.device, BufKind::Query, n * 8);
+                self.encoder
+                    .resolve_query_set(&set, 0..n as u32, resolve.raw(), 0);
+                let rb = self.readback(&resolve, 0, n * 8);
+                profiled = Some((names, rb, resolve));
+            }
+            if let Some(p) = self.gpu.profiler.get() {
+                p.sets.lock().unwrap().push(set);
+            }
+        }
         let index = self.gpu.queue.submit([self.encoder.finish()]);
         for (buf, n, state) in self.readbacks {
             state.lock().unwrap().index = Some(index.clone());
@@ -228,6 +270,9 @@ impl<'g> Recorder<'g> {
                 });
         }
         drop(self.pinned);
+        if let (Some((names, rb, resolve)), Some(p)) = (profiled, self.gpu.profiler.get()) {
+            p.push(names, rb, resolve);
+        }
         Submission {
             index,
             dispatches: self.dispatches,
@@ -288,4 +333,15 @@ impl Readback {
         let bytes = self.wait(gpu)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
+}
+
+/// `shader::entry` as one static string (kernels are a fixed set, so this leaks nothing
+/// that grows).
+fn kernel_name(shader: &'static str, entry: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashMap<(&str, &str), &'static str>>> = OnceLock::new();
+    let mut m = NAMES.get_or_init(Default::default).lock().unwrap();
+    m.entry((shader, entry))
+        .or_insert_with(|| Box::leak(format!("{shader}::{entry}").into_boxed_str()))
 }

@@ -6,11 +6,13 @@ use super::{GpuPlane, NKind, RawKind, grid_px, scan_exclusive};
 use crate::error::{Error, Result};
 use crate::gpu::{Buf, Recorder, WG, grid_1d};
 
-/// A label image on the GPU with its label count (a 4-byte buffer, read back when needed).
+/// A label image on the GPU with its label count (a 4-byte buffer, read back when needed)
+/// and the union-find parents it came from (`parent[i]` = the component's first pixel).
 #[derive(Clone, Debug)]
 pub struct Labels {
     pub plane: GpuPlane,
     pub count: Buf,
+    pub parent: Buf,
 }
 
 #[repr(C)]
@@ -63,6 +65,44 @@ pub fn label_components(rec: &mut Recorder, mask: &GpuPlane, connectivity: u32) 
             height: mask.height,
         },
         count,
+        parent,
+    })
+}
+
+/// 1 on every pixel of each component of `labels` that has at least one pixel set in `cond`
+/// (a u32 plane), 0 elsewhere. Needs no per-label capacity.
+pub fn component_any(rec: &mut Recorder, labels: &Labels, cond: &GpuPlane) -> Result<GpuPlane> {
+    let lp = &labels.plane;
+    if (cond.width, cond.height) != (lp.width, lp.height) || cond.kind != RawKind::U32 {
+        return Err(Error::invalid(
+            "component_any: condition must be a u32 plane of the same size",
+        ));
+    }
+    let n = lp.len() as u64;
+    let flags = rec.zeroed(n * 4);
+    let out = rec.storage(n * 4);
+    let p = rec.params(&NKind {
+        n: n as u32,
+        kind: 0,
+        a: 0,
+        b: 0,
+    });
+    let g = grid_px(lp);
+    rec.dispatch_at(
+        "components",
+        "mark",
+        &[(0, &p), (1, &labels.parent), (2, &cond.buf), (3, &flags)],
+        g,
+    )?;
+    rec.dispatch_at(
+        "components",
+        "spread",
+        &[(0, &p), (1, &labels.parent), (3, &flags), (4, &out)],
+        g,
+    )?;
+    Ok(GpuPlane {
+        buf: out,
+        ..lp.clone()
     })
 }
 

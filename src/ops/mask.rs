@@ -10,7 +10,7 @@ use crate::gpu::{Buf, Recorder};
 struct LogicParams {
     n: u32,
     table_len: u32,
-    _p0: u32,
+    value: u32,
     _p1: u32,
 }
 
@@ -24,12 +24,18 @@ fn same_u32(a: &GpuPlane, b: &GpuPlane, op: &str) -> Result<()> {
     Ok(())
 }
 
-fn binary(rec: &mut Recorder, entry: &'static str, a: &GpuPlane, b: &GpuPlane) -> Result<GpuPlane> {
+fn binary(
+    rec: &mut Recorder,
+    entry: &'static str,
+    a: &GpuPlane,
+    b: &GpuPlane,
+    value: u32,
+) -> Result<GpuPlane> {
     same_u32(a, b, entry)?;
     let p = rec.params(&LogicParams {
         n: a.len() as u32,
         table_len: 0,
-        _p0: 0,
+        value,
         _p1: 0,
     });
     let out = rec.storage(a.len() as u64 * 4);
@@ -42,12 +48,27 @@ fn binary(rec: &mut Recorder, entry: &'static str, a: &GpuPlane, b: &GpuPlane) -
 
 /// `a` where `b` is 0, else 0.
 pub fn and_not(rec: &mut Recorder, a: &GpuPlane, b: &GpuPlane) -> Result<GpuPlane> {
-    binary(rec, "and_not", a, b)
+    binary(rec, "and_not", a, b, 0)
+}
+
+/// `a` where `b` is nonzero, else 0.
+pub fn and_mask(rec: &mut Recorder, a: &GpuPlane, b: &GpuPlane) -> Result<GpuPlane> {
+    binary(rec, "and_mask", a, b, 0)
 }
 
 /// 1 where `a` or `b` is nonzero.
 pub fn or_nonzero(rec: &mut Recorder, a: &GpuPlane, b: &GpuPlane) -> Result<GpuPlane> {
-    binary(rec, "or_nonzero", a, b)
+    binary(rec, "or_nonzero", a, b, 0)
+}
+
+/// 1 where both `a` and `b` are 0.
+pub fn neither(rec: &mut Recorder, a: &GpuPlane, b: &GpuPlane) -> Result<GpuPlane> {
+    binary(rec, "neither", a, b, 0)
+}
+
+/// `a` where nonzero, else `value` where `b` is nonzero, else 0.
+pub fn fill(rec: &mut Recorder, a: &GpuPlane, b: &GpuPlane, value: u32) -> Result<GpuPlane> {
+    binary(rec, "fill", a, b, value)
 }
 
 /// `table[label - 1]` painted onto every pixel of `labels` (0 for background and for labels
@@ -61,7 +82,7 @@ pub fn lookup(
     let p = rec.params(&LogicParams {
         n: labels.len() as u32,
         table_len,
-        _p0: 0,
+        value: 0,
         _p1: 0,
     });
     let out = rec.storage(labels.len() as u64 * 4);

@@ -175,14 +175,15 @@ pub fn record_raw(
 
 /// Records statistics of `labels` over `channels` for labels 1..=capacity, the keep rule,
 /// and the readbacks; returns the pending result and the relabelled image (kept objects
-/// numbered 1..K in raster order).
+/// numbered 1..K in raster order; its `count` is K; its `parent` is still the one of the
+/// unfiltered components).
 pub fn record_objects(
     rec: &mut Recorder,
     labels: &Labels,
     channels: &[&GpuPlane],
     capacity: u32,
     rule: KeepRule,
-) -> Result<(PendingObjects, GpuPlane)> {
+) -> Result<(PendingObjects, Labels)> {
     let lp = &labels.plane;
     let raw = record_raw(rec, lp, channels, capacity)?;
     let cap = raw.capacity;
@@ -214,7 +215,14 @@ pub fn record_objects(
         geometry: rec.readback(&geo_c, 0, cap as u64 * GEO as u64 * 4),
         channels: pending_channels,
     };
-    Ok((pending, out))
+    Ok((
+        pending,
+        Labels {
+            plane: out,
+            count: kept,
+            parent: labels.parent.clone(),
+        },
+    ))
 }
 
 fn wide(lo: u32, hi: u32) -> u64 {
@@ -284,7 +292,7 @@ pub fn label_statistics(
         let (pending, out) = record_objects(&mut rec, labels, channels, capacity, rule)?;
         rec.submit();
         match pending.finish(gpu)? {
-            Finished::Done(objects) => return Ok((objects, out)),
+            Finished::Done(objects) => return Ok((objects, out.plane)),
             Finished::NeedCapacity(n) => capacity = n,
         }
     }

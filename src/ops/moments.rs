@@ -122,6 +122,30 @@ pub fn record_clipped_moments(
     )
 }
 
+/// Moments after `iterations` rounds of clipping at mean ± k·SD (1 round = plain moments).
+pub fn record_clipped_iter(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    channel: &GpuPlane,
+    capacity: u32,
+    k: f32,
+    iterations: u32,
+) -> Result<MomentsBufs> {
+    let mut m = record_moments(rec, labels, channel, capacity, None, None)?;
+    for _ in 1..iterations.max(1) {
+        let bounds = record_bounds(rec, &m, channel, capacity, k)?;
+        m = record_moments(
+            rec,
+            labels,
+            channel,
+            capacity,
+            Some(&bounds),
+            Some(&m.range),
+        )?;
+    }
+    Ok(m)
+}
+
 /// Decoded moments: (n, mean, sd) in value units.
 pub fn decode(records: &[u32], range: [u32; 2], kind: super::RawKind) -> Vec<(u32, f64, f64)> {
     let e = exponent_for(kind, range);

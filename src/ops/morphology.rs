@@ -1,7 +1,9 @@
 //! Grey morphology with a disk footprint (skimage semantics, mode 'reflect'): erosion,
 //! dilation, opening and the white top-hat used to subtract uneven background under spots.
 
+use super::expand::expand_labels;
 use super::filters::subtract;
+use super::mask::neither;
 use super::{GpuPlane, RawKind, grid_px};
 use crate::cpu::morphology::disk_half_widths;
 use crate::error::{Error, Result};
@@ -65,4 +67,16 @@ pub fn opening(rec: &mut Recorder, img: &GpuPlane, radius: u32) -> Result<GpuPla
 pub fn white_tophat(rec: &mut Recorder, img: &GpuPlane, radius: u32) -> Result<GpuPlane> {
     let o = opening(rec, img, radius)?;
     subtract(rec, img, &o)
+}
+
+/// Binary opening of a mask (nonzero = foreground) with a disk of radius `radius` px, by two
+/// exact Euclidean distance transforms: erosion keeps pixels farther than `radius` from the
+/// background, dilation grows them back by `radius`. Cost does not depend on the radius.
+/// Returns a 0/1 mask.
+pub fn binary_opening(rec: &mut Recorder, mask: &GpuPlane, radius: f64) -> Result<GpuPlane> {
+    let background = neither(rec, mask, mask)?;
+    let near_background = expand_labels(rec, &background, radius)?;
+    let core = neither(rec, &near_background, &near_background)?;
+    let grown = expand_labels(rec, &core, radius)?;
+    super::mask::or_nonzero(rec, &grown, &grown)
 }

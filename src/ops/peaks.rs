@@ -82,6 +82,16 @@ fn rounds(rec: &mut Recorder, pk: &mut Peaks, n: u32) -> Result<()> {
 
 /// Records candidate detection and [`ROUNDS`] spacing rounds.
 pub fn local_maxima(rec: &mut Recorder, img: &GpuPlane, prm: PeakParams) -> Result<Peaks> {
+    local_maxima_rounds(rec, img, prm, ROUNDS)
+}
+
+/// Records candidate detection and `n` spacing rounds.
+pub fn local_maxima_rounds(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    prm: PeakParams,
+    n: u32,
+) -> Result<Peaks> {
     if img.kind != RawKind::F32 {
         return Err(Error::invalid("peak_local_max needs an f32 image"));
     }
@@ -127,7 +137,7 @@ pub fn local_maxima(rec: &mut Recorder, img: &GpuPlane, prm: PeakParams) -> Resu
         img: img.clone(),
         range,
     };
-    rounds(rec, &mut pk, ROUNDS)?;
+    rounds(rec, &mut pk, n.max(1))?;
     Ok(pk)
 }
 

@@ -3,4 +3,5 @@
 //!
 //! Not here: flag parsing (see `cli`), file formats (see `io`, `report`).
 
+pub mod migrasome;
 pub mod particles;

@@ -146,7 +146,8 @@ pub fn particles_plane(
     loop {
         let (pending, out) =
             record_objects(&mut rec, &labels, &measured, capacity, cfg.keep_rule())?;
-        let label_rb = want_labels.then(|| rec.readback(&out.buf, 0, out.len() as u64 * 4));
+        let label_rb =
+            want_labels.then(|| rec.readback(&out.plane.buf, 0, out.plane.len() as u64 * 4));
         rec.submit();
         match pending.finish(gpu)? {
             Finished::Done(objects) => {

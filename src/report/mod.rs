@@ -1,8 +1,12 @@
-//! Reports: CSV and JSON writers, atomic output files, statistics, overlay pictures.
-//! Every file is written completely or not at all (temporary file + rename).
+//! Reports: CSV tables, JSON summaries, overlay pictures, atomic output files and folders.
+//! Every file is written completely or not at all (temporary file or folder + rename).
 //!
 //! Not here: TIFF writing (see `io`), any measurement (see `ops` and `pipeline`).
 
 mod atomic;
+mod outdir;
+pub mod overlay;
+pub mod tables;
 
 pub use atomic::AtomicFile;
+pub use outdir::OutputDir;

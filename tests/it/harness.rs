@@ -117,7 +117,7 @@ pub fn plane(t: Ty, w: usize, h: usize, seed: u64, levels: u32) -> Plane {
         ),
         Ty::U16 => PlaneData::U16(
             (0..n)
-                .map(|_| (next() % lv.min(65536) * (65535 / lv.min(65535).max(1))) as u16)
+                .map(|_| (next() % lv.min(65536) * (65535 / lv.clamp(1, 65535))) as u16)
                 .collect(),
         ),
         Ty::I16 => PlaneData::I16(

@@ -32,11 +32,11 @@ proptest! {
             let f = ops::to_f32(&mut rec, &up).unwrap();
             rec.submit();
             let got = read_f32(gpu, &f);
-            for i in 0..p.len() {
+            for (i, &g) in got.iter().enumerate() {
                 let want = cpu::raw::value_f32(&p.data, i);
-                let ok = got[i] == want || (matches!(t, Ty::U32 | Ty::I32)
-                    && (got[i] - want).abs() <= want.abs() * f32::EPSILON);
-                prop_assert!(ok, "{b:?} {t:?} {w}x{h} px {i}: gpu {} cpu {}", got[i], want);
+                let ok = g == want || (matches!(t, Ty::U32 | Ty::I32)
+                    && (g - want).abs() <= want.abs() * f32::EPSILON);
+                prop_assert!(ok, "{b:?} {t:?} {w}x{h} px {i}: gpu {} cpu {}", g, want);
             }
         }
     }
@@ -85,8 +85,8 @@ proptest! {
         let kind = RawKind::of(&p.data);
         let want = cpu::threshold::above(&p.data, threshold::threshold_key(kind, thr));
         // the key rule equals the plain comparison
-        for i in 0..p.len() {
-            prop_assert_eq!(want[i] == 1, p.data.get_f64(i) > thr || (kind.is_float() && (p.data.get_f64(i) as f32 as f64) > thr));
+        for (i, &m) in want.iter().enumerate() {
+            prop_assert_eq!(m == 1, p.data.get_f64(i) > thr || (kind.is_float() && (p.data.get_f64(i) as f32 as f64) > thr));
         }
         for (b, gpu) in gpus() {
             let mut rec = Recorder::new(gpu);

@@ -19,7 +19,7 @@ fn u32_plane(rec: &mut Recorder, v: &[u32], w: usize, h: usize) -> GpuPlane {
 proptest! {
     #![proptest_config(harness::config(16))]
 
-    /// and_not, or_nonzero, lookup: identical.
+    /// and_not, and_mask, or_nonzero, neither, fill, lookup: identical.
     #[test]
     fn logic_matches((w, h) in harness::size(), seed in any::<u64>(), tlen in 0usize..40) {
         let a: Vec<u32> = harness::mask(w, h, seed, 50).iter().zip(harness::mask(w, h, seed ^ 5, 50)).map(|(x, y)| x * (1 + 7 * y)).collect();
@@ -31,10 +31,16 @@ proptest! {
             let pb = u32_plane(&mut rec, &b, w, h);
             let t = rec.upload(&if table.is_empty() { vec![0u32] } else { table.clone() });
             let x = mask::and_not(&mut rec, &pa, &pb).unwrap();
+            let x2 = mask::and_mask(&mut rec, &pa, &pb).unwrap();
+            let x3 = mask::neither(&mut rec, &pa, &pb).unwrap();
+            let x4 = mask::fill(&mut rec, &pa, &pb, 99).unwrap();
             let y = mask::or_nonzero(&mut rec, &pa, &pb).unwrap();
             let z = mask::lookup(&mut rec, &pa, &t, table.len() as u32).unwrap();
             rec.submit();
             prop_assert!(read_u32(gpu, &x) == cpu::logic::and_not(&a, &b), "{bk:?} and_not");
+            prop_assert!(read_u32(gpu, &x2) == cpu::logic::and_mask(&a, &b), "{bk:?} and_mask");
+            prop_assert!(read_u32(gpu, &x3) == cpu::logic::neither(&a, &b), "{bk:?} neither");
+            prop_assert!(read_u32(gpu, &x4) == cpu::logic::fill(&a, &b, 99), "{bk:?} fill");
             prop_assert!(read_u32(gpu, &y) == cpu::logic::or_nonzero(&a, &b), "{bk:?} or_nonzero");
             prop_assert!(read_u32(gpu, &z) == cpu::logic::lookup(&a, &table), "{bk:?} lookup");
         }
@@ -91,6 +97,28 @@ proptest! {
                     prop_assert_eq!(got, want[l], "{:?} {:?} label {}", bk, t, l + 1);
                 }
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(harness::config(16))]
+
+    /// component_any (flag components touching a condition, via union-find roots): identical.
+    #[test]
+    fn component_any_matches((w, h) in harness::size(), seed in any::<u64>(), fill in 20u64..80) {
+        let m = harness::mask(w, h, seed, fill);
+        let cond = harness::mask(w, h, seed ^ 3, 2);
+        let (lab, n) = cpu::label::label(&m, w, h, 8);
+        let want = cpu::label::component_any(&lab, n, &cond);
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let mp = u32_plane(&mut rec, &m, w, h);
+            let cp = u32_plane(&mut rec, &cond, w, h);
+            let l = migrascope::ops::label::label_components(&mut rec, &mp, 8).unwrap();
+            let a = migrascope::ops::label::component_any(&mut rec, &l, &cp).unwrap();
+            rec.submit();
+            prop_assert!(read_u32(gpu, &a) == want, "{bk:?} {w}x{h}");
         }
     }
 }

@@ -1,0 +1,378 @@
+//! Parameters of the migrasome analysis, every size in µm (converted to pixels with the
+//! file's pixel size), with the documented defaults, the `wga` and `tspan4-gfp` presets, and
+//! TOML loading. Flags override the TOML; the TOML overrides the preset.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ops::threshold::Method;
+
+/// Finding cells: nuclei, cell bodies, territories.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CellParams {
+    /// Gaussian sigma before thresholding the nuclei channel.
+    pub nucleus_sigma_um: f64,
+    /// Threshold method for nuclei (otsu, isodata, li, yen, triangle, mean, or a number).
+    pub nucleus_threshold: String,
+    /// Smallest nucleus kept.
+    pub nucleus_min_area_um2: f64,
+    /// Gaussian sigma of the membrane channel before finding cell bodies.
+    pub body_sigma_um: f64,
+    /// Threshold method for cell bodies on the blurred membrane channel.
+    pub body_threshold: String,
+    /// Smallest cell body (much larger than any migrasome).
+    pub body_min_area_um2: f64,
+    /// Migrasomes closer than this to a cell body are part of the cell, not counted.
+    pub body_margin_um: f64,
+    /// Territories: nuclei (or bodies) grown to the nearest-cell partition up to this far.
+    pub max_distance_um: f64,
+}
+
+/// Finding migrasomes in the membrane channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MigrasomeParams {
+    /// Smallest and largest migrasome diameter (the paper: 0.5–3 µm).
+    pub diameter_min_um: f64,
+    pub diameter_max_um: f64,
+    /// Spot enhancement: difference of Gaussians, small sigma (noise) minus large sigma
+    /// (background); the large one defaults to the largest diameter.
+    pub smooth_sigma_um: f64,
+    pub background_sigma_um: Option<f64>,
+    /// Threshold on the enhanced image: `noise:K` (mean + K robust SDs of the frame) or a
+    /// histogram method.
+    pub threshold: String,
+    /// Split clusters (objects larger than the largest migrasome) at local maxima at least
+    /// the smallest diameter apart.
+    pub split: bool,
+    /// Objects are kept when their equivalent diameter is within
+    /// [diameter_min * (1 - tolerance), diameter_max * (1 + tolerance)]: a thresholded
+    /// region is smaller or larger than the vesicle depending on its brightness.
+    pub size_tolerance: f64,
+}
+
+/// Scoring cargo: mean inside versus a robust local background.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CargoParams {
+    /// Positive when mean inside > background mean + k * background SD.
+    pub k: f64,
+    /// The background annulus starts this far from the migrasome...
+    pub annulus_gap_um: f64,
+    /// ...and is this wide (outside other migrasomes and cell bodies).
+    pub annulus_width_um: f64,
+    /// Background SD is the SD after one clipping at mean ± clip * SD (robust to specks).
+    pub clip: f64,
+}
+
+/// Retraction fibers, for released versus attached migrasomes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FiberParams {
+    /// Scale of the ridge (Hessian) filter, about the fiber's half width.
+    pub sigma_um: f64,
+    /// Threshold on the ridge strength (`noise:K` or a histogram method).
+    pub threshold: String,
+    /// A migrasome within this distance of a fiber connected to its cell is attached.
+    pub distance_um: f64,
+}
+
+/// Every parameter of the analysis.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyzeParams {
+    pub cells: CellParams,
+    pub migrasomes: MigrasomeParams,
+    pub cargo: CargoParams,
+    pub fibers: FiberParams,
+}
+
+impl Default for CellParams {
+    fn default() -> Self {
+        CellParams {
+            nucleus_sigma_um: 0.5,
+            nucleus_threshold: "otsu".into(),
+            nucleus_min_area_um2: 15.0,
+            body_sigma_um: 1.0,
+            body_threshold: "otsu".into(),
+            body_min_area_um2: 50.0,
+            body_margin_um: 0.5,
+            max_distance_um: 50.0,
+        }
+    }
+}
+
+impl Default for MigrasomeParams {
+    fn default() -> Self {
+        MigrasomeParams {
+            diameter_min_um: 0.5,
+            diameter_max_um: 3.0,
+            smooth_sigma_um: 0.1,
+            background_sigma_um: None,
+            threshold: "noise:6".into(),
+            split: true,
+            size_tolerance: 0.5,
+        }
+    }
+}
+
+impl Default for CargoParams {
+    fn default() -> Self {
+        CargoParams {
+            k: 3.0,
+            annulus_gap_um: 0.3,
+            annulus_width_um: 1.0,
+            clip: 3.0,
+        }
+    }
+}
+
+impl Default for FiberParams {
+    fn default() -> Self {
+        FiberParams {
+            sigma_um: 0.15,
+            threshold: "noise:3".into(),
+            distance_um: 0.5,
+        }
+    }
+}
+
+impl Default for AnalyzeParams {
+    fn default() -> Self {
+        AnalyzeParams::preset(Preset::Wga)
+    }
+}
+
+/// Starting points for the two stainings the paper uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// Fixed cells stained with WGA: crisp membranes, fibers visible, high SNR.
+    Wga,
+    /// Live cells expressing TSPAN4-GFP: dimmer, noisier; more smoothing, lower spot threshold.
+    #[value(name = "tspan4-gfp")]
+    Tspan4Gfp,
+}
+
+impl AnalyzeParams {
+    pub fn preset(p: Preset) -> Self {
+        let base = AnalyzeParams {
+            cells: CellParams::default(),
+            migrasomes: MigrasomeParams::default(),
+            cargo: CargoParams::default(),
+            fibers: FiberParams::default(),
+        };
+        match p {
+            Preset::Wga => base,
+            Preset::Tspan4Gfp => AnalyzeParams {
+                migrasomes: MigrasomeParams {
+                    smooth_sigma_um: 0.15,
+                    threshold: "noise:5".into(),
+                    ..base.migrasomes
+                },
+                fibers: FiberParams {
+                    sigma_um: 0.2,
+                    ..base.fibers
+                },
+                cells: CellParams {
+                    body_sigma_um: 1.5,
+                    ..base.cells
+                },
+                ..base
+            },
+        }
+    }
+
+    /// Parameters from a TOML file laid over `base` (keys absent from the file keep their
+    /// value from `base`).
+    pub fn from_toml(text: &str, base: &AnalyzeParams, path: &std::path::Path) -> Result<Self> {
+        let over: toml::Table = toml::from_str(text)
+            .map_err(|e| Error::format(path, "TOML", e.to_string().replace('\n', " ")))?;
+        Self::merge(base, over, path)
+    }
+
+    /// `base` with the sections of `over` laid on top (a `channels` section is skipped).
+    pub fn merge(base: &AnalyzeParams, over: toml::Table, path: &std::path::Path) -> Result<Self> {
+        let mut merged =
+            toml::Table::try_from(base).map_err(|e| Error::format(path, "parameters", e))?;
+        for (section, v) in over {
+            if section == "channels" {
+                continue;
+            }
+            match (merged.get_mut(&section), v) {
+                (Some(toml::Value::Table(dst)), toml::Value::Table(src)) => {
+                    for (k, x) in src {
+                        dst.insert(k, x);
+                    }
+                }
+                (_, _) => {
+                    return Err(Error::format(
+                        path,
+                        format!("[{section}]"),
+                        "unknown section (expected channels, cells, migrasomes, cargo, fibers)",
+                    ));
+                }
+            }
+        }
+        merged.try_into().map_err(|e: toml::de::Error| {
+            Error::format(path, "parameters", e.to_string().replace('\n', " "))
+        })
+    }
+
+    /// Checks every value; the error names the parameter.
+    pub fn validate(&self) -> Result<()> {
+        let c = &self.cells;
+        let m = &self.migrasomes;
+        let pos = [
+            ("cells.nucleus_sigma_um", c.nucleus_sigma_um, true),
+            ("cells.nucleus_min_area_um2", c.nucleus_min_area_um2, true),
+            ("cells.body_sigma_um", c.body_sigma_um, false),
+            ("cells.body_min_area_um2", c.body_min_area_um2, true),
+            ("cells.body_margin_um", c.body_margin_um, true),
+            ("cells.max_distance_um", c.max_distance_um, true),
+            ("migrasomes.diameter_min_um", m.diameter_min_um, false),
+            ("migrasomes.diameter_max_um", m.diameter_max_um, false),
+            ("migrasomes.smooth_sigma_um", m.smooth_sigma_um, true),
+            ("migrasomes.size_tolerance", m.size_tolerance, true),
+            ("cargo.k", self.cargo.k, true),
+            ("cargo.annulus_gap_um", self.cargo.annulus_gap_um, true),
+            ("cargo.annulus_width_um", self.cargo.annulus_width_um, false),
+            ("cargo.clip", self.cargo.clip, false),
+            ("fibers.sigma_um", self.fibers.sigma_um, false),
+            ("fibers.distance_um", self.fibers.distance_um, true),
+        ];
+        for (name, v, zero_ok) in pos {
+            if !v.is_finite() || v < 0.0 || (!zero_ok && v == 0.0) {
+                return Err(Error::invalid(format!(
+                    "{name} must be {} (got {v})",
+                    if zero_ok { ">= 0" } else { "> 0" }
+                )));
+            }
+        }
+        if m.diameter_min_um > m.diameter_max_um {
+            return Err(Error::invalid(format!(
+                "migrasomes.diameter_min_um {} is above diameter_max_um {}",
+                m.diameter_min_um, m.diameter_max_um
+            )));
+        }
+        if let Some(b) = m.background_sigma_um
+            && !(b.is_finite() && b > m.smooth_sigma_um)
+        {
+            return Err(Error::invalid(format!(
+                "migrasomes.background_sigma_um {b} must be above smooth_sigma_um {}",
+                m.smooth_sigma_um
+            )));
+        }
+        for (name, t) in [
+            ("cells.nucleus_threshold", &c.nucleus_threshold),
+            ("cells.body_threshold", &c.body_threshold),
+            ("migrasomes.threshold", &m.threshold),
+            ("fibers.threshold", &self.fibers.threshold),
+        ] {
+            Rule::parse(t).map_err(|e| Error::invalid(format!("{name}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// How a threshold is chosen: from the histogram (`otsu`, `li`, ..., or a number), or
+/// `noise:K` = background mean + K background SDs, both sigma-clipped (3 SD, 3 rounds) over
+/// the whole image: robust when the objects cover a tiny fraction of the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum Rule {
+    Hist(Method),
+    Noise(f64),
+}
+
+impl Rule {
+    pub fn parse(s: &str) -> Result<Rule> {
+        if let Some(k) = s.strip_prefix("noise:") {
+            return match k.trim().parse::<f64>() {
+                Ok(k) if k.is_finite() => Ok(Rule::Noise(k)),
+                _ => Err(Error::invalid(format!(
+                    "threshold '{s}': noise:K needs a number K"
+                ))),
+            };
+        }
+        if s == "noise" {
+            return Ok(Rule::Noise(5.0));
+        }
+        Ok(Rule::Hist(Method::parse(s)?))
+    }
+}
+
+/// The parameters in pixels for one pixel size (µm per px).
+#[derive(Clone, Debug, Serialize)]
+pub struct PxParams {
+    pub pixel_size_um: f64,
+    pub nucleus_sigma: f64,
+    pub nucleus_threshold: Rule,
+    pub nucleus_min_area: u32,
+    pub body_sigma: f64,
+    pub body_threshold: Rule,
+    pub body_opening: f64,
+    pub body_min_area: u32,
+    pub body_margin: f64,
+    pub max_distance: f64,
+    pub smooth_sigma: f64,
+    pub background_sigma: f64,
+    pub spot_threshold: Rule,
+    pub split_distance: u32,
+    pub split: bool,
+    pub min_area: u32,
+    pub max_area: u32,
+    pub annulus_gap: f64,
+    pub annulus_outer: f64,
+    pub cargo_k: f64,
+    pub cargo_clip: f64,
+    pub fiber_sigma: f64,
+    pub fiber_threshold: Rule,
+    pub fiber_distance: f64,
+}
+
+impl PxParams {
+    pub fn new(p: &AnalyzeParams, pixel_size_um: f64) -> Result<PxParams> {
+        if !(pixel_size_um.is_finite() && pixel_size_um > 0.0) {
+            return Err(Error::invalid(format!(
+                "pixel size must be > 0 µm, got {pixel_size_um}"
+            )));
+        }
+        let px = |um: f64| um / pixel_size_um;
+        let area = |um2: f64| {
+            (um2 / (pixel_size_um * pixel_size_um))
+                .round()
+                .min(u32::MAX as f64) as u32
+        };
+        let m = &p.migrasomes;
+        let dmin = px(m.diameter_min_um) * (1.0 - m.size_tolerance).max(0.0);
+        let dmax = px(m.diameter_max_um) * (1.0 + m.size_tolerance);
+        let disk = |d: f64| std::f64::consts::PI * d * d / 4.0;
+        Ok(PxParams {
+            pixel_size_um,
+            nucleus_sigma: px(p.cells.nucleus_sigma_um),
+            nucleus_threshold: Rule::parse(&p.cells.nucleus_threshold)?,
+            nucleus_min_area: area(p.cells.nucleus_min_area_um2),
+            body_sigma: px(p.cells.body_sigma_um),
+            body_threshold: Rule::parse(&p.cells.body_threshold)?,
+            body_opening: px(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0),
+            body_min_area: area(p.cells.body_min_area_um2),
+            body_margin: px(p.cells.body_margin_um),
+            max_distance: px(p.cells.max_distance_um),
+            smooth_sigma: px(m.smooth_sigma_um),
+            background_sigma: px(m.background_sigma_um.unwrap_or(m.diameter_max_um)),
+            spot_threshold: Rule::parse(&m.threshold)?,
+            split_distance: px(m.diameter_min_um).floor().max(1.0) as u32,
+            split: m.split,
+            min_area: disk(dmin).floor().max(1.0) as u32,
+            max_area: disk(dmax).ceil().min(u32::MAX as f64) as u32,
+            annulus_gap: px(p.cargo.annulus_gap_um),
+            annulus_outer: px(p.cargo.annulus_gap_um + p.cargo.annulus_width_um),
+            cargo_k: p.cargo.k,
+            cargo_clip: p.cargo.clip,
+            fiber_sigma: px(p.fibers.sigma_um),
+            fiber_threshold: Rule::parse(&p.fibers.threshold)?,
+            fiber_distance: px(p.fibers.distance_um),
+        })
+    }
+}

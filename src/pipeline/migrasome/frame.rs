@@ -1,0 +1,554 @@
+//! One frame (one 2D plane position, all channels) of the migrasome analysis on the GPU.
+//!
+//! Submission 1 computes the four enhanced images and their histograms (nuclei blurred, cell
+//! bodies blurred, spots = difference of Gaussians, fibers = Hessian ridge) and reads the
+//! histograms back; the host turns them into thresholds. Submission 2 does everything else
+//! and reads back only small tables and the label images that are written out:
+//! nuclei (threshold, label, area filter) → territories (expand_labels) · bodies (threshold,
+//! label, area filter, margin) · spots (threshold, minus bodies, split at local maxima,
+//! label, size filter, measure every channel) · network (fibers ∪ bodies ∪ spots, grown by
+//! the fiber distance, components touching a body = attached) · annuli around spots (outside
+//! other spots and bodies) → sigma-clipped background of each cargo channel.
+
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Readback, Recorder};
+use crate::image::Plane;
+use crate::ops::expand::expand_labels;
+use crate::ops::label::{KeepRule, Labels, component_any, label_components};
+use crate::ops::mask::{and_mask, and_not, fill, neither, or_nonzero};
+use crate::ops::measure::{Finished, ObjectStats, PendingObjects, record_objects};
+use crate::ops::moments::{self, MomentsBufs, record_clipped_moments};
+use crate::ops::morphology::binary_opening;
+use crate::ops::peaks::{PeakParams, local_maxima_rounds};
+use crate::ops::threshold::{PendingHistogram, compute, record_histogram, threshold_above};
+use crate::ops::{GpuPlane, RawKind, filters, to_f32, upload_plane};
+
+use super::config::{PxParams, Rule};
+
+/// Which channel plays which part.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Roles {
+    pub nuclei: Option<usize>,
+    pub membrane: usize,
+    pub cargo: Vec<usize>,
+}
+
+/// Thresholds chosen for this frame (in the units of each enhanced image).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Thresholds {
+    pub nucleus: f64,
+    pub body: f64,
+    pub spot: f64,
+    pub fiber: f64,
+}
+
+/// One detected migrasome (pixel units; the report converts to µm).
+#[derive(Clone, Debug)]
+pub struct Migrasome {
+    pub id: u32,
+    pub cell_id: u32,
+    pub stats: ObjectStats,
+    pub released: bool,
+    /// Per cargo channel: (positive, background mean, background SD, background pixels).
+    pub cargo: Vec<(bool, f64, f64, u32)>,
+}
+
+/// One cell (territory of one nucleus, or of one body without a nuclei channel).
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub id: u32,
+    pub x: f64,
+    pub y: f64,
+    pub body_area: u64,
+    pub territory_area: u64,
+    pub migrasome_count: u32,
+    pub released_count: u32,
+    pub cargo_positive_count: Vec<u32>,
+}
+
+/// Label images read back for writing and pictures.
+#[derive(Clone, Debug)]
+pub struct FrameLabels {
+    pub cells: Vec<u32>,
+    pub migrasomes: Vec<u32>,
+    pub bodies: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FrameResult {
+    pub width: usize,
+    pub height: usize,
+    pub thresholds: Thresholds,
+    pub cells: Vec<Cell>,
+    pub migrasomes: Vec<Migrasome>,
+    pub labels: FrameLabels,
+}
+
+/// Record capacities, carried from frame to frame so steady state needs one pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Capacities {
+    pub nuclei: u32,
+    pub bodies: u32,
+    pub spots: u32,
+}
+
+impl Default for Capacities {
+    fn default() -> Self {
+        Capacities {
+            nuclei: 256,
+            bodies: 256,
+            spots: 1024,
+        }
+    }
+}
+
+/// Value given to spot pixels of components without a split marker (kept apart by the
+/// equal-value labelling).
+const UNMARKED: u32 = u32::MAX - 1;
+/// Peak spacing rounds recorded per frame (see `ops::peaks`).
+const PEAK_ROUNDS: u32 = 16;
+
+/// A threshold being computed on the GPU.
+enum PendingThreshold {
+    Hist(PendingHistogram, crate::ops::threshold::Method),
+    Noise(Readback, Readback, RawKind, f64),
+}
+
+/// Records what `rule` needs to threshold `img` (`ones`: a plane of 1s, the whole frame).
+fn record_threshold(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    rule: Rule,
+    ones: &GpuPlane,
+) -> Result<PendingThreshold> {
+    Ok(match rule {
+        Rule::Hist(m) => PendingThreshold::Hist(record_histogram(rec, img)?, m),
+        Rule::Noise(k) => {
+            let m = moments::record_clipped_iter(rec, ones, img, 1, 3.0, 3)?;
+            PendingThreshold::Noise(
+                rec.readback(&m.records, 0, moments::REC as u64 * 4),
+                rec.readback(&m.range, 0, 8),
+                img.kind,
+                k,
+            )
+        }
+    })
+}
+
+impl PendingThreshold {
+    fn finish(self, gpu: &Gpu) -> Result<f64> {
+        match self {
+            PendingThreshold::Hist(h, m) => Ok(compute(m, &h.finish(gpu)?)),
+            PendingThreshold::Noise(recs, range, kind, k) => {
+                let r: Vec<u32> = recs.wait_as(gpu)?;
+                let range: Vec<u32> = range.wait_as(gpu)?;
+                let (_, mean, sd) = moments::decode(&r, [range[0], range[1]], kind)[0];
+                Ok(mean + k * sd)
+            }
+        }
+    }
+}
+
+struct Pending2 {
+    nuclei: Option<PendingObjects>,
+    bodies: PendingObjects,
+    spots: PendingObjects,
+    clusters: Option<PendingObjects>,
+    territory: Option<PendingObjects>,
+    cargo: Vec<(MomentsBufs, Readback, Readback, RawKind)>,
+    cargo_bg: Vec<(Readback, Readback)>,
+    undecided: Option<Readback>,
+    cells_rb: Readback,
+    spots_rb: Readback,
+    bodies_rb: Readback,
+}
+
+/// Runs the analysis on one frame; `planes` are all channels of that frame.
+pub fn analyze_frame(
+    gpu: &Gpu,
+    planes: &[Plane],
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+) -> Result<FrameResult> {
+    let (w, h) = (planes[roles.membrane].width, planes[roles.membrane].height);
+    for p in planes {
+        if (p.width, p.height) != (w, h) {
+            return Err(Error::invalid("channels of one frame differ in size"));
+        }
+    }
+    // ---- submission 1: enhanced images and their histograms
+    let mut rec = Recorder::new(gpu);
+    let raws: Vec<GpuPlane> = planes
+        .iter()
+        .map(|p| upload_plane(&mut rec, p))
+        .collect::<Result<_>>()?;
+    let mem = to_f32(&mut rec, &raws[roles.membrane])?;
+    let nuc_img = match roles.nuclei {
+        Some(c) => {
+            let f = to_f32(&mut rec, &raws[c])?;
+            Some(filters::gaussian_blur(&mut rec, &f, [px.nucleus_sigma; 2])?)
+        }
+        None => None,
+    };
+    let body_img = filters::gaussian_blur(&mut rec, &mem, [px.body_sigma; 2])?;
+    let spot_img =
+        filters::difference_of_gaussians(&mut rec, &mem, px.smooth_sigma, px.background_sigma)?;
+    let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
+    let zero = GpuPlane {
+        buf: rec.zeroed(mem.len() as u64 * 4),
+        kind: RawKind::U32,
+        width: mem.width,
+        height: mem.height,
+    };
+    let ones = neither(&mut rec, &zero, &zero)?;
+    let h_nuc = nuc_img
+        .as_ref()
+        .map(|n| record_threshold(&mut rec, n, px.nucleus_threshold, &ones))
+        .transpose()?;
+    let h_body = record_threshold(&mut rec, &body_img, px.body_threshold, &ones)?;
+    let h_spot = record_threshold(&mut rec, &spot_img, px.spot_threshold, &ones)?;
+    let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold, &ones)?;
+    rec.submit();
+    let thr = Thresholds {
+        nucleus: match h_nuc {
+            Some(hn) => hn.finish(gpu)?,
+            None => f64::NAN,
+        },
+        body: h_body.finish(gpu)?,
+        spot: h_spot.finish(gpu)?,
+        fiber: h_fiber.finish(gpu)?,
+    };
+
+    // ---- submission 2 (repeated with larger capacities if a frame has more objects)
+    loop {
+        let mut rec = Recorder::new(gpu);
+        let p2 = record_rest(
+            &mut rec,
+            &raws,
+            nuc_img.as_ref(),
+            &body_img,
+            &spot_img,
+            &fiber_img,
+            roles,
+            px,
+            &thr,
+            caps,
+        )?;
+        rec.submit();
+        match finish(gpu, p2, roles, px, caps, w, h, thr)? {
+            Some(r) => return Ok(r),
+            None => continue,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_rest(
+    rec: &mut Recorder,
+    raws: &[GpuPlane],
+    nuc_img: Option<&GpuPlane>,
+    body_img: &GpuPlane,
+    spot_img: &GpuPlane,
+    fiber_img: &GpuPlane,
+    roles: &Roles,
+    px: &PxParams,
+    thr: &Thresholds,
+    caps: &Capacities,
+) -> Result<Pending2> {
+    // cell bodies: thresholded, opened to cut off attached migrasomes and fibers
+    let bm = threshold_above(rec, body_img, thr.body)?;
+    let bm = binary_opening(rec, &bm, px.body_opening)?;
+    let bl = label_components(rec, &bm, 8)?;
+    let (p_bodies, bodies) = record_objects(
+        rec,
+        &bl,
+        &[],
+        caps.bodies,
+        KeepRule {
+            min_area: px.body_min_area,
+            ..Default::default()
+        },
+    )?;
+    let body_zone = expand_labels(rec, &bodies.plane, px.body_margin)?;
+    // nuclei and territories
+    let (p_nuclei, seeds) = match nuc_img {
+        Some(n) => {
+            let nm = threshold_above(rec, n, thr.nucleus)?;
+            let nl = label_components(rec, &nm, 8)?;
+            let (p, kept) = record_objects(
+                rec,
+                &nl,
+                &[],
+                caps.nuclei,
+                KeepRule {
+                    min_area: px.nucleus_min_area,
+                    ..Default::default()
+                },
+            )?;
+            (Some(p), kept)
+        }
+        None => (None, bodies.clone()),
+    };
+    let territory = expand_labels(rec, &seeds.plane, px.max_distance)?;
+    // spots
+    let sm = threshold_above(rec, spot_img, thr.spot)?;
+    let sm = and_not(rec, &sm, &body_zone)?;
+    // split only components too large for one migrasome (clusters), at local maxima at least
+    // the smallest diameter apart; every other component stays whole
+    let (seg, undecided, p_clusters) = if px.split {
+        let cc = label_components(rec, &sm, 8)?;
+        let (p_cl, large) = record_objects(
+            rec,
+            &cc,
+            &[],
+            caps.spots,
+            KeepRule {
+                min_area: px.max_area.saturating_add(1),
+                ..Default::default()
+            },
+        )?;
+        let pk = local_maxima_rounds(
+            rec,
+            spot_img,
+            PeakParams {
+                min_distance: px.split_distance,
+                threshold_abs: Some(thr.spot as f32),
+                threshold_rel: None,
+                exclude_border: false,
+            },
+            PEAK_ROUNDS,
+        )?;
+        let markers = and_mask(rec, &pk.mask, &large.plane)?;
+        let markers = label_components(rec, &markers, 8)?;
+        let nearest = expand_labels(rec, &markers.plane, f64::INFINITY)?;
+        let seg = and_mask(rec, &nearest, &large.plane)?;
+        (
+            fill(rec, &seg, &sm, UNMARKED)?,
+            Some(rec.readback(&pk.undecided, 0, 4)),
+            Some(p_cl),
+        )
+    } else {
+        (sm.clone(), None, None)
+    };
+    let sl = label_components(rec, &seg, 8)?;
+    // network of fibers, bodies and spots; components touching a body are attached
+    let fm = threshold_above(rec, fiber_img, thr.fiber)?;
+    let net = or_nonzero(rec, &fm, &bodies.plane)?;
+    let net = or_nonzero(rec, &net, &sm)?;
+    let net = expand_labels(rec, &net, px.fiber_distance)?;
+    let nl = label_components(rec, &net, 8)?;
+    let attached = component_any(rec, &nl, &bodies.plane)?;
+    // measure spots over every raw channel plus the attached flag
+    let mut chans: Vec<&GpuPlane> = raws.iter().collect();
+    chans.push(&attached);
+    let (p_spots, spots) = record_objects(
+        rec,
+        &sl,
+        &chans,
+        caps.spots,
+        KeepRule {
+            min_area: px.min_area,
+            max_area: px.max_area,
+            exclude_edges: false,
+        },
+    )?;
+    // body area per territory
+    let p_territory = if nuc_img.is_some() {
+        let terr = Labels {
+            plane: territory.clone(),
+            count: seeds.count.clone(),
+            parent: seeds.parent.clone(),
+        };
+        let body_mask = or_nonzero(rec, &bodies.plane, &bodies.plane)?;
+        Some(record_objects(rec, &terr, &[&body_mask], caps.nuclei, KeepRule::default())?.0)
+    } else {
+        None
+    };
+    // cargo: annuli outside other spots and bodies, and the frame's background
+    let outer = expand_labels(rec, &spots.plane, px.annulus_outer)?;
+    let inner = expand_labels(rec, &spots.plane, px.annulus_gap)?;
+    let ann = and_not(rec, &outer, &inner)?;
+    let ann = and_not(rec, &ann, &body_zone)?;
+    let bg = neither(rec, &inner, &body_zone)?;
+    let mut cargo = Vec::new();
+    let mut cargo_bg = Vec::new();
+    for &c in &roles.cargo {
+        let m = record_clipped_moments(rec, &ann, &raws[c], caps.spots, px.cargo_clip as f32)?;
+        let rrec = rec.readback(
+            &m.records,
+            0,
+            caps.spots.max(1) as u64 * moments::REC as u64 * 4,
+        );
+        let rrange = rec.readback(&m.range, 0, 8);
+        cargo.push((m, rrec, rrange, raws[c].kind));
+        let b = record_clipped_moments(rec, &bg, &raws[c], 1, px.cargo_clip as f32)?;
+        cargo_bg.push((
+            rec.readback(&b.records, 0, moments::REC as u64 * 4),
+            rec.readback(&b.range, 0, 8),
+        ));
+    }
+    let n = spots.plane.len() as u64 * 4;
+    Ok(Pending2 {
+        nuclei: p_nuclei,
+        bodies: p_bodies,
+        spots: p_spots,
+        clusters: p_clusters,
+        territory: p_territory,
+        cargo,
+        cargo_bg,
+        undecided,
+        cells_rb: rec.readback(&territory.buf, 0, n),
+        spots_rb: rec.readback(&spots.plane.buf, 0, n),
+        bodies_rb: rec.readback(&bodies.plane.buf, 0, n),
+    })
+}
+
+fn done(f: Finished, cap: &mut u32, grow: &mut bool) -> Option<Vec<ObjectStats>> {
+    match f {
+        Finished::Done(v) => Some(v),
+        Finished::NeedCapacity(n) => {
+            *cap = n.next_power_of_two().max(*cap * 2);
+            *grow = true;
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    gpu: &Gpu,
+    p: Pending2,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+    w: usize,
+    h: usize,
+    thr: Thresholds,
+) -> Result<Option<FrameResult>> {
+    let mut grow = false;
+    let bodies = done(p.bodies.finish(gpu)?, &mut caps.bodies, &mut grow);
+    let nuclei = match p.nuclei {
+        Some(n) => done(n.finish(gpu)?, &mut caps.nuclei, &mut grow),
+        None => None,
+    };
+    let spots = done(p.spots.finish(gpu)?, &mut caps.spots, &mut grow);
+    if let Some(c) = p.clusters {
+        done(c.finish(gpu)?, &mut caps.spots, &mut grow);
+    }
+    let territory = match p.territory {
+        Some(t) => done(t.finish(gpu)?, &mut caps.nuclei, &mut grow),
+        None => None,
+    };
+    if let Some(u) = p.undecided
+        && u.wait_as::<u32>(gpu)?[0] != 0
+    {
+        return Err(Error::Gpu(
+            "local maxima: a plateau needs more spacing rounds than recorded".into(),
+        ));
+    }
+    if grow {
+        return Ok(None);
+    }
+    let (bodies, spots) = (bodies.unwrap_or_default(), spots.unwrap_or_default());
+    let cells_img: Vec<u32> = p.cells_rb.wait_as(gpu)?;
+    let labels = FrameLabels {
+        migrasomes: p.spots_rb.wait_as(gpu)?,
+        bodies: p.bodies_rb.wait_as(gpu)?,
+        cells: cells_img,
+    };
+    // cargo backgrounds
+    let mut cargo_rows: Vec<Vec<(u32, f64, f64)>> = Vec::new();
+    for ((_, rrec, rrange, kind), (brec, brange)) in p.cargo.into_iter().zip(p.cargo_bg) {
+        let r: Vec<u32> = rrec.wait_as(gpu)?;
+        let range: Vec<u32> = rrange.wait_as(gpu)?;
+        let mut rows = moments::decode(&r, [range[0], range[1]], kind);
+        let br: Vec<u32> = brec.wait_as(gpu)?;
+        let brange: Vec<u32> = brange.wait_as(gpu)?;
+        let frame_bg = moments::decode(&br, [brange[0], brange[1]], kind)[0];
+        for row in rows.iter_mut() {
+            // too few annulus pixels for a local estimate: use the frame's background
+            if row.0 < 8 {
+                *row = frame_bg;
+            }
+        }
+        cargo_rows.push(rows);
+    }
+    let attached_ch = spots.first().map_or(0, |s| s.channels.len() - 1);
+    let migrasomes: Vec<Migrasome> = spots
+        .into_iter()
+        .map(|s| {
+            let (cx, cy) = (s.centroid_x.round() as usize, s.centroid_y.round() as usize);
+            let cell_id = labels.cells[cy.min(h - 1) * w + cx.min(w - 1)];
+            let released = s.channels[attached_ch].max < 1.0;
+            let cargo = roles
+                .cargo
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| {
+                    let (n, mean, sd) = cargo_rows[k][s.label as usize - 1];
+                    let inside = s.channels[c].mean;
+                    (inside > mean + px.cargo_k * sd, mean, sd, n)
+                })
+                .collect();
+            let mut stats = s;
+            stats.channels.truncate(attached_ch);
+            Migrasome {
+                id: stats.label,
+                cell_id,
+                stats,
+                released,
+                cargo,
+            }
+        })
+        .collect();
+    let seeds = if roles.nuclei.is_some() {
+        nuclei.unwrap_or_default()
+    } else {
+        bodies.clone()
+    };
+    let territory = territory.unwrap_or_default();
+    let body_area = |i: usize| -> u64 {
+        if roles.nuclei.is_some() {
+            territory
+                .get(i)
+                .map_or(0, |t| t.channels[0].sum.max(0.0) as u64)
+        } else {
+            seeds[i].area
+        }
+    };
+    let mut cells: Vec<Cell> = seeds
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Cell {
+            id: s.label,
+            x: s.centroid_x,
+            y: s.centroid_y,
+            body_area: body_area(i),
+            territory_area: territory.get(i).map_or(0, |t| t.area),
+            migrasome_count: 0,
+            released_count: 0,
+            cargo_positive_count: vec![0; roles.cargo.len()],
+        })
+        .collect();
+    for m in &migrasomes {
+        if m.cell_id == 0 {
+            continue;
+        }
+        if let Some(c) = cells.get_mut(m.cell_id as usize - 1) {
+            c.migrasome_count += 1;
+            c.released_count += m.released as u32;
+            for (k, x) in m.cargo.iter().enumerate() {
+                c.cargo_positive_count[k] += x.0 as u32;
+            }
+        }
+    }
+    Ok(Some(FrameResult {
+        width: w,
+        height: h,
+        thresholds: thr,
+        cells,
+        migrasomes,
+        labels,
+    }))
+}

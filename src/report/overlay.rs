@@ -1,0 +1,122 @@
+//! QC overlay pictures: the membrane channel, contrast-stretched, with cell bodies outlined
+//! (green), territory borders (blue) and every migrasome ringed: yellow when no cargo is
+//! positive, magenta when any cargo is; released migrasomes get a white dot at the center.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::image::Plane;
+use crate::pipeline::migrasome::FrameResult;
+
+type Rgb = [u8; 3];
+
+const BODY: Rgb = [40, 220, 60];
+const TERRITORY: Rgb = [60, 110, 255];
+const NEGATIVE: Rgb = [255, 230, 0];
+const POSITIVE: Rgb = [255, 40, 220];
+const RELEASED: Rgb = [255, 255, 255];
+
+/// Grey levels from the 0.5th to the 99.5th percentile of the plane.
+fn stretch(p: &Plane) -> Vec<u8> {
+    let v = p.data.to_f64_vec();
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
+        return vec![0; v.len()];
+    }
+    s.sort_by(|a, b| a.total_cmp(b));
+    let lo = s[(s.len() as f64 * 0.005) as usize];
+    let hi = s[((s.len() as f64 * 0.995) as usize).min(s.len() - 1)];
+    let span = (hi - lo).max(1e-12);
+    v.iter()
+        .map(|&x| (((x - lo) / span).clamp(0.0, 1.0) * 255.0) as u8)
+        .collect()
+}
+
+fn outline(labels: &[u32], w: usize, h: usize, i: usize) -> bool {
+    let l = labels[i];
+    if l == 0 {
+        return false;
+    }
+    let (x, y) = (i % w, i / w);
+    (x > 0 && labels[i - 1] != l)
+        || (x + 1 < w && labels[i + 1] != l)
+        || (y > 0 && labels[i - w] != l)
+        || (y + 1 < h && labels[i + w] != l)
+}
+
+fn put(img: &mut [u8], w: usize, h: usize, x: i64, y: i64, c: Rgb) {
+    if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
+        let o = (y as usize * w + x as usize) * 3;
+        img[o..o + 3].copy_from_slice(&c);
+    }
+}
+
+fn ring(img: &mut [u8], w: usize, h: usize, cx: f64, cy: f64, r: f64, c: Rgb) {
+    let steps = (r * 8.0).max(24.0) as usize;
+    for k in 0..steps {
+        let a = k as f64 / steps as f64 * std::f64::consts::TAU;
+        for dr in [0.0, 1.0] {
+            put(
+                img,
+                w,
+                h,
+                (cx + (r + dr) * a.cos()).round() as i64,
+                (cy + (r + dr) * a.sin()).round() as i64,
+                c,
+            );
+        }
+    }
+}
+
+/// Renders the overlay of one frame to an RGB buffer (width * height * 3).
+pub fn render(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
+    let (w, h) = (frame.width, frame.height);
+    let grey = stretch(membrane);
+    let mut img: Vec<u8> = grey.iter().flat_map(|&g| [g, g, g]).collect();
+    for i in 0..w * h {
+        if outline(&frame.labels.cells, w, h, i) {
+            img[i * 3..i * 3 + 3].copy_from_slice(&TERRITORY);
+        }
+        if outline(&frame.labels.bodies, w, h, i) {
+            img[i * 3..i * 3 + 3].copy_from_slice(&BODY);
+        }
+    }
+    for m in &frame.migrasomes {
+        let r = m.stats.equivalent_diameter() / 2.0 + 3.0;
+        let c = if m.cargo.iter().any(|x| x.0) {
+            POSITIVE
+        } else {
+            NEGATIVE
+        };
+        ring(&mut img, w, h, m.stats.centroid_x, m.stats.centroid_y, r, c);
+        if m.released {
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (-1, 0), (0, -1)] {
+                put(
+                    &mut img,
+                    w,
+                    h,
+                    m.stats.centroid_x.round() as i64 + dx,
+                    m.stats.centroid_y.round() as i64 + dy,
+                    RELEASED,
+                );
+            }
+        }
+    }
+    img
+}
+
+/// Writes the overlay as a PNG (to `path`, atomically).
+pub fn write_png(path: &Path, membrane: &Plane, frame: &FrameResult) -> Result<()> {
+    let rgb = render(membrane, frame);
+    let tmp = path.with_extension("png.tmp");
+    image::save_buffer_with_format(
+        &tmp,
+        &rgb,
+        frame.width as u32,
+        frame.height as u32,
+        image::ColorType::Rgb8,
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| Error::format(path, "PNG", e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
