@@ -139,13 +139,7 @@ fn read_chunk(
     };
     match compression {
         1 => out = raw,
-        5 => {
-            out.resize(need, 0);
-            let mut d = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
-            let res = d.decode_bytes(&raw, &mut out);
-            res.status.map_err(|e| format!("corrupt LZW data: {e}"))?;
-            out.truncate(res.consumed_out);
-        }
+        5 => out = lzw(&raw, need)?,
         8 | 32946 => bounded(&mut flate2::read::ZlibDecoder::new(&raw[..]), &mut out)?,
         50000 => bounded(
             &mut zstd::stream::read::Decoder::new(&raw[..]).map_err(|e| e.to_string())?,
@@ -159,6 +153,26 @@ fn read_chunk(
             ));
         }
     }
+    Ok(out)
+}
+
+/// LZW (TIFF flavour, early code-size switch) into at most `need` bytes. weezl yields after
+/// bursts, so keep calling until it is done, the output is full or it stops making progress.
+fn lzw(src: &[u8], need: usize) -> R<Vec<u8>> {
+    let mut out = vec![0u8; need];
+    let mut d = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+    let (mut inp, mut done) = (0, 0);
+    while done < need {
+        let r = d.decode_bytes(&src[inp..], &mut out[done..]);
+        inp += r.consumed_in;
+        done += r.consumed_out;
+        match r.status.map_err(|e| format!("corrupt LZW data: {e}"))? {
+            weezl::LzwStatus::Done | weezl::LzwStatus::NoProgress => break,
+            weezl::LzwStatus::Ok if r.consumed_in == 0 && r.consumed_out == 0 => break,
+            weezl::LzwStatus::Ok => {}
+        }
+    }
+    out.truncate(done);
     Ok(out)
 }
 
@@ -319,6 +333,18 @@ mod tests {
         assert_eq!(unpack_row(&bytes, 4, 10, true), vec![1, 2, 3, 1023]);
         assert_eq!(unpack_row(&[0x12, 0x34], 1, 16, false), vec![0x1234]);
         assert_eq!(unpack_row(&[0x12, 0x34], 1, 16, true), vec![0x3412]);
+    }
+
+    #[test]
+    fn lzw_round_trip_through_weezl() {
+        let data: Vec<u8> = (0..20_000u32)
+            .map(|i| (i % 251) as u8 ^ (i / 97) as u8)
+            .collect();
+        let mut enc = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+        let packed = enc.encode(&data).unwrap();
+        assert_eq!(lzw(&packed, data.len()).unwrap(), data);
+        assert_eq!(lzw(&packed, 100).unwrap(), data[..100]);
+        assert!(lzw(&[0xFF; 64], 1000).is_err() || lzw(&[0xFF; 64], 1000).unwrap().len() < 1000);
     }
 
     #[test]

@@ -9,7 +9,7 @@ tests/it/io/variants.rs reads every file with migrascope and compares. Only enco
 tifffile has without imagecodecs are used (Debian bookworm's python3-tifffile has none), so
 the set is the same on every machine: uncompressed, zlib (+ horizontal predictor), tiles,
 strips, planar/chunky RGB, both byte orders, BigTIFF, ImageJ (hyperstack, RGB, truncated),
-OME (two images), tifffile "shaped" with axes.
+OME (two images), tifffile "shaped" with axes, palette and WhiteIsZero pages.
 """
 import hashlib
 import json
@@ -56,6 +56,13 @@ def variants(out):
     w(p('imagej_f32_zlib.tif'), rng_array((4, 16, 16), 'f4', 14), imagej=True, compression='zlib',
       metadata={'axes': 'ZYX'})
     w(p('shaped_tcyx.tif'), rng_array((2, 3, 20, 30), 'u2', 15), metadata={'axes': 'TCYX'})
+    # Pages the tiff crate does not expand (our raw path): palette, WhiteIsZero.
+    cmap = np.stack([np.arange(256, dtype='u2') * 257] * 3)
+    w(p('palette_zlib_predictor.tif'), rng_array((3, 33, 47), 'u1', 18), photometric='palette',
+      colormap=cmap, compression='zlib', predictor=True, rowsperstrip=5, metadata=None)
+    w(p('palette_tiled.tif'), rng_array((40, 36), 'u1', 19), photometric='palette', colormap=cmap,
+      tile=(16, 16))
+    w(p('miniswhite_u16.tif'), rng_array((2, 20, 30), 'u2', 20), photometric='miniswhite')
     with tifffile.TiffWriter(p('ome_two_images.ome.tif')) as tw:
         tw.write(rng_array((2, 3, 20, 30), 'u2', 16), metadata={'axes': 'CZYX', 'PhysicalSizeX': 0.5})
         tw.write(rng_array((4, 25, 15), 'u1', 17), metadata={'axes': 'TYX'})
