@@ -61,6 +61,9 @@ pub struct AnalyzeArgs {
     /// Time every GPU kernel (timestamp queries); prints a table, adds it to summary.json
     #[arg(long)]
     pub profile: bool,
+    /// No closing message
+    #[arg(long, hide = true)]
+    pub quiet: bool,
     #[command(flatten)]
     pub gpu: super::GpuArgs,
 }
@@ -239,13 +242,19 @@ impl Progress {
 }
 
 pub fn run(a: AnalyzeArgs) -> Result<()> {
+    let gpu = Gpu::new(&a.gpu.options()?)?;
+    run_on(&gpu, &a)
+}
+
+/// `analyze` on a given device (so several runs share compiled kernels).
+pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
     let started = Instant::now();
     let files = if a.files.is_empty() {
         vec![PathBuf::from(SAMPLE)]
     } else {
         a.files.clone()
     };
-    let (params, toml_ch) = parameters(&a)?;
+    let (params, toml_ch) = parameters(a)?;
     // open and check everything before the first frame is analysed
     let mut readers = Vec::new();
     for f in &files {
@@ -257,8 +266,8 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
             },
         )?;
         let info = r.info().clone();
-        let roles = roles(&a, &info, toml_ch.as_ref())?;
-        let px = PxParams::new(&params, pixel_size(&a, &info)?)?;
+        let roles = roles(a, &info, toml_ch.as_ref())?;
+        let px = PxParams::new(&params, pixel_size(a, &info)?)?;
         readers.push((f.clone(), r, info, roles, px));
     }
     let channel_names: Vec<String> = (0..readers[0].2.shape.c)
@@ -282,7 +291,6 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
             )));
         }
     }
-    let gpu = Gpu::new(&a.gpu.options()?)?;
     if a.profile && !gpu.enable_profiling() {
         eprintln!(
             "migrascope: --profile: this adapter has no timestamp queries; timing wall-clock only"
@@ -329,7 +337,7 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
                     planes.push(p);
                 }
                 let t0 = Instant::now();
-                let f = analyze_frame(&gpu, &planes, roles, px, &mut caps)?;
+                let f = analyze_frame(gpu, &planes, roles, px, &mut caps)?;
                 gpu_seconds += t0.elapsed().as_secs_f64();
                 tables.add(&name, t, z, &f, px.pixel_size_um, &mut totals)?;
                 cells_tif.push_plane(&f.labels.cells)?;
@@ -401,9 +409,11 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
     .map_err(|e| Error::io(&sp, e))?;
     let dest = out.final_path("");
     out.commit()?;
-    eprintln!(
-        "migrascope: {frames_done} frame(s) analysed in {wall:.1} s; results in {}",
-        dest.display()
-    );
+    if !a.quiet {
+        eprintln!(
+            "migrascope: {frames_done} frame(s) analysed in {wall:.1} s; results in {}",
+            dest.display()
+        );
+    }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod evaluate;
 mod info;
 mod particles;
 mod synth;
+mod validate;
 
 use clap::{Parser, Subcommand};
 
@@ -57,6 +58,8 @@ pub enum Command {
     Particles(particles::ParticlesArgs),
     /// Write a synthetic migrasome stack (OME-TIFF) with ground-truth CSV/JSON
     Synth(synth::SynthArgs),
+    /// Synthesize, analyse and score many stacks: accuracy per condition, SNR and size
+    Validate(validate::ValidateArgs),
     /// Score analyze's migrasomes.csv/cells.csv against synth's ground truth
     Evaluate(evaluate::EvaluateArgs),
 }
@@ -70,6 +73,7 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a),
         Command::Particles(a) => particles::run(a),
         Command::Synth(a) => synth::run(a),
+        Command::Validate(a) => validate::run(a),
         Command::Evaluate(a) => evaluate::run(a),
     };
     match result {

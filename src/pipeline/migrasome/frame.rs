@@ -256,9 +256,37 @@ fn record_rest(
     thr: &Thresholds,
     caps: &Capacities,
 ) -> Result<Pending2> {
-    // cell bodies: thresholded, opened to cut off attached migrasomes and fibers
+    // nuclei
+    let nuclei = match nuc_img {
+        Some(n) => {
+            let nm = threshold_above(rec, n, thr.nucleus)?;
+            let nl = label_components(rec, &nm, 8)?;
+            Some(record_objects(
+                rec,
+                &nl,
+                &[],
+                caps.nuclei,
+                KeepRule {
+                    min_area: px.nucleus_min_area,
+                    ..Default::default()
+                },
+            )?)
+        }
+        None => None,
+    };
+    // cell bodies: thresholded, opened to cut off attached migrasomes and fibers, and (with
+    // a nuclei channel) only the regions that hold a nucleus: a dense patch of migrasomes can
+    // look like a small body after blurring, but it has no nucleus
     let bm = threshold_above(rec, body_img, thr.body)?;
     let bm = binary_opening(rec, &bm, px.body_opening)?;
+    let bm = match &nuclei {
+        Some((_, kept)) => {
+            let regions = label_components(rec, &bm, 8)?;
+            let with_nucleus = component_any(rec, &regions, &kept.plane)?;
+            and_mask(rec, &bm, &with_nucleus)?
+        }
+        None => bm,
+    };
     let bl = label_components(rec, &bm, 8)?;
     let (p_bodies, bodies) = record_objects(
         rec,
@@ -271,23 +299,8 @@ fn record_rest(
         },
     )?;
     let body_zone = expand_labels(rec, &bodies.plane, px.body_margin)?;
-    // nuclei and territories
-    let (p_nuclei, seeds) = match nuc_img {
-        Some(n) => {
-            let nm = threshold_above(rec, n, thr.nucleus)?;
-            let nl = label_components(rec, &nm, 8)?;
-            let (p, kept) = record_objects(
-                rec,
-                &nl,
-                &[],
-                caps.nuclei,
-                KeepRule {
-                    min_area: px.nucleus_min_area,
-                    ..Default::default()
-                },
-            )?;
-            (Some(p), kept)
-        }
+    let (p_nuclei, seeds) = match nuclei {
+        Some((p, kept)) => (Some(p), kept),
         None => (None, bodies.clone()),
     };
     let territory = expand_labels(rec, &seeds.plane, px.max_distance)?;
