@@ -71,12 +71,19 @@ pub(crate) fn build(path: &Path, ix: &FileIndex, axes: Option<&str>) -> Result<L
         }
         vec![s]
     } else if let Some(Ok(doc)) = ome_doc {
+        // OME-XML that does not parse falls through to ImageJ / shaped / plain, as in tifffile;
+        // `info` still reports `ome: true` so the user can tell.
         let mut out = Vec::new();
         let mut first_ifd = 0;
         for (i, img) in doc.images.iter().enumerate() {
             let s = ome_series(path, ix, img, first_ifd, doc.uuid.as_deref())
                 .map_err(|e| fmt(&format!("OME Image {i}"), e))?;
-            first_ifd += s.planes.len();
+            // Without TiffData, the next image's IFDs follow this one's (one per page).
+            first_ifd += s
+                .planes
+                .iter()
+                .filter(|p| matches!(p, PlaneLoc::Page { sample: 0, .. }))
+                .count();
             out.push(s);
         }
         out
