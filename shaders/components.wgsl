@@ -19,17 +19,21 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @compute @workgroup_size(256)
 fn mark(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let r = parent[i];
-    if (r != NONE && cond[i] != 0u) { atomicStore(&flags[r], 1u); }
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let r = parent[i];
+        if (r != NONE && cond[i] != 0u) { atomicStore(&flags[r], 1u); }
+    }
 }
 
 @compute @workgroup_size(256)
 fn spread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let r = parent[i];
-    out[i] = select(atomicLoad(&flags[r]), 0u, r == NONE);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let r = parent[i];
+        out[i] = select(atomicLoad(&flags[r]), 0u, r == NONE);
+    }
 }

@@ -11,7 +11,9 @@ struct Params { n: u32, kind: u32, _p0: u32, _p1: u32 }
 @compute @workgroup_size(256)
 fn to_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = raw_f32(raw_bits(raw[raw_word(i, p.kind)], i, p.kind), p.kind);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = raw_f32(raw_bits(raw[raw_word(i, p.kind)], i, p.kind), p.kind);
+    }
 }

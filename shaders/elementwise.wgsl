@@ -16,25 +16,31 @@ struct Params { n: u32, _p0: u32, alpha: f32, beta: f32 }
 @compute @workgroup_size(256)
 fn sub(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = a[i] - b[i];
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = a[i] - b[i];
+    }
 }
 
 @compute @workgroup_size(256)
 fn sub_clamp(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = max(a[i] - b[i], 0.0);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = max(a[i] - b[i], 0.0);
+    }
 }
 
 @compute @workgroup_size(256)
 fn axpby(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = p.alpha * a[i] + p.beta * b[i];
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = p.alpha * a[i] + p.beta * b[i];
+    }
 }
 
 @group(0) @binding(4) var<storage, read> c: array<f32>;
@@ -42,12 +48,14 @@ fn axpby(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn ridge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let yy = a[i];
-    let xx = b[i];
-    let xy = c[i];
-    let d = xx - yy;
-    let lmin = 0.5 * (xx + yy - sqrt(d * d + 4.0 * xy * xy));
-    out[i] = p.alpha * max(-lmin, 0.0);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let yy = a[i];
+        let xx = b[i];
+        let xy = c[i];
+        let d = xx - yy;
+        let lmin = 0.5 * (xx + yy - sqrt(d * d + 4.0 * xy * xy));
+        out[i] = p.alpha * max(-lmin, 0.0);
+    }
 }

@@ -115,11 +115,13 @@ fn ft_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(256)
 fn assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    let w = p.width;
-    if (i >= w * p.height) { return; }
-    let f = feature[i];
-    if (f == NONE) { out[i] = 0u; return; }
-    let d = dist2(f % w, f / w, i % w, i / w);
-    out[i] = select(0u, labels[f], wide_le(d, vec2<u32>(p.max_d2_lo, p.max_d2_hi)));
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        let w = p.width;
+        if (i >= w * p.height) { return; }
+        let f = feature[i];
+        if (f == NONE) { out[i] = 0u; continue; }
+        let d = dist2(f % w, f / w, i % w, i / w);
+        out[i] = select(0u, labels[f], wide_le(d, vec2<u32>(p.max_d2_lo, p.max_d2_hi)));
+    }
 }

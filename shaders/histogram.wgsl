@@ -17,15 +17,21 @@ struct Params { n: u32, kind: u32, nbins: u32, _p1: u32 }
 
 var<workgroup> local_hist: array<atomic<u32>, 256>;
 
+// hist_float: FLOAT_ITEMS samples per invocation (strided by the workgroup size), so each workgroup's
+// private histogram and its two barriers serve WG * FLOAT_ITEMS samples.
+const FLOAT_ITEMS: u32 = 32u;
+
 @compute @workgroup_size(256)
 fn hist_int(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
-    let bin = raw_key(bits, p.kind) - range[0];
-    if (bin < p.nbins) {
-        atomicAdd(&hist[bin], 1u);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
+        let bin = raw_key(bits, p.kind) - range[0];
+        if (bin < p.nbins) {
+            atomicAdd(&hist[bin], 1u);
+        }
     }
 }
 
@@ -49,8 +55,8 @@ fn hist_float(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let lo = key_f32(range[0]);
     let hi = key_f32(range[1]);
     let step = (hi - lo) * 0.00390625;
-    let base = ((wid.y * nwg.x + wid.x) * WG) * 4u + lid.x;
-    for (var k = 0u; k < 4u; k = k + 1u) {
+    let base = ((wid.y * nwg.x + wid.x) * WG) * FLOAT_ITEMS + lid.x;
+    for (var k = 0u; k < FLOAT_ITEMS; k = k + 1u) {
         let i = base + k * WG;
         if (i < p.n) {
             let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);

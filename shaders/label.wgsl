@@ -48,31 +48,35 @@ fn union_sets(a0: u32, b0: u32) {
 @compute @workgroup_size(256)
 fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.width * p.height) { return; }
-    atomicStore(&parent[i], select(NONE, i, mask[i] != 0u));
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { return; }
+        atomicStore(&parent[i], select(NONE, i, mask[i] != 0u));
+    }
 }
 
 @compute @workgroup_size(256)
 fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    let w = p.width;
-    if (i >= w * p.height) { return; }
-    let v = mask[i];
-    if (v == 0u) { return; }
-    let x = i % w;
-    let y = i / w;
-    let left = x > 0u && mask[i - 1u] == v;
-    if (left) { union_sets(i, i - 1u); }
-    if (y > 0u) {
-        let up = mask[i - w] == v;
-        if (up) { union_sets(i, i - w); }
-        if (p.conn == 8u) {
-            // up-left is already joined through left or up when either has the same value;
-            // up-right through up
-            if (x > 0u && !left && !up && mask[i - w - 1u] == v) { union_sets(i, i - w - 1u); }
-            if (x + 1u < w && !up && mask[i - w + 1u] == v) { union_sets(i, i - w + 1u); }
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        let w = p.width;
+        if (i >= w * p.height) { return; }
+        let v = mask[i];
+        if (v == 0u) { continue; }
+        let x = i % w;
+        let y = i / w;
+        let left = x > 0u && mask[i - 1u] == v;
+        if (left) { union_sets(i, i - 1u); }
+        if (y > 0u) {
+            let up = mask[i - w] == v;
+            if (up) { union_sets(i, i - w); }
+            if (p.conn == 8u) {
+                // up-left is already joined through left or up when either has the same value;
+                // up-right through up
+                if (x > 0u && !left && !up && mask[i - w - 1u] == v) { union_sets(i, i - w - 1u); }
+                if (x + 1u < w && !up && mask[i - w + 1u] == v) { union_sets(i, i - w + 1u); }
+            }
         }
     }
 }
@@ -80,7 +84,10 @@ fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn compress(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.width * p.height || mask[i] == 0u) { return; }
-    atomicStore(&parent[i], find_root(i));
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { return; }
+        if (mask[i] == 0u) { continue; }
+        atomicStore(&parent[i], find_root(i));
+    }
 }

@@ -14,9 +14,11 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @compute @workgroup_size(256)
 fn roots(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = select(0u, 1u, parent[i] == i);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(0u, 1u, parent[i] == i);
+    }
 }
 
 // out = final labels; rank = exclusive scan of the root flags (a root's 0-based number)
@@ -25,8 +27,10 @@ fn roots(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let r = parent[i];
-    out[i] = select(rank[r] + 1u, 0u, r == NONE);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let r = parent[i];
+        out[i] = select(rank[r] + 1u, 0u, r == NONE);
+    }
 }

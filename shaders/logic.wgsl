@@ -17,49 +17,61 @@ struct Params { n: u32, table_len: u32, value: u32, _p1: u32 }
 @compute @workgroup_size(256)
 fn and_not(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = select(0u, a[i], b[i] == 0u);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(0u, a[i], b[i] == 0u);
+    }
 }
 
 @compute @workgroup_size(256)
 fn and_mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = select(0u, a[i], b[i] != 0u);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(0u, a[i], b[i] != 0u);
+    }
 }
 
 @compute @workgroup_size(256)
 fn or_nonzero(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = select(0u, 1u, a[i] != 0u || b[i] != 0u);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(0u, 1u, a[i] != 0u || b[i] != 0u);
+    }
 }
 
 @compute @workgroup_size(256)
 fn neither(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = select(0u, 1u, a[i] == 0u && b[i] == 0u);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(0u, 1u, a[i] == 0u && b[i] == 0u);
+    }
 }
 
 @compute @workgroup_size(256)
 fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    out[i] = select(select(0u, p.value, b[i] != 0u), a[i], a[i] != 0u);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(select(0u, p.value, b[i] != 0u), a[i], a[i] != 0u);
+    }
 }
 
 // b is the table here
 @compute @workgroup_size(256)
 fn lookup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let l = a[i];
-    out[i] = select(0u, b[l - 1u], l != 0u && l <= p.table_len);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let l = a[i];
+        out[i] = select(0u, b[l - 1u], l != 0u && l <= p.table_len);
+    }
 }

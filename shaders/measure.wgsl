@@ -47,21 +47,23 @@ fn init_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(256)
 fn geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.width * p.height) { return; }
-    let l = labels[i];
-    if (l == 0u) { return; }
-    if (l > p.capacity) { atomicMax(&over[0], l); return; }
-    let x = i % p.width;
-    let y = i / p.width;
-    let b = (l - 1u) * GEO;
-    atomicAdd(&stats[b], 1u);
-    atomicMin(&stats[b + 1u], x);
-    atomicMin(&stats[b + 2u], y);
-    atomicMax(&stats[b + 3u], x);
-    atomicMax(&stats[b + 4u], y);
-    add_wide(b + 5u, vec2<u32>(x, 0u));
-    add_wide(b + 7u, vec2<u32>(y, 0u));
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { return; }
+        let l = labels[i];
+        if (l == 0u) { continue; }
+        if (l > p.capacity) { atomicMax(&over[0], l); continue; }
+        let x = i % p.width;
+        let y = i / p.width;
+        let b = (l - 1u) * GEO;
+        atomicAdd(&stats[b], 1u);
+        atomicMin(&stats[b + 1u], x);
+        atomicMin(&stats[b + 2u], y);
+        atomicMax(&stats[b + 3u], x);
+        atomicMax(&stats[b + 4u], y);
+        add_wide(b + 5u, vec2<u32>(x, 0u));
+        add_wide(b + 7u, vec2<u32>(y, 0u));
+    }
 }
 
 // ---- per channel ----
@@ -94,21 +96,23 @@ fn fixed_exponent() -> i32 {
 @compute @workgroup_size(256)
 fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.width * p.height) { return; }
-    let l = labels[i];
-    if (l == 0u || l > p.capacity) { return; }
-    let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
-    if (raw_is_nan(bits, p.kind)) { return; }
-    let b = (l - 1u) * CHN;
-    var v: vec2<u32>;
-    if (p.kind == K_F32) {
-        v = wide_from_f32_int(ldexp(bitcast<f32>(bits), fixed_exponent()));
-    } else {
-        v = wide_from_bits(bits, is_signed_kind(p.kind));
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { return; }
+        let l = labels[i];
+        if (l == 0u || l > p.capacity) { continue; }
+        let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
+        if (raw_is_nan(bits, p.kind)) { continue; }
+        let b = (l - 1u) * CHN;
+        var v: vec2<u32>;
+        if (p.kind == K_F32) {
+            v = wide_from_f32_int(ldexp(bitcast<f32>(bits), fixed_exponent()));
+        } else {
+            v = wide_from_bits(bits, is_signed_kind(p.kind));
+        }
+        add_wide(b, v);
+        let key = raw_key(bits, p.kind);
+        atomicMin(&stats[b + 2u], key);
+        atomicMax(&stats[b + 3u], key);
     }
-    add_wide(b, v);
-    let key = raw_key(bits, p.kind);
-    atomicMin(&stats[b + 2u], key);
-    atomicMax(&stats[b + 3u], key);
 }

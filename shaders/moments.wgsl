@@ -45,26 +45,28 @@ fn add_wide(base: u32, v: vec2<u32>) {
 @compute @workgroup_size(256)
 fn moments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let l = labels[i];
-    if (l == 0u || l > p.capacity) { return; }
-    let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
-    if (raw_is_nan(bits, p.kind)) { return; }
-    let v = raw_f32(bits, p.kind);
-    if (p.use_bounds != 0u) {
-        let lo = bounds_in[2u * (l - 1u)];
-        let hi = bounds_in[2u * (l - 1u) + 1u];
-        if (v < lo || v > hi) { return; }
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let l = labels[i];
+        if (l == 0u || l > p.capacity) { continue; }
+        let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
+        if (raw_is_nan(bits, p.kind)) { continue; }
+        let v = raw_f32(bits, p.kind);
+        if (p.use_bounds != 0u) {
+            let lo = bounds_in[2u * (l - 1u)];
+            let hi = bounds_in[2u * (l - 1u) + 1u];
+            if (v < lo || v > hi) { continue; }
+        }
+        let x = trunc(ldexp(v, exponent()));
+        let ax = u32(abs(x));
+        var s = vec2<u32>(ax, 0u);
+        if (x < 0.0) { s = wide_neg(s); }
+        let b = (l - 1u) * REC;
+        atomicAdd(&rec[b], 1u);
+        add_wide(b + 1u, s);
+        add_wide(b + 3u, wide_mul(ax, ax));
     }
-    let x = trunc(ldexp(v, exponent()));
-    let ax = u32(abs(x));
-    var s = vec2<u32>(ax, 0u);
-    if (x < 0.0) { s = wide_neg(s); }
-    let b = (l - 1u) * REC;
-    atomicAdd(&rec[b], 1u);
-    add_wide(b + 1u, s);
-    add_wide(b + 3u, wide_mul(ax, ax));
 }
 
 // ---- bounds: bindings 0 params, 3 range, 6 moments records, 7 bounds out ----

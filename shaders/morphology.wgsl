@@ -29,15 +29,19 @@ fn extreme(i: u32, take_max: bool) -> f32 {
 @compute @workgroup_size(256)
 fn erode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.width * p.height) { return; }
-    dst[i] = extreme(i, false);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { return; }
+        dst[i] = extreme(i, false);
+    }
 }
 
 @compute @workgroup_size(256)
 fn dilate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.width * p.height) { return; }
-    dst[i] = extreme(i, true);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { return; }
+        dst[i] = extreme(i, true);
+    }
 }

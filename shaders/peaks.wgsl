@@ -27,59 +27,66 @@ struct Params { width: u32, height: u32, dist: u32, border: u32,
 @compute @workgroup_size(256)
 fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    let w = p.width;
-    if (i >= w * p.height) { return; }
-    let x = i32(i % w);
-    let y = i32(i / w);
-    let d = i32(p.dist);
-    let v = img[i];
-    var mx = v;
-    for (var dy = -d; dy <= d; dy = dy + 1) {
-        let row = clamp_idx(y + dy, p.height) * w;
-        for (var dx = -d; dx <= d; dx = dx + 1) {
-            mx = max(mx, img[row + clamp_idx(x + dx, w)]);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        let w = p.width;
+        if (i >= w * p.height) { return; }
+        let x = i32(i % w);
+        let y = i32(i / w);
+        let d = i32(p.dist);
+        let v = img[i];
+        var mx = v;
+        for (var dy = -d; dy <= d; dy = dy + 1) {
+            let row = clamp_idx(y + dy, p.height) * w;
+            for (var dx = -d; dx <= d; dx = dx + 1) {
+                mx = max(mx, img[row + clamp_idx(x + dx, w)]);
+            }
         }
+        if (v != mx) { atomicOr(&nontrivial[0], 1u); }
+        var thr = key_f32(range[0]);
+        if (p.use_abs != 0u) { thr = p.abs_thr; }
+        if (p.use_rel != 0u) { thr = max(thr, p.rel_thr * key_f32(range[1])); }
+        let b = p.border;
+        let inside = u32(x) >= b && u32(y) >= b && u32(x) + b < w && u32(y) + b < p.height;
+        atomicStore(&state[i], select(0u, 1u, v == mx && v > thr && inside));
     }
-    if (v != mx) { atomicOr(&nontrivial[0], 1u); }
-    var thr = key_f32(range[0]);
-    if (p.use_abs != 0u) { thr = p.abs_thr; }
-    if (p.use_rel != 0u) { thr = max(thr, p.rel_thr * key_f32(range[1])); }
-    let b = p.border;
-    let inside = u32(x) >= b && u32(y) >= b && u32(x) + b < w && u32(y) + b < p.height;
-    atomicStore(&state[i], select(0u, 1u, v == mx && v > thr && inside));
 }
 
 @compute @workgroup_size(256)
 fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    let w = p.width;
-    if (i >= w * p.height) { return; }
-    if (atomicLoad(&nontrivial[0]) == 0u) { atomicStore(&state[i], 0u); return; }
-    if (atomicLoad(&state[i]) != 1u) { return; }
-    let x = i32(i % w);
-    let y = i32(i / w);
-    let r = i32(p.dist) - 1; // closer than d
-    var all_rejected = true;
-    for (var dy = -r; dy <= r; dy = dy + 1) {
-        let yy = y + dy;
-        if (yy < 0 || yy >= i32(p.height)) { continue; }
-        for (var dx = -r; dx <= r; dx = dx + 1) {
-            let xx = x + dx;
-            if (xx < 0 || xx >= i32(w)) { continue; }
-            let j = u32(yy) * w + u32(xx);
-            if (j >= i) { continue; }   // only earlier (higher-priority) candidates
-            // neighbours may be decided during this round; any value read is a valid state
-            let s = atomicLoad(&state[j]);
-            if (s == 2u) { atomicStore(&state[i], 3u); return; }
-            if (s == 1u) { all_rejected = false; }
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        let w = p.width;
+        if (i >= w * p.height) { return; }
+        if (atomicLoad(&nontrivial[0]) == 0u) { atomicStore(&state[i], 0u); continue; }
+        if (atomicLoad(&state[i]) != 1u) { continue; }
+        let x = i32(i % w);
+        let y = i32(i / w);
+        let r = i32(p.dist) - 1; // closer than d
+        var all_rejected = true;
+        var rejected = false;
+        for (var dy = -r; dy <= r && !rejected; dy = dy + 1) {
+            let yy = y + dy;
+            if (yy < 0 || yy >= i32(p.height)) { continue; }
+            for (var dx = -r; dx <= r; dx = dx + 1) {
+                let xx = x + dx;
+                if (xx < 0 || xx >= i32(w)) { continue; }
+                let j = u32(yy) * w + u32(xx);
+                if (j >= i) { continue; }   // only earlier (higher-priority) candidates
+                // neighbours may be decided during this round; any value read is a valid state
+                let s = atomicLoad(&state[j]);
+                if (s == 2u) { rejected = true; break; }
+                if (s == 1u) { all_rejected = false; }
+            }
         }
-    }
-    if (all_rejected) {
-        atomicStore(&state[i], 2u);
-    } else {
-        atomicAdd(&undecided[0], 1u);
+        if (rejected) {
+            atomicStore(&state[i], 3u);
+        } else if (all_rejected) {
+            atomicStore(&state[i], 2u);
+        } else {
+            atomicAdd(&undecided[0], 1u);
+        }
     }
 }
 
@@ -89,7 +96,9 @@ fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(256)
 fn kept(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.width * p.height) { return; }
-    mask[i] = select(0u, 1u, atomicLoad(&state[i]) == 2u);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { return; }
+        mask[i] = select(0u, 1u, atomicLoad(&state[i]) == 2u);
+    }
 }

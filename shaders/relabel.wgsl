@@ -40,13 +40,15 @@ fn keep_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(256)
 fn remap(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let l = src[i];
-    if (l == 0u || l > p.capacity || keep[l - 1u] == 0u) {
-        dst[i] = 0u;
-    } else {
-        dst[i] = rank[l - 1u] + 1u;
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let l = src[i];
+        if (l == 0u || l > p.capacity || keep[l - 1u] == 0u) {
+            dst[i] = 0u;
+        } else {
+            dst[i] = rank[l - 1u] + 1u;
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 // Exclusive prefix sum of u32 (ops::scan drives it level by level):
-//   blocks  each workgroup scans 1024 elements in place (4 per invocation) and writes its total
+//   blocks  each workgroup scans 4096 elements in place (16 per invocation) and writes its total
 //           to sums[workgroup]
 //   add     element j of block b gets sums[b] (the scanned block totals) added
 #import common/index
 
-const PER: u32 = 4u;
-const BLOCK: u32 = 1024u; // WG * PER
+const PER: u32 = 16u;
+const BLOCK: u32 = 4096u; // WG * PER
 
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 
@@ -24,7 +24,7 @@ fn blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
           @builtin(local_invocation_id) lid: vec3<u32>) {
     let b = block_of(wid, nwg);
     let base = b * BLOCK + lid.x * PER;
-    var v: array<u32, 4>;
+    var v: array<u32, 16>;
     var total = 0u;
     for (var k = 0u; k < PER; k = k + 1u) {
         let i = base + k;

@@ -13,8 +13,10 @@ struct Params { n: u32, kind: u32, key: u32, all: u32 }
 @compute @workgroup_size(256)
 fn above(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = linear_id(wid, nwg, lid);
-    if (i >= p.n) { return; }
-    let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
-    mask[i] = select(0u, 1u, !raw_is_nan(bits, p.kind) && (p.all != 0u || raw_key(bits, p.kind) > p.key));
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
+        mask[i] = select(0u, 1u, !raw_is_nan(bits, p.kind) && (p.all != 0u || raw_key(bits, p.kind) > p.key));
+    }
 }

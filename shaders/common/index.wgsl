@@ -20,3 +20,12 @@ fn reflect_idx(i: i32, n: u32) -> u32 {
     if (j >= n) { j = 2u * n - 1u - j; }
     return j;
 }
+
+// Per-pixel kernels handle ITEMS pixels per invocation, WG apart (so neighbouring invocations
+// still touch neighbouring pixels): fewer invocations for the same work, which is what costs
+// on CPU adapters. The host sizes their grids with gpu::grid_px.
+const ITEMS: u32 = 8u;
+
+fn item_id(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>, item: u32) -> u32 {
+    return (wid.y * nwg.x + wid.x) * WG * ITEMS + item * WG + lid.x;
+}

@@ -3,6 +3,7 @@
 //! No image logic lives here.
 
 mod analyze;
+mod bench;
 mod devices;
 mod evaluate;
 mod info;
@@ -50,6 +51,8 @@ impl GpuArgs {
 pub enum Command {
     /// Migrasome counts per cell (and cargo, released, size) for every frame of TIFF stacks
     Analyze(analyze::AnalyzeArgs),
+    /// Time a pipeline over a movie (and the peer pipelines on the same file)
+    Bench(bench::BenchArgs),
     /// List GPU adapters with their backend, type, driver and limits
     Devices(devices::DevicesArgs),
     /// Describe a TIFF stack: shape, type, axes, pixel size, channels (and pixel statistics)
@@ -69,6 +72,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Info(a) => info::run(a),
         Command::Particles(a) => particles::run(a),

@@ -9,7 +9,7 @@ use crate::gpu::Gpu;
 use crate::image::Plane;
 use crate::io::{LabelWriter, OpenOptions, PlaneIndex, Shape, StackReader, WriteSpec};
 use crate::ops::threshold::Method;
-use crate::pipeline::particles::{ParticlesConfig, PlaneParticles, particles_plane};
+use crate::pipeline::particles::{ParticlesConfig, ParticlesEngine, PlaneParticles};
 use crate::report::AtomicFile;
 
 #[derive(clap::Args, Debug)]
@@ -22,6 +22,10 @@ pub struct ParticlesArgs {
     /// Gaussian blur sigma in pixels before thresholding (0 = none)
     #[arg(long, default_value_t = 0.0)]
     pub sigma: f64,
+    /// Subtract a Gaussian background of this sigma in pixels (0 = none): the thresholded
+    /// image is gaussian(sigma) - gaussian(background), as the peer pipelines do
+    #[arg(long, default_value_t = 0.0)]
+    pub background: f64,
     /// otsu, isodata (ImageJ Default), li, yen, triangle, mean, or a number
     #[arg(long, default_value = "otsu")]
     pub threshold: String,
@@ -142,6 +146,7 @@ pub fn run(a: ParticlesArgs) -> Result<()> {
     let cfg = ParticlesConfig {
         channel: resolve_channel(&a.channel, &info)?,
         sigma: a.sigma,
+        background: a.background,
         threshold: Method::parse(&a.threshold)?,
         connectivity: a.connectivity,
         min_area: a.min_area,
@@ -180,57 +185,51 @@ pub fn run(a: ParticlesArgs) -> Result<()> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(4);
-    let mut stream = reader.stream(order, threads, 2 * sh.c.max(1) + 2);
-    let mut capacity = 1024u32;
-    for t in 0..sh.t {
-        for z in 0..sh.z {
-            let mut planes: Vec<Plane> = Vec::with_capacity(sh.c);
-            for _ in 0..sh.c {
-                let (_, p) = stream.next().ok_or_else(|| {
-                    Error::invalid(format!("{}: stack ended early", a.image.display()))
-                })??;
-                planes.push(p);
-            }
-            let r = particles_plane(&gpu, &planes, &cfg, labels.is_some(), capacity)?;
-            capacity = capacity.max(r.objects.len() as u32 * 2);
-            let idx = PlaneIndex {
+    let stream = reader.stream(order, threads, 2 * sh.c.max(1) + 2);
+    let frames = Frames {
+        stream,
+        channels: sh.c,
+    };
+    let mut engine = ParticlesEngine::new(&gpu, &cfg, labels.is_some())?;
+    engine.run(frames, |(t, z), r| {
+        let idx = PlaneIndex {
+            t,
+            z,
+            c: cfg.channel,
+        };
+        if a.json {
+            let line = PlaneLine {
                 t,
                 z,
                 c: cfg.channel,
+                threshold: r.threshold,
+                count: r.objects.len(),
+                area_total: r.area_total(),
+                sum_total: r.sum_total(cfg.channel),
             };
-            if a.json {
-                let line = PlaneLine {
-                    t,
-                    z,
-                    c: cfg.channel,
-                    threshold: r.threshold,
-                    count: r.objects.len(),
-                    area_total: r.area_total(),
-                    sum_total: r.sum_total(cfg.channel),
-                };
-                println!(
-                    "{}",
-                    serde_json::to_string(&line).expect("plain struct serializes")
-                );
-            } else {
-                println!(
-                    "t={t} z={z} c={}: threshold {} ({}), {} objects, area {} px, sum {}",
-                    cfg.channel,
-                    r.threshold,
-                    cfg.threshold.name(),
-                    r.objects.len(),
-                    r.area_total(),
-                    r.sum_total(cfg.channel)
-                );
-            }
-            if let Some(f) = csv.as_mut() {
-                csv_rows(f, idx, &r)?;
-            }
-            if let (Some(w), Some(l)) = (labels.as_mut(), r.labels.as_ref()) {
-                w.push_plane(l)?;
-            }
+            println!(
+                "{}",
+                serde_json::to_string(&line).expect("plain struct serializes")
+            );
+        } else {
+            println!(
+                "t={t} z={z} c={}: threshold {} ({}), {} objects, area {} px, sum {}",
+                cfg.channel,
+                r.threshold,
+                cfg.threshold.name(),
+                r.objects.len(),
+                r.area_total(),
+                r.sum_total(cfg.channel)
+            );
         }
-    }
+        if let Some(f) = csv.as_mut() {
+            csv_rows(f, idx, &r)?;
+        }
+        if let (Some(w), Some(l)) = (labels.as_mut(), r.labels.as_ref()) {
+            w.push_plane(l)?;
+        }
+        Ok(())
+    })?;
     if a.profile {
         super::print_profile(&gpu.profile(), sh.t * sh.z);
     }
@@ -241,4 +240,29 @@ pub fn run(a: ParticlesArgs) -> Result<()> {
         w.finish()?;
     }
     Ok(())
+}
+
+/// The planes of a stream grouped into frames: all channels of one (t, z), in t-then-z order.
+pub struct Frames {
+    pub stream: crate::io::PlaneStream,
+    pub channels: usize,
+}
+
+impl Iterator for Frames {
+    type Item = Result<((usize, usize), Vec<Plane>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut planes = Vec::with_capacity(self.channels);
+        let mut at = (0, 0);
+        for _ in 0..self.channels {
+            match self.stream.next()? {
+                Ok((idx, p)) => {
+                    at = (idx.t, idx.z);
+                    planes.push(p);
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok((at, planes)))
+    }
 }

@@ -5,7 +5,7 @@
 use super::{GpuPlane, RawKind, grid_px};
 use crate::cpu::gaussian::correlation_weights;
 use crate::error::{Error, Result};
-use crate::gpu::Recorder;
+use crate::gpu::{Recorder, grid_1d};
 
 /// scikit-image's default truncation of the Gaussian kernel, in sigmas.
 pub const TRUNCATE: f64 = 4.0;
@@ -46,7 +46,6 @@ pub fn correlate1d(
 ) -> Result<GpuPlane> {
     need_f32(img, "correlate1d")?;
     let r = weights.len() / 2;
-    let symmetric = (0..r).all(|k| weights[k] == weights[weights.len() - 1 - k]);
     let w32: Vec<f32> = weights.iter().map(|&w| w as f32).collect();
     let wbuf = rec.upload(&w32);
     let p = rec.params(&ConvParams {
@@ -56,17 +55,24 @@ pub fn correlate1d(
         _p: 0,
     });
     let out = rec.storage(img.len() as u64 * 4);
-    let entry = match (symmetric, axis) {
-        (true, 0) => "sym_y",
-        (true, _) => "sym_x",
-        (false, 0) => "conv_y",
-        (false, _) => "conv_x",
+    // one invocation per run of RUN outputs (shaders/gaussian.wgsl)
+    const RUN: u64 = 32;
+    let (entry, invocations) = if axis == 0 {
+        (
+            "win_y",
+            img.width as u64 * (img.height as u64).div_ceil(RUN),
+        )
+    } else {
+        (
+            "win_x",
+            (img.width as u64).div_ceil(RUN) * img.height as u64,
+        )
     };
     rec.dispatch(
         "gaussian",
         entry,
         &[&p, &img.buf, &wbuf, &out],
-        grid_px(img),
+        grid_1d(invocations, crate::gpu::WG),
     )?;
     Ok(GpuPlane {
         buf: out,

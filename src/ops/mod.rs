@@ -21,9 +21,12 @@ pub use upload::{GpuPlane, RawKind, upload_plane};
 use crate::error::Result;
 use crate::gpu::{Buf, Recorder, grid_1d};
 
-/// Work-group grid for one invocation per pixel of `p`.
+/// Pixels per invocation of the per-pixel kernels (`ITEMS` in shaders/common/index.wgsl).
+pub(crate) const ITEMS: u32 = 8;
+
+/// Work-group grid for the per-pixel kernels over `p` (ITEMS pixels per invocation).
 pub(crate) fn grid_px(p: &GpuPlane) -> [u32; 3] {
-    grid_1d(p.len() as u64, crate::gpu::WG)
+    grid_1d(p.len() as u64, crate::gpu::WG * ITEMS)
 }
 
 #[repr(C)]
@@ -67,14 +70,14 @@ pub fn minmax(rec: &mut Recorder, src: &GpuPlane) -> Result<Buf> {
         "reduce",
         "minmax",
         &[&p, &src.buf, &out],
-        grid_1d(src.len() as u64, crate::gpu::WG * 4),
+        grid_1d(src.len() as u64, crate::gpu::WG * 32),
     )?;
     Ok(out)
 }
 
 /// Exclusive prefix sum of `n` u32 in place; returns a 4-byte buffer with the total.
 pub fn scan_exclusive(rec: &mut Recorder, data: &Buf, n: u32) -> Result<Buf> {
-    const BLOCK: u64 = 1024;
+    const BLOCK: u64 = 4096; // shaders/scan.wgsl: WG * PER
     let blocks = (n as u64).div_ceil(BLOCK).max(1);
     let sums = rec.storage(blocks * 4);
     let p = rec.params(&NKind {

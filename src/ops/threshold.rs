@@ -115,7 +115,7 @@ pub fn histogram(rec: &mut Recorder, src: &GpuPlane, range: &Buf) -> Result<Buf>
                 "histogram",
                 "hist_float",
                 &[&p, &src.buf, range, &hist],
-                grid_1d(src.len() as u64, WG * 4),
+                grid_1d(src.len() as u64, WG * 32),
             )?;
             Ok(hist)
         }

@@ -4,4 +4,5 @@
 //! Not here: flag parsing (see `cli`), file formats (see `io`, `report`).
 
 pub mod migrasome;
+pub mod movie;
 pub mod particles;

@@ -72,8 +72,11 @@ pub struct CargoParams {
 pub struct FiberParams {
     /// Scale of the ridge (Hessian) filter, about the fiber's half width.
     pub sigma_um: f64,
-    /// Threshold on the ridge strength (`noise:K` or a histogram method).
+    /// Threshold on the ridge strength (`noise:K` or a histogram method): fiber seeds.
     pub threshold: String,
+    /// Lower threshold: ridge pixels above it join the fibers when connected to a seed
+    /// (hysteresis, so faint stretches do not break a fiber).
+    pub threshold_low: String,
     /// A migrasome within this distance of a fiber connected to its cell is attached.
     pub distance_um: f64,
 }
@@ -133,6 +136,7 @@ impl Default for FiberParams {
         FiberParams {
             sigma_um: 0.15,
             threshold: "noise:3".into(),
+            threshold_low: "noise:3".into(),
             distance_um: 0.5,
         }
     }
@@ -269,6 +273,7 @@ impl AnalyzeParams {
             ("cells.body_threshold", &c.body_threshold),
             ("migrasomes.threshold", &m.threshold),
             ("fibers.threshold", &self.fibers.threshold),
+            ("fibers.threshold_low", &self.fibers.threshold_low),
         ] {
             Rule::parse(t).map_err(|e| Error::invalid(format!("{name}: {e}")))?;
         }
@@ -328,6 +333,7 @@ pub struct PxParams {
     pub cargo_clip: f64,
     pub fiber_sigma: f64,
     pub fiber_threshold: Rule,
+    pub fiber_threshold_low: Rule,
     pub fiber_distance: f64,
 }
 
@@ -372,6 +378,7 @@ impl PxParams {
             cargo_clip: p.cargo.clip,
             fiber_sigma: px(p.fibers.sigma_um),
             fiber_threshold: Rule::parse(&p.fibers.threshold)?,
+            fiber_threshold_low: Rule::parse(&p.fibers.threshold_low)?,
             fiber_distance: px(p.fibers.distance_um),
         })
     }

@@ -40,6 +40,8 @@ pub struct Thresholds {
     pub body: f64,
     pub spot: f64,
     pub fiber: f64,
+    /// Hysteresis: weaker ridge pixels join the fibers when connected to a strong one.
+    pub fiber_low: f64,
 }
 
 /// One detected migrasome (pixel units; the report converts to µm).
@@ -209,6 +211,7 @@ pub fn analyze_frame(
     let h_body = record_threshold(&mut rec, &body_img, px.body_threshold, &ones)?;
     let h_spot = record_threshold(&mut rec, &spot_img, px.spot_threshold, &ones)?;
     let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold, &ones)?;
+    let h_fiber_low = record_threshold(&mut rec, &fiber_img, px.fiber_threshold_low, &ones)?;
     rec.submit();
     let thr = Thresholds {
         nucleus: match h_nuc {
@@ -218,6 +221,7 @@ pub fn analyze_frame(
         body: h_body.finish(gpu)?,
         spot: h_spot.finish(gpu)?,
         fiber: h_fiber.finish(gpu)?,
+        fiber_low: h_fiber_low.finish(gpu)?,
     };
 
     // ---- submission 2 (repeated with larger capacities if a frame has more objects)
@@ -346,7 +350,11 @@ fn record_rest(
     };
     let sl = label_components(rec, &seg, 8)?;
     // network of fibers, bodies and spots; components touching a body are attached
-    let fm = threshold_above(rec, fiber_img, thr.fiber)?;
+    // fibers by hysteresis: weak ridge regions that hold a strong ridge pixel
+    let strong = threshold_above(rec, fiber_img, thr.fiber)?;
+    let weak = threshold_above(rec, fiber_img, thr.fiber_low.min(thr.fiber))?;
+    let weak = label_components(rec, &weak, 8)?;
+    let fm = component_any(rec, &weak, &strong)?;
     let net = or_nonzero(rec, &fm, &bodies.plane)?;
     let net = or_nonzero(rec, &net, &sm)?;
     let net = expand_labels(rec, &net, px.fiber_distance)?;
