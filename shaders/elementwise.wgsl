@@ -2,6 +2,7 @@
 //   sub        a - b
 //   sub_clamp  max(a - b, 0)       (background subtraction)
 //   axpby      alpha * a + beta * b
+//   replace_masked  alpha where a mask is set (e.g. spots painted over with background)
 //   ridge      bright-ridge strength from the Hessian (a = Hyy, b = Hxx, c = Hxy):
 //              alpha * max(-lambda_min, 0), lambda_min the smaller eigenvalue
 #import common/index
@@ -57,5 +58,18 @@ fn ridge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
         let d = xx - yy;
         let lmin = 0.5 * (xx + yy - sqrt(d * d + 4.0 * xy * xy));
         out[i] = p.alpha * max(-lmin, 0.0);
+    }
+}
+
+// replace_masked: out = alpha where sel != 0, else a (bindings 0, 1, 3, 5)
+@group(0) @binding(5) var<storage, read> sel: array<u32>;
+
+@compute @workgroup_size(256)
+fn replace_masked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(a[i], p.alpha, sel[i] != 0u);
     }
 }

@@ -64,3 +64,40 @@ impl Error {
         Error::Invalid(msg.to_string())
     }
 }
+
+thread_local! {
+    static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without printing it: for code we call on untrusted input (the
+/// `tiff` crate asserts on some malformed files), where a panic is one more bad-file error.
+pub fn catch_quiet<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    let was = QUIET_PANICS.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET_PANICS.with(|q| q.set(was));
+    r
+}
+
+/// Makes an unexpected panic print one line (`migrascope: internal error: ...`) instead of
+/// Rust's multi-line report, and keeps panics caught by [`catch_quiet`] silent.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        if QUIET_PANICS.with(|q| q.get()) {
+            return;
+        }
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "migrascope: internal error: {}{at} (please report it)",
+            msg.replace('\n', " ")
+        );
+    }));
+}

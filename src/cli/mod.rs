@@ -69,6 +69,7 @@ pub enum Command {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    crate::error::install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),

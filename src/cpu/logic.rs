@@ -66,3 +66,11 @@ pub fn ridge(yy: &[f64], xx: &[f64], xy: &[f64], s2: f64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Mirror of `replace_masked` in `shaders/elementwise.wgsl`.
+pub fn replace_masked(img: &[f32], mask: &[u32], value: f32) -> Vec<f32> {
+    img.iter()
+        .zip(mask)
+        .map(|(&v, &m)| if m != 0 { value } else { v })
+        .collect()
+}

@@ -5,7 +5,6 @@
 //!
 //! Not here: parsing (`index`, `imagej`, `ome`, `layout`), the thread pool (`stream`).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -42,11 +41,11 @@ impl StackReader {
     /// Opens `path`, walks its IFDs once and works out the axes of series `opts.series`.
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<StackReader> {
         // The tiff crate asserts on some malformed layouts; a panic is one more bad-file error.
-        let (ix, dec, lay) = catch_unwind(AssertUnwindSafe(|| {
+        let (ix, dec, lay) = crate::error::catch_quiet(|| {
             let (ix, dec) = index::index_file(path)?;
             let lay = layout::build(path, &ix, opts.axes.as_deref())?;
             Ok::<_, Error>((ix, dec, lay))
-        }))
+        })
         .map_err(|p| {
             Error::format(
                 path,
@@ -167,15 +166,15 @@ impl Shared {
         let (where_, res) = match loc {
             PlaneLoc::Page { page, sample } => {
                 let p = &self.pages[page];
-                let r = catch_unwind(AssertUnwindSafe(|| {
+                let r = crate::error::catch_quiet(|| {
                     decode::decode_plane(d, p, page, sample, dtype, le)
-                }));
+                });
                 (format!("page {page}"), r)
             }
             PlaneLoc::Raw { offset } => {
-                let r = catch_unwind(AssertUnwindSafe(|| {
+                let r = crate::error::catch_quiet(|| {
                     raw::read_contiguous(d, offset, (w, h), dtype, le)
-                }));
+                });
                 (format!("image data at byte {offset}"), r)
             }
         };

@@ -219,3 +219,35 @@ pub fn ridge(rec: &mut Recorder, img: &GpuPlane, sigma: f64) -> Result<GpuPlane>
         ..img.clone()
     })
 }
+
+/// `value` where `mask` (a u32 plane) is set, `img` elsewhere.
+pub fn replace_masked(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    mask: &GpuPlane,
+    value: f32,
+) -> Result<GpuPlane> {
+    need_f32(img, "replace_masked")?;
+    if (mask.width, mask.height) != (img.width, img.height) || mask.kind != RawKind::U32 {
+        return Err(Error::invalid(
+            "replace_masked: the mask must be a u32 plane of the same size",
+        ));
+    }
+    let p = rec.params(&EwParams {
+        n: img.len() as u32,
+        _p: 0,
+        alpha: value,
+        beta: 0.0,
+    });
+    let out = rec.storage(img.len() as u64 * 4);
+    rec.dispatch_at(
+        "elementwise",
+        "replace_masked",
+        &[(0, &p), (1, &img.buf), (3, &out), (5, &mask.buf)],
+        grid_px(img),
+    )?;
+    Ok(GpuPlane {
+        buf: out,
+        ..img.clone()
+    })
+}

@@ -123,6 +123,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(harness::config(12))]
+
+    /// replace_masked: identical.
+    #[test]
+    fn replace_masked_matches((w, h) in harness::size(), seed in any::<u64>()) {
+        let p = harness::plane(Ty::F32, w, h, seed, 1000);
+        let v: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+        let m = harness::mask(w, h, seed ^ 11, 30);
+        let want = cpu::logic::replace_masked(&v, &m, 7.5);
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let img = GpuPlane { buf: rec.upload(&v), kind: RawKind::F32, width: w as u32, height: h as u32 };
+            let mp = u32_plane(&mut rec, &m, w, h);
+            let out = filters::replace_masked(&mut rec, &img, &mp, 7.5).unwrap();
+            rec.submit();
+            prop_assert!(read_f32(gpu, &out) == want, "{bk:?}");
+        }
+    }
+}
+
 /// Clipped moments ignore an outlier: a ring of 100s with one 10000 has mean 100, SD 0.
 #[test]
 fn clipped_moments_reject_outliers() {

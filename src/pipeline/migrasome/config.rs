@@ -317,6 +317,8 @@ pub struct PxParams {
     pub body_sigma: f64,
     pub body_threshold: Rule,
     pub body_opening: f64,
+    /// Spots grown by this much are painted over before finding bodies.
+    pub spot_guard: f64,
     pub body_min_area: u32,
     pub body_margin: f64,
     pub max_distance: f64,
@@ -362,6 +364,7 @@ impl PxParams {
             body_sigma: px(p.cells.body_sigma_um),
             body_threshold: Rule::parse(&p.cells.body_threshold)?,
             body_opening: px(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0),
+            spot_guard: px(0.3),
             body_min_area: area(p.cells.body_min_area_um2),
             body_margin: px(p.cells.body_margin_um),
             max_distance: px(p.cells.max_distance_um),

@@ -42,6 +42,8 @@ pub struct Thresholds {
     pub fiber: f64,
     /// Hysteresis: weaker ridge pixels join the fibers when connected to a strong one.
     pub fiber_low: f64,
+    /// Background level of the membrane channel (sigma-clipped mean of the frame).
+    pub membrane_background: f64,
 }
 
 /// One detected migrasome (pixel units; the report converts to µm).
@@ -212,6 +214,7 @@ pub fn analyze_frame(
     let h_spot = record_threshold(&mut rec, &spot_img, px.spot_threshold, &ones)?;
     let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold, &ones)?;
     let h_fiber_low = record_threshold(&mut rec, &fiber_img, px.fiber_threshold_low, &ones)?;
+    let h_mem_bg = record_threshold(&mut rec, &mem, Rule::Noise(0.0), &ones)?;
     rec.submit();
     let thr = Thresholds {
         nucleus: match h_nuc {
@@ -222,6 +225,7 @@ pub fn analyze_frame(
         spot: h_spot.finish(gpu)?,
         fiber: h_fiber.finish(gpu)?,
         fiber_low: h_fiber_low.finish(gpu)?,
+        membrane_background: h_mem_bg.finish(gpu)?,
     };
 
     // ---- submission 2 (repeated with larger capacities if a frame has more objects)
@@ -230,6 +234,7 @@ pub fn analyze_frame(
         let p2 = record_rest(
             &mut rec,
             &raws,
+            &mem,
             nuc_img.as_ref(),
             &body_img,
             &spot_img,
@@ -251,6 +256,7 @@ pub fn analyze_frame(
 fn record_rest(
     rec: &mut Recorder,
     raws: &[GpuPlane],
+    mem: &GpuPlane,
     nuc_img: Option<&GpuPlane>,
     body_img: &GpuPlane,
     spot_img: &GpuPlane,
@@ -278,10 +284,15 @@ fn record_rest(
         }
         None => None,
     };
-    // cell bodies: thresholded, opened to cut off attached migrasomes and fibers, and (with
-    // a nuclei channel) only the regions that hold a nucleus: a dense patch of migrasomes can
-    // look like a small body after blurring, but it has no nucleus
-    let bm = threshold_above(rec, body_img, thr.body)?;
+    // cell bodies: the membrane with every spot painted over with background (a dense patch
+    // of migrasomes next to a cell must not blur into its body), blurred, thresholded, opened
+    // to cut off fibers, and (with a nuclei channel) only the regions that hold a nucleus
+    let spots_raw = threshold_above(rec, spot_img, thr.spot)?;
+    let spots_wide = expand_labels(rec, &spots_raw, px.spot_guard)?;
+    let clean = filters::replace_masked(rec, mem, &spots_wide, thr.membrane_background as f32)?;
+    let clean = filters::gaussian_blur(rec, &clean, [px.body_sigma; 2])?;
+    let _ = body_img; // its histogram gave thr.body
+    let bm = threshold_above(rec, &clean, thr.body)?;
     let bm = binary_opening(rec, &bm, px.body_opening)?;
     let bm = match &nuclei {
         Some((_, kept)) => {
@@ -309,8 +320,7 @@ fn record_rest(
     };
     let territory = expand_labels(rec, &seeds.plane, px.max_distance)?;
     // spots
-    let sm = threshold_above(rec, spot_img, thr.spot)?;
-    let sm = and_not(rec, &sm, &body_zone)?;
+    let sm = and_not(rec, &spots_raw, &body_zone)?;
     // split only components too large for one migrasome (clusters), at local maxima at least
     // the smallest diameter apart; every other component stays whole
     let (seg, undecided, p_clusters) = if px.split {
