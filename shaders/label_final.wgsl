@@ -34,3 +34,16 @@ fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         out[i] = select(rank[r] + 1u, 0u, r == NONE);
     }
 }
+
+// first[rank[r]] = r for every root r: each label's first pixel (raster order), 0-based label
+@group(0) @binding(4) var<storage, read_write> first: array<u32>;
+
+@compute @workgroup_size(256)
+fn first_pixels(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_id) lid: vec3<u32>) {
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        if (parent[i] == i) { first[rank[i]] = i; }
+    }
+}

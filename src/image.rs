@@ -160,6 +160,40 @@ impl Plane {
         self.len() == 0
     }
 
+    /// The `w` x `h` rectangle at (`x0`, `y0`) as a plane of its own (copies the rows).
+    pub fn crop(&self, x0: usize, y0: usize, w: usize, h: usize) -> Result<Plane> {
+        if x0 + w > self.width || y0 + h > self.height {
+            return Err(Error::invalid(format!(
+                "crop {w}x{h} at ({x0}, {y0}) does not fit in {}x{}",
+                self.width, self.height
+            )));
+        }
+        macro_rules! rows {
+            ($v:expr, $variant:ident) => {
+                PlaneData::$variant(
+                    (y0..y0 + h)
+                        .flat_map(|y| {
+                            $v[y * self.width + x0..y * self.width + x0 + w]
+                                .iter()
+                                .copied()
+                        })
+                        .collect(),
+                )
+            };
+        }
+        let data = match &self.data {
+            PlaneData::U8(v) => rows!(v, U8),
+            PlaneData::I8(v) => rows!(v, I8),
+            PlaneData::U16(v) => rows!(v, U16),
+            PlaneData::I16(v) => rows!(v, I16),
+            PlaneData::U32(v) => rows!(v, U32),
+            PlaneData::I32(v) => rows!(v, I32),
+            PlaneData::F32(v) => rows!(v, F32),
+            PlaneData::F64(v) => rows!(v, F64),
+        };
+        Plane::new(w, h, data)
+    }
+
     /// (min, max, sum) over all samples, NaN ignored; sum in f64.
     pub fn min_max_sum(&self) -> (f64, f64, f64) {
         let mut mn = f64::INFINITY;

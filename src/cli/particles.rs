@@ -59,6 +59,13 @@ pub struct ParticlesArgs {
     /// Time every GPU kernel (timestamp queries) and print a table on stderr
     #[arg(long)]
     pub profile: bool,
+    /// GPU memory one frame may use, in MB; larger frames are processed in tiles with
+    /// identical results (default: the adapter's largest buffer, at most 2048)
+    #[arg(long = "max-gpu-memory")]
+    pub max_gpu_memory: Option<u64>,
+    /// Process every frame in tiles of this many pixels (for testing the tiled path)
+    #[arg(long, hide = true)]
+    pub tile: Option<usize>,
     #[command(flatten)]
     pub gpu: super::GpuArgs,
 }
@@ -191,6 +198,10 @@ pub fn run(a: ParticlesArgs) -> Result<()> {
         channels: sh.c,
     };
     let mut engine = ParticlesEngine::new(&gpu, &cfg, labels.is_some())?;
+    if let Some(mb) = a.max_gpu_memory {
+        engine.budget = mb.saturating_mul(1 << 20);
+    }
+    engine.force_tile = a.tile;
     engine.run(frames, |(t, z), r| {
         let idx = PlaneIndex {
             t,

@@ -6,13 +6,34 @@ use super::{GpuPlane, NKind, RawKind, grid_px, scan_exclusive};
 use crate::error::{Error, Result};
 use crate::gpu::{Buf, Recorder, WG, grid_1d};
 
-/// A label image on the GPU with its label count (a 4-byte buffer, read back when needed)
-/// and the union-find parents it came from (`parent[i]` = the component's first pixel).
+/// A label image on the GPU with its label count (a 4-byte buffer, read back when needed),
+/// the union-find parents it came from (`parent[i]` = the component's first pixel), and the
+/// exclusive scan of the root flags (`rank[root]` = label - 1).
 #[derive(Clone, Debug)]
 pub struct Labels {
     pub plane: GpuPlane,
     pub count: Buf,
     pub parent: Buf,
+    pub rank: Buf,
+}
+
+/// First pixel (raster index) of labels 1..=capacity: a buffer of `capacity` u32.
+pub fn first_pixels(rec: &mut Recorder, labels: &Labels, capacity: u32) -> Result<Buf> {
+    let lp = &labels.plane;
+    let first = rec.storage(capacity.max(1) as u64 * 4);
+    let p = rec.params(&NKind {
+        n: lp.len() as u32,
+        kind: 0,
+        a: 0,
+        b: 0,
+    });
+    rec.dispatch_at(
+        "label_final",
+        "first_pixels",
+        &[(0, &p), (1, &labels.parent), (3, &labels.rank), (4, &first)],
+        grid_px(lp),
+    )?;
+    Ok(first)
 }
 
 #[repr(C)]
@@ -66,6 +87,7 @@ pub fn label_components(rec: &mut Recorder, mask: &GpuPlane, connectivity: u32) 
         },
         count,
         parent,
+        rank,
     })
 }
 

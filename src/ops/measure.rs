@@ -175,8 +175,8 @@ pub fn record_raw(
 
 /// Records statistics of `labels` over `channels` for labels 1..=capacity, the keep rule,
 /// and the readbacks; returns the pending result and the relabelled image (kept objects
-/// numbered 1..K in raster order; its `count` is K; its `parent` is still the one of the
-/// unfiltered components).
+/// numbered 1..K in raster order; its `count` is K; its `parent` and `rank` are still those
+/// of the unfiltered components).
 pub fn record_objects(
     rec: &mut Recorder,
     labels: &Labels,
@@ -221,6 +221,7 @@ pub fn record_objects(
             plane: out,
             count: kept,
             parent: labels.parent.clone(),
+            rank: labels.rank.clone(),
         },
     ))
 }

@@ -94,3 +94,50 @@ pub fn scan_exclusive(rec: &mut Recorder, data: &Buf, n: u32) -> Result<Buf> {
     rec.dispatch("scan", "add", &[&p, data, &sums], grid_1d(blocks, 1))?;
     Ok(total)
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct CropParams {
+    src_w: u32,
+    ox: u32,
+    oy: u32,
+    w: u32,
+    h: u32,
+    _p: [u32; 3],
+}
+
+/// The `w` x `h` rectangle at (`ox`, `oy`) of a 32-bit plane (f32 or u32) as a plane of its own.
+pub fn crop(
+    rec: &mut Recorder,
+    src: &GpuPlane,
+    ox: u32,
+    oy: u32,
+    w: u32,
+    h: u32,
+) -> Result<GpuPlane> {
+    if !matches!(src.kind, RawKind::F32 | RawKind::U32 | RawKind::I32) {
+        return Err(crate::Error::invalid("crop needs a 32-bit plane"));
+    }
+    if ox + w > src.width || oy + h > src.height || w == 0 || h == 0 {
+        return Err(crate::Error::invalid(format!(
+            "crop {w}x{h} at ({ox}, {oy}) does not fit in {}x{}",
+            src.width, src.height
+        )));
+    }
+    let out = GpuPlane {
+        buf: rec.storage(w as u64 * h as u64 * 4),
+        kind: src.kind,
+        width: w,
+        height: h,
+    };
+    let p = rec.params(&CropParams {
+        src_w: src.width,
+        ox,
+        oy,
+        w,
+        h,
+        _p: [0; 3],
+    });
+    rec.dispatch("crop", "crop32", &[&p, &src.buf, &out.buf], grid_px(&out))?;
+    Ok(out)
+}

@@ -6,3 +6,4 @@
 pub mod migrasome;
 pub mod movie;
 pub mod particles;
+pub mod tiled;

@@ -134,6 +134,15 @@ pub struct ParticlesEngine<'g> {
     capacity: u32,
     /// Host time spent per phase, for `bench`.
     pub host: HostTimes,
+    /// GPU memory a frame may use (bytes); larger frames run in tiles (`pipeline::tiled`).
+    pub budget: u64,
+    /// Tile size to force (tests, benchmarks); `None` tiles only when needed.
+    pub force_tile: Option<usize>,
+}
+
+/// The default GPU memory budget for one frame: the adapter's largest buffer, at most 2 GiB.
+pub fn default_budget(gpu: &Gpu) -> u64 {
+    gpu.adapter().limits.max_buffer_size.min(2 << 30)
 }
 
 /// Where the host thread spent its time (seconds).
@@ -160,6 +169,8 @@ impl<'g> ParticlesEngine<'g> {
             want_labels,
             capacity: 1024,
             host: HostTimes::default(),
+            budget: default_budget(gpu),
+            force_tile: None,
         })
     }
 
@@ -291,6 +302,31 @@ impl<'g> ParticlesEngine<'g> {
                 match f {
                     Some(f) => {
                         let (k, planes) = f?;
+                        let (w, h) = planes.first().map_or((0, 0), |p| (p.width, p.height));
+                        let tile = self.force_tile.or_else(|| {
+                            super::tiled::tile_size(self.gpu, w, h, planes.len(), self.budget)
+                        });
+                        if let Some(t) = tile {
+                            // too large for one pass: finish the frames in flight, then tiles
+                            while let Some((k2, s1)) = waiting.pop_front() {
+                                let s2 = self.stage2(s1)?;
+                                if let Some((k3, r)) = running.replace((k2, s2)) {
+                                    sink(k3, self.finish(r)?)?;
+                                }
+                            }
+                            if let Some((k3, r)) = running.take() {
+                                sink(k3, self.finish(r)?)?;
+                            }
+                            let r = super::tiled::particles_tiled(
+                                self.gpu,
+                                &planes,
+                                &self.cfg,
+                                self.want_labels,
+                                t,
+                            )?;
+                            sink(k, r)?;
+                            continue;
+                        }
                         let t0 = std::time::Instant::now();
                         let s1 = self.stage1(&planes)?;
                         self.host.record_upload_s += t0.elapsed().as_secs_f64();

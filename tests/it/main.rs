@@ -11,3 +11,4 @@ mod parity;
 mod runtime;
 mod shapes;
 mod synth;
+mod tiles;

@@ -390,6 +390,7 @@ fn record_rest(
             plane: territory.clone(),
             count: seeds.count.clone(),
             parent: seeds.parent.clone(),
+            rank: seeds.rank.clone(),
         };
         let body_mask = or_nonzero(rec, &bodies.plane, &bodies.plane)?;
         Some(record_objects(rec, &terr, &[&body_mask], caps.nuclei, KeepRule::default())?.0)
