@@ -14,4 +14,5 @@ pub mod morphology;
 pub mod peaks;
 pub mod raw;
 pub mod reduce;
+pub mod resample;
 pub mod threshold;

@@ -13,6 +13,7 @@ pub mod measure;
 pub mod moments;
 pub mod morphology;
 pub mod peaks;
+pub mod resample;
 pub mod threshold;
 mod upload;
 

@@ -73,6 +73,33 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(harness::config(12))]
+
+    /// Block-mean downsampling and bilinear upsampling against f64; tolerance 1e-5 of
+    /// max|input| (f32 sums of up to factor^2 samples, f32 interpolation weights).
+    #[test]
+    fn resample_matches((w, h) in harness::size(), seed in any::<u64>(), f in 1u32..9) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let v: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+        let scale = v.iter().fold(1f32, |a, &b| a.max(b.abs())) as f64;
+        let (small, sw, sh) = cpu::resample::down_mean(&v, w, h, f as usize);
+        let up = cpu::resample::up_bilinear(&small, sw, sh, w, h, f as usize);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let img = f32_plane(&mut rec, &v, w, h);
+            let d = ops::resample::down_mean(&mut rec, &img, f).unwrap();
+            let u = ops::resample::up_bilinear(&mut rec, &d, w as u32, h as u32, f).unwrap();
+            rec.submit();
+            let gd = read_f32(gpu, &d);
+            let gu = read_f32(gpu, &u);
+            let wd = gd.iter().zip(&small).map(|(g, w)| (*g as f64 - w).abs()).fold(0.0, f64::max) / scale;
+            let wu = gu.iter().zip(&up).map(|(g, w)| (*g as f64 - w).abs()).fold(0.0, f64::max) / scale;
+            prop_assert!(wd <= 1e-5 && wu <= 1e-5, "{b:?} {w}x{h} f {f}: down {wd:e} up {wu:e}");
+        }
+    }
+}
+
 /// A flat image has no peaks; a single bright pixel is one.
 #[test]
 fn peaks_trivial_and_single() {

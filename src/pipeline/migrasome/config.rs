@@ -19,6 +19,9 @@ pub struct CellParams {
     pub nucleus_min_area_um2: f64,
     /// Gaussian sigma of the membrane channel before finding cell bodies.
     pub body_sigma_um: f64,
+    /// Uneven illumination is removed before thresholding bodies: the background under
+    /// objects smaller than this radius (rolling-ball-like; 0 = off) is subtracted.
+    pub background_radius_um: f64,
     /// Threshold method for cell bodies on the blurred membrane channel.
     pub body_threshold: String,
     /// Smallest cell body (much larger than any migrasome).
@@ -98,6 +101,7 @@ impl Default for CellParams {
             nucleus_threshold: "otsu".into(),
             nucleus_min_area_um2: 15.0,
             body_sigma_um: 1.0,
+            background_radius_um: 12.0,
             body_threshold: "otsu".into(),
             body_min_area_um2: 50.0,
             body_margin_um: 0.5,
@@ -232,6 +236,7 @@ impl AnalyzeParams {
             ("cells.nucleus_sigma_um", c.nucleus_sigma_um, true),
             ("cells.nucleus_min_area_um2", c.nucleus_min_area_um2, true),
             ("cells.body_sigma_um", c.body_sigma_um, false),
+            ("cells.background_radius_um", c.background_radius_um, true),
             ("cells.body_min_area_um2", c.body_min_area_um2, true),
             ("cells.body_margin_um", c.body_margin_um, true),
             ("cells.max_distance_um", c.max_distance_um, true),
@@ -315,6 +320,7 @@ pub struct PxParams {
     pub nucleus_threshold: Rule,
     pub nucleus_min_area: u32,
     pub body_sigma: f64,
+    pub background_radius: f64,
     pub body_threshold: Rule,
     pub body_opening: f64,
     /// Spots grown by this much are painted over before finding bodies.
@@ -362,6 +368,7 @@ impl PxParams {
             nucleus_threshold: Rule::parse(&p.cells.nucleus_threshold)?,
             nucleus_min_area: area(p.cells.nucleus_min_area_um2),
             body_sigma: px(p.cells.body_sigma_um),
+            background_radius: px(p.cells.background_radius_um),
             body_threshold: Rule::parse(&p.cells.body_threshold)?,
             body_opening: px(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0),
             spot_guard: px(0.3),

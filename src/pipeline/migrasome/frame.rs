@@ -195,7 +195,21 @@ pub fn analyze_frame(
         }
         None => None,
     };
+    // bodies are thresholded on the membrane with its uneven illumination subtracted
+    let illumination = if px.background_radius > 0.0 {
+        Some(crate::ops::resample::rolling_background(
+            &mut rec,
+            &mem,
+            px.background_radius,
+        )?)
+    } else {
+        None
+    };
     let body_img = filters::gaussian_blur(&mut rec, &mem, [px.body_sigma; 2])?;
+    let body_img = match &illumination {
+        Some(bg) => filters::subtract(&mut rec, &body_img, bg)?,
+        None => body_img,
+    };
     let spot_img =
         filters::difference_of_gaussians(&mut rec, &mem, px.smooth_sigma, px.background_sigma)?;
     let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
@@ -235,6 +249,7 @@ pub fn analyze_frame(
             &mut rec,
             &raws,
             &mem,
+            illumination.as_ref(),
             nuc_img.as_ref(),
             &body_img,
             &spot_img,
@@ -257,6 +272,7 @@ fn record_rest(
     rec: &mut Recorder,
     raws: &[GpuPlane],
     mem: &GpuPlane,
+    illumination: Option<&GpuPlane>,
     nuc_img: Option<&GpuPlane>,
     body_img: &GpuPlane,
     spot_img: &GpuPlane,
@@ -291,6 +307,10 @@ fn record_rest(
     let spots_wide = expand_labels(rec, &spots_raw, px.spot_guard)?;
     let clean = filters::replace_masked(rec, mem, &spots_wide, thr.membrane_background as f32)?;
     let clean = filters::gaussian_blur(rec, &clean, [px.body_sigma; 2])?;
+    let clean = match illumination {
+        Some(bg) => filters::subtract(rec, &clean, bg)?,
+        None => clean,
+    };
     let _ = body_img; // its histogram gave thr.body
     let bm = threshold_above(rec, &clean, thr.body)?;
     let bm = binary_opening(rec, &bm, px.body_opening)?;

@@ -1,0 +1,54 @@
+// Resampling for large-scale background estimates (rolling-ball-like background subtraction
+// runs at a reduced size, where a cell-sized disk is small).
+//   down_mean    dst(x, y) = mean of the F x F block at (x F, y F) of src (partial blocks at
+//                the right and bottom edges average the pixels they have)
+//   up_bilinear  dst(x, y) = bilinear sample of src at ((x + 0.5) / F - 0.5, (y + 0.5) / F - 0.5),
+//                coordinates clamped to the small image (edges extend)
+#import common/index
+
+struct Params { src_w: u32, src_h: u32, dst_w: u32, dst_h: u32, factor: u32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+@compute @workgroup_size(256)
+fn down_mean(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.dst_w * p.dst_h) { return; }
+        let x0 = (i % p.dst_w) * p.factor;
+        let y0 = (i / p.dst_w) * p.factor;
+        let x1 = min(x0 + p.factor, p.src_w);
+        let y1 = min(y0 + p.factor, p.src_h);
+        var acc = 0.0;
+        for (var y = y0; y < y1; y = y + 1u) {
+            for (var x = x0; x < x1; x = x + 1u) {
+                acc = acc + src[y * p.src_w + x];
+            }
+        }
+        dst[i] = acc / f32((x1 - x0) * (y1 - y0));
+    }
+}
+
+@compute @workgroup_size(256)
+fn up_bilinear(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_id) lid: vec3<u32>) {
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.dst_w * p.dst_h) { return; }
+        let f = f32(p.factor);
+        let sx = clamp((f32(i % p.dst_w) + 0.5) / f - 0.5, 0.0, f32(p.src_w - 1u));
+        let sy = clamp((f32(i / p.dst_w) + 0.5) / f - 0.5, 0.0, f32(p.src_h - 1u));
+        let x0 = u32(floor(sx));
+        let y0 = u32(floor(sy));
+        let x1 = min(x0 + 1u, p.src_w - 1u);
+        let y1 = min(y0 + 1u, p.src_h - 1u);
+        let tx = sx - f32(x0);
+        let ty = sy - f32(y0);
+        let top = mix(src[y0 * p.src_w + x0], src[y0 * p.src_w + x1], tx);
+        let bottom = mix(src[y1 * p.src_w + x0], src[y1 * p.src_w + x1], tx);
+        dst[i] = mix(top, bottom, ty);
+    }
+}

@@ -1,0 +1,79 @@
+//! Resampling and the rolling-ball-like background: the image is averaged down by a factor,
+//! grey-opened with a disk larger than any cell (cells vanish, uneven illumination stays),
+//! smoothed and interpolated back up. Subtracting it flattens the illumination before cell
+//! bodies are thresholded (Fiji users know it as "Subtract Background").
+
+use super::morphology::opening;
+use super::{GpuPlane, RawKind, filters, grid_px};
+use crate::error::{Error, Result};
+use crate::gpu::Recorder;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ResampleParams {
+    src_w: u32,
+    src_h: u32,
+    dst_w: u32,
+    dst_h: u32,
+    factor: u32,
+    _p: [u32; 3],
+}
+
+fn resample(
+    rec: &mut Recorder,
+    entry: &'static str,
+    src: &GpuPlane,
+    dw: u32,
+    dh: u32,
+    f: u32,
+) -> Result<GpuPlane> {
+    if src.kind != RawKind::F32 || f == 0 {
+        return Err(Error::invalid(format!(
+            "{entry} needs an f32 image and a factor >= 1"
+        )));
+    }
+    let out = GpuPlane {
+        buf: rec.storage(dw as u64 * dh as u64 * 4),
+        kind: RawKind::F32,
+        width: dw,
+        height: dh,
+    };
+    let p = rec.params(&ResampleParams {
+        src_w: src.width,
+        src_h: src.height,
+        dst_w: dw,
+        dst_h: dh,
+        factor: f,
+        _p: [0; 3],
+    });
+    rec.dispatch("resample", entry, &[&p, &src.buf, &out.buf], grid_px(&out))?;
+    Ok(out)
+}
+
+/// Mean of every `f` x `f` block.
+pub fn down_mean(rec: &mut Recorder, src: &GpuPlane, f: u32) -> Result<GpuPlane> {
+    resample(
+        rec,
+        "down_mean",
+        src,
+        src.width.div_ceil(f),
+        src.height.div_ceil(f),
+        f,
+    )
+}
+
+/// Bilinear interpolation of a `f`-times smaller image back to `w` x `h`.
+pub fn up_bilinear(rec: &mut Recorder, src: &GpuPlane, w: u32, h: u32, f: u32) -> Result<GpuPlane> {
+    resample(rec, "up_bilinear", src, w, h, f)
+}
+
+/// Smooth background under objects smaller than `radius` px: opened at 1/f size with a disk
+/// of `radius / f` px (f chosen so that disk is about 12 px), smoothed, interpolated back.
+pub fn rolling_background(rec: &mut Recorder, img: &GpuPlane, radius: f64) -> Result<GpuPlane> {
+    let f = ((radius / 12.0).floor() as u32).max(1);
+    let small = down_mean(rec, img, f)?;
+    let r = (radius / f as f64).round().max(1.0) as u32;
+    let opened = opening(rec, &small, r)?;
+    let smooth = filters::gaussian_blur(rec, &opened, [r as f64 / 2.0; 2])?;
+    up_bilinear(rec, &smooth, img.width, img.height, f)
+}
