@@ -42,12 +42,27 @@ fn add_wide(base: u32, v: vec2<u32>) {
     if (hi != 0u) { atomicAdd(&rec[base + 1u], hi); }
 }
 
+fn flush(l: u32, n: u32, s: vec2<u32>, sq: vec2<u32>) {
+    if (l == 0u || n == 0u) { return; }
+    let b = (l - 1u) * REC;
+    atomicAdd(&rec[b], n);
+    add_wide(b + 1u, s);
+    add_wide(b + 3u, sq);
+}
+
+// A run of items with the same label is summed in registers and flushed with one set of
+// atomics (a frame-wide label would otherwise serialize every pixel on one address).
 @compute @workgroup_size(256)
 fn moments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
+    let e = exponent();
+    var cur = 0u;
+    var n = 0u;
+    var s = vec2<u32>(0u, 0u);
+    var sq = vec2<u32>(0u, 0u);
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
-        if (i >= p.n) { return; }
+        if (i >= p.n) { break; }
         let l = labels[i];
         if (l == 0u || l > p.capacity) { continue; }
         let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
@@ -58,15 +73,22 @@ fn moments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
             let hi = bounds_in[2u * (l - 1u) + 1u];
             if (v < lo || v > hi) { continue; }
         }
-        let x = trunc(ldexp(v, exponent()));
+        if (l != cur) {
+            flush(cur, n, s, sq);
+            cur = l;
+            n = 0u;
+            s = vec2<u32>(0u, 0u);
+            sq = vec2<u32>(0u, 0u);
+        }
+        let x = trunc(ldexp(v, e));
         let ax = u32(abs(x));
-        var s = vec2<u32>(ax, 0u);
-        if (x < 0.0) { s = wide_neg(s); }
-        let b = (l - 1u) * REC;
-        atomicAdd(&rec[b], 1u);
-        add_wide(b + 1u, s);
-        add_wide(b + 3u, wide_mul(ax, ax));
+        var sx = vec2<u32>(ax, 0u);
+        if (x < 0.0) { sx = wide_neg(sx); }
+        n = n + 1u;
+        s = wide_add(s, sx);
+        sq = wide_add(sq, wide_mul(ax, ax));
     }
+    flush(cur, n, s, sq);
 }
 
 // ---- bounds: bindings 0 params, 3 range, 6 moments records, 7 bounds out ----

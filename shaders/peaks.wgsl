@@ -14,7 +14,8 @@
 #import common/raw
 
 struct Params { width: u32, height: u32, dist: u32, border: u32,
-                abs_thr: f32, rel_thr: f32, use_abs: u32, use_rel: u32 }
+                abs_thr: f32, rel_thr: f32, use_abs: u32, use_rel: u32,
+                use_within: u32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> img: array<f32>;
@@ -34,6 +35,7 @@ fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         let x = i32(i % w);
         let y = i32(i / w);
         let d = i32(p.dist);
+        if (p.use_within != 0u && within[i] == 0u) { atomicStore(&state[i], 0u); atomicOr(&nontrivial[0], 1u); continue; }
         let v = img[i];
         var mx = v;
         for (var dy = -d; dy <= d; dy = dy + 1) {
@@ -92,6 +94,9 @@ fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 
 // bindings: 0 params, 3 state, 6 mask out. mask = 1 where the candidate was kept.
 @group(0) @binding(6) var<storage, read_write> mask: array<u32>;
+// candidates: with use_within, only pixels where within != 0 are considered (the others are
+// not peaks), which skips the window scan over most of the frame
+@group(0) @binding(7) var<storage, read> within: array<u32>;
 
 @compute @workgroup_size(256)
 fn kept(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

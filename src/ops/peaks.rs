@@ -37,6 +37,8 @@ struct PeakGpuParams {
     rel_thr: f32,
     use_abs: u32,
     use_rel: u32,
+    use_within: u32,
+    _p: [u32; 3],
 }
 
 /// Spacing rounds recorded at once; enough for all but long flat plateaus.
@@ -92,6 +94,17 @@ pub fn local_maxima_rounds(
     prm: PeakParams,
     n: u32,
 ) -> Result<Peaks> {
+    local_maxima_within(rec, img, prm, n, None)
+}
+
+/// [`local_maxima_rounds`] considering only pixels where `within` (a u32 plane) is set.
+pub fn local_maxima_within(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    prm: PeakParams,
+    n: u32,
+    within: Option<&GpuPlane>,
+) -> Result<Peaks> {
     if img.kind != RawKind::F32 {
         return Err(Error::invalid("peak_local_max needs an f32 image"));
     }
@@ -106,10 +119,20 @@ pub fn local_maxima_rounds(
         rel_thr: prm.threshold_rel.unwrap_or(0.0),
         use_abs: prm.threshold_abs.is_some() as u32,
         use_rel: prm.threshold_rel.is_some() as u32,
+        use_within: within.is_some() as u32,
+        _p: [0; 3],
     });
     let state = rec.storage(img.len() as u64 * 4);
     let nontrivial = rec.zeroed(4);
     let dummy = rec.zeroed(4);
+    let dummy_within;
+    let within_buf = match within {
+        Some(w) => &w.buf,
+        None => {
+            dummy_within = rec.storage(4);
+            &dummy_within
+        }
+    };
     rec.dispatch_at(
         "peaks",
         "candidates",
@@ -119,6 +142,7 @@ pub fn local_maxima_rounds(
             (2, &range),
             (3, &state),
             (4, &nontrivial),
+            (7, within_buf),
         ],
         grid_px(img),
     )?;

@@ -55,6 +55,12 @@ proptest! {
             rec.submit();
             let mask = peaks::peak_local_max(gpu, &img, prm).unwrap();
             prop_assert!(read_u32(gpu, &mask) == want, "{b:?} {w}x{h} d {d} levels {levels}");
+            // restricted to a mask that covers everything: the same peaks
+            let mut rec = Recorder::new(gpu);
+            let ones = GpuPlane { buf: rec.upload(&vec![1u32; w * h]), kind: RawKind::U32, width: w as u32, height: h as u32 };
+            let pk = peaks::local_maxima_within(&mut rec, &img, prm, 64, Some(&ones)).unwrap();
+            rec.submit();
+            prop_assert!(read_u32(gpu, &pk.mask) == want, "{b:?} {w}x{h} within all");
         }
     }
 

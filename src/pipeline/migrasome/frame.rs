@@ -19,7 +19,7 @@ use crate::ops::mask::{and_mask, and_not, fill, neither, or_nonzero};
 use crate::ops::measure::{Finished, ObjectStats, PendingObjects, record_objects};
 use crate::ops::moments::{self, MomentsBufs, record_clipped_moments};
 use crate::ops::morphology::binary_opening;
-use crate::ops::peaks::{PeakParams, local_maxima_rounds};
+use crate::ops::peaks::{PeakParams, local_maxima_within};
 use crate::ops::threshold::{PendingHistogram, compute, record_histogram, threshold_above};
 use crate::ops::{GpuPlane, RawKind, filters, to_f32, upload_plane};
 
@@ -355,7 +355,7 @@ fn record_rest(
                 ..Default::default()
             },
         )?;
-        let pk = local_maxima_rounds(
+        let pk = local_maxima_within(
             rec,
             spot_img,
             PeakParams {
@@ -365,6 +365,7 @@ fn record_rest(
                 exclude_border: false,
             },
             PEAK_ROUNDS,
+            Some(&large.plane),
         )?;
         let markers = and_mask(rec, &pk.mask, &large.plane)?;
         let markers = label_components(rec, &markers, 8)?;
