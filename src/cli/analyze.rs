@@ -15,7 +15,7 @@ use crate::gpu::Gpu;
 use crate::image::Plane;
 use crate::io::{LabelWriter, OpenOptions, PlaneIndex, Shape, StackInfo, StackReader, WriteSpec};
 use crate::pipeline::migrasome::{
-    AnalyzeParams, Capacities, Preset, PxParams, Roles, analyze_frame,
+    AnalyzeParams, Capacities, Preset, PxParams, Roles, begin_frame, continue_frame, finish_frame,
 };
 use crate::report::tables::{ImageTotals, Tables};
 use crate::report::{OutputDir, overlay};
@@ -306,6 +306,7 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
     for (path, reader, info, roles, px) in &readers {
         let name = image_name(path);
         let sh = info.shape;
+        let total_before = frames_done;
         let spec = WriteSpec {
             shape: Shape { c: 1, ..sh },
             pixel_size_um: crate::io::PixelSize {
@@ -324,35 +325,50 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
                 (0..sh.z).flat_map(move |z| (0..sh.c).map(move |c| PlaneIndex { t, c, z }))
             })
             .collect();
-        let mut stream = reader.stream(order, 2, 2 * sh.c + 2);
+        let stream = reader.stream(order, 2, 2 * sh.c + 2);
+        let mut frames = super::particles::Frames {
+            stream,
+            channels: sh.c,
+        };
         let mut caps = Capacities::default();
         let mut totals = ImageTotals::default();
-        for t in 0..sh.t {
-            for z in 0..sh.z {
-                let mut planes: Vec<Plane> = Vec::with_capacity(sh.c);
-                for _ in 0..sh.c {
-                    let (_, p) = stream.next().ok_or_else(|| {
-                        Error::format(path, format!("frame {t}"), "stack ended early")
-                    })??;
-                    planes.push(p);
+        // two frames in flight: frame n+1's filters are submitted before frame n's results
+        // are waited for
+        let begin = |f: Option<Result<((usize, usize), Vec<Plane>)>>| -> Result<Option<_>> {
+            match f {
+                None => Ok(None),
+                Some(f) => {
+                    let (tz, planes) = f?;
+                    let s1 = begin_frame(gpu, &planes, roles, px)?;
+                    Ok(Some((tz, planes, s1)))
                 }
-                let t0 = Instant::now();
-                let f = analyze_frame(gpu, &planes, roles, px, &mut caps)?;
-                gpu_seconds += t0.elapsed().as_secs_f64();
-                tables.add(&name, t, z, &f, px.pixel_size_um, &mut totals)?;
-                cells_tif.push_plane(&f.labels.cells)?;
-                migr_tif.push_plane(&f.labels.migrasomes)?;
-                if a.qc_every > 0 && frames_done.is_multiple_of(a.qc_every) {
-                    let p = out.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
-                    overlay::write_png(&p, &planes[roles.membrane], &f)?;
-                }
-                frames_done += 1;
-                progress.step(format!(
-                    "{name} t={t}: {} cells, {} migrasomes",
-                    f.cells.len(),
-                    f.migrasomes.len()
-                ));
             }
+        };
+        let t0 = Instant::now();
+        let mut next = begin(frames.next())?;
+        gpu_seconds += t0.elapsed().as_secs_f64();
+        while let Some(((t, z), planes, s1)) = next.take() {
+            let t0 = Instant::now();
+            let s2 = continue_frame(gpu, s1, roles, px, &caps)?;
+            next = begin(frames.next())?;
+            let f = finish_frame(gpu, s2, roles, px, &mut caps)?;
+            gpu_seconds += t0.elapsed().as_secs_f64();
+            tables.add(&name, t, z, &f, px.pixel_size_um, &mut totals)?;
+            cells_tif.push_plane(&f.labels.cells)?;
+            migr_tif.push_plane(&f.labels.migrasomes)?;
+            if a.qc_every > 0 && frames_done.is_multiple_of(a.qc_every) {
+                let p = out.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
+                overlay::write_png(&p, &planes[roles.membrane], &f)?;
+            }
+            frames_done += 1;
+            progress.step(format!(
+                "{name} t={t}: {} cells, {} migrasomes",
+                f.cells.len(),
+                f.migrasomes.len()
+            ));
+        }
+        if frames_done < total_before + sh.t * sh.z {
+            return Err(Error::format(path, "frames", "the stack ended early"));
         }
         cells_tif.finish()?;
         migr_tif.finish()?;

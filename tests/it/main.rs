@@ -3,6 +3,7 @@
 //! (default `vulkan,gl`: lavapipe and llvmpipe on a CPU-only Linux machine). A missing
 //! adapter fails the test; nothing is skipped.
 
+mod analyze;
 mod harness;
 mod io;
 mod kernels;

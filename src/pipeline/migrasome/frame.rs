@@ -116,6 +116,8 @@ const PEAK_ROUNDS: u32 = 16;
 enum PendingThreshold {
     Hist(PendingHistogram, crate::ops::threshold::Method),
     Noise(Readback, Readback, RawKind, f64),
+    /// already read
+    Done,
 }
 
 /// Records what `rule` needs to threshold `img` (`ones`: a plane of 1s, the whole frame).
@@ -149,6 +151,7 @@ impl PendingThreshold {
                 let (_, mean, sd) = moments::decode(&r, [range[0], range[1]], kind)[0];
                 Ok(mean + k * sd)
             }
+            PendingThreshold::Done => Err(Error::Gpu("threshold read twice".into())),
         }
     }
 }
@@ -167,21 +170,40 @@ struct Pending2 {
     bodies_rb: Readback,
 }
 
-/// Runs the analysis on one frame; `planes` are all channels of that frame.
-pub fn analyze_frame(
+/// A frame whose first submission (enhanced images, threshold statistics) is on the GPU.
+pub struct FrameStage1 {
+    w: usize,
+    h: usize,
+    raws: Vec<GpuPlane>,
+    mem: GpuPlane,
+    illumination: Option<GpuPlane>,
+    nuc_img: Option<GpuPlane>,
+    body_img: GpuPlane,
+    spot_img: GpuPlane,
+    fiber_img: GpuPlane,
+    h_nuc: Option<PendingThreshold>,
+    h_body: PendingThreshold,
+    h_spot: PendingThreshold,
+    h_fiber: PendingThreshold,
+    h_fiber_low: PendingThreshold,
+    h_mem_bg: PendingThreshold,
+}
+
+/// Uploads one frame (`planes`: all its channels) and submits the enhanced images and their
+/// threshold statistics; returns at once. [`finish_frame`] completes it. Submitting the next
+/// frame's first stage before finishing this one keeps the GPU busy.
+pub fn begin_frame(
     gpu: &Gpu,
     planes: &[Plane],
     roles: &Roles,
     px: &PxParams,
-    caps: &mut Capacities,
-) -> Result<FrameResult> {
+) -> Result<FrameStage1> {
     let (w, h) = (planes[roles.membrane].width, planes[roles.membrane].height);
     for p in planes {
         if (p.width, p.height) != (w, h) {
             return Err(Error::invalid("channels of one frame differ in size"));
         }
     }
-    // ---- submission 1: enhanced images and their histograms
     let mut rec = Recorder::new(gpu);
     let raws: Vec<GpuPlane> = planes
         .iter()
@@ -230,41 +252,119 @@ pub fn analyze_frame(
     let h_fiber_low = record_threshold(&mut rec, &fiber_img, px.fiber_threshold_low, &ones)?;
     let h_mem_bg = record_threshold(&mut rec, &mem, Rule::Noise(0.0), &ones)?;
     rec.submit();
+    Ok(FrameStage1 {
+        w,
+        h,
+        raws,
+        mem,
+        illumination,
+        nuc_img,
+        body_img,
+        spot_img,
+        fiber_img,
+        h_nuc,
+        h_body,
+        h_spot,
+        h_fiber,
+        h_fiber_low,
+        h_mem_bg,
+    })
+}
+
+/// A frame whose second submission (everything else) is on the GPU.
+pub struct FrameStage2 {
+    s1: FrameStage1,
+    thr: Thresholds,
+    pending: Pending2,
+}
+
+/// Reads the thresholds of a frame's first stage and submits its second stage.
+pub fn continue_frame(
+    gpu: &Gpu,
+    s1: FrameStage1,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &Capacities,
+) -> Result<FrameStage2> {
     let thr = Thresholds {
-        nucleus: match h_nuc {
+        nucleus: match s1.h_nuc {
             Some(hn) => hn.finish(gpu)?,
             None => f64::NAN,
         },
-        body: h_body.finish(gpu)?,
-        spot: h_spot.finish(gpu)?,
-        fiber: h_fiber.finish(gpu)?,
-        fiber_low: h_fiber_low.finish(gpu)?,
-        membrane_background: h_mem_bg.finish(gpu)?,
+        body: s1.h_body.finish(gpu)?,
+        spot: s1.h_spot.finish(gpu)?,
+        fiber: s1.h_fiber.finish(gpu)?,
+        fiber_low: s1.h_fiber_low.finish(gpu)?,
+        membrane_background: s1.h_mem_bg.finish(gpu)?,
     };
+    let s1 = FrameStage1 {
+        h_nuc: None,
+        h_body: PendingThreshold::Done,
+        h_spot: PendingThreshold::Done,
+        h_fiber: PendingThreshold::Done,
+        h_fiber_low: PendingThreshold::Done,
+        h_mem_bg: PendingThreshold::Done,
+        ..s1
+    };
+    let pending = submit_rest(gpu, &s1, roles, px, &thr, caps)?;
+    Ok(FrameStage2 { s1, thr, pending })
+}
 
-    // ---- submission 2 (repeated with larger capacities if a frame has more objects)
+fn submit_rest(
+    gpu: &Gpu,
+    s1: &FrameStage1,
+    roles: &Roles,
+    px: &PxParams,
+    thr: &Thresholds,
+    caps: &Capacities,
+) -> Result<Pending2> {
+    let mut rec = Recorder::new(gpu);
+    let p2 = record_rest(
+        &mut rec,
+        &s1.raws,
+        &s1.mem,
+        s1.illumination.as_ref(),
+        s1.nuc_img.as_ref(),
+        &s1.body_img,
+        &s1.spot_img,
+        &s1.fiber_img,
+        roles,
+        px,
+        thr,
+        caps,
+    )?;
+    rec.submit();
+    Ok(p2)
+}
+
+/// Waits for a frame's results (recording its second stage again, with room, when it had
+/// more objects than the capacities).
+pub fn finish_frame(
+    gpu: &Gpu,
+    mut s2: FrameStage2,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+) -> Result<FrameResult> {
     loop {
-        let mut rec = Recorder::new(gpu);
-        let p2 = record_rest(
-            &mut rec,
-            &raws,
-            &mem,
-            illumination.as_ref(),
-            nuc_img.as_ref(),
-            &body_img,
-            &spot_img,
-            &fiber_img,
-            roles,
-            px,
-            &thr,
-            caps,
-        )?;
-        rec.submit();
-        match finish(gpu, p2, roles, px, caps, w, h, thr)? {
+        match finish(gpu, s2.pending, roles, px, caps, s2.s1.w, s2.s1.h, s2.thr)? {
             Some(r) => return Ok(r),
-            None => continue,
+            None => s2.pending = submit_rest(gpu, &s2.s1, roles, px, &s2.thr, caps)?,
         }
     }
+}
+
+/// Runs the analysis on one frame; `planes` are all channels of that frame.
+pub fn analyze_frame(
+    gpu: &Gpu,
+    planes: &[Plane],
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+) -> Result<FrameResult> {
+    let s1 = begin_frame(gpu, planes, roles, px)?;
+    let s2 = continue_frame(gpu, s1, roles, px, caps)?;
+    finish_frame(gpu, s2, roles, px, caps)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -9,5 +9,6 @@ pub mod frame;
 
 pub use config::{AnalyzeParams, Preset, PxParams};
 pub use frame::{
-    Capacities, Cell, FrameLabels, FrameResult, Migrasome, Roles, Thresholds, analyze_frame,
+    Capacities, Cell, FrameLabels, FrameResult, FrameStage1, FrameStage2, Migrasome, Roles,
+    Thresholds, analyze_frame, begin_frame, continue_frame, finish_frame,
 };
