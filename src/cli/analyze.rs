@@ -20,6 +20,9 @@ use crate::pipeline::migrasome::{
 use crate::report::tables::{ImageTotals, Tables};
 use crate::report::{OutputDir, overlay};
 
+/// One frame from the stream: (t, z) and all its channels.
+type FrameInput = ((usize, usize), Vec<Plane>);
+
 /// The sample `analyze` runs on without arguments.
 pub const SAMPLE: &str = "assets/sample_migrasomes.ome.tif";
 
@@ -334,7 +337,7 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
         let mut totals = ImageTotals::default();
         // two frames in flight: frame n+1's filters are submitted before frame n's results
         // are waited for
-        let begin = |f: Option<Result<((usize, usize), Vec<Plane>)>>| -> Result<Option<_>> {
+        let begin = |f: Option<Result<FrameInput>>| -> Result<Option<_>> {
             match f {
                 None => Ok(None),
                 Some(f) => {
