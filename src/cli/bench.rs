@@ -52,6 +52,9 @@ pub struct BenchArgs {
     /// One JSON line instead of the table
     #[arg(long)]
     pub json: bool,
+    /// No per-stage GPU timing (timestamp queries)
+    #[arg(long)]
+    pub no_profile: bool,
     #[command(flatten)]
     pub gpu: super::GpuArgs,
 }
@@ -139,7 +142,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
 
 fn bench(a: &BenchArgs, movie: &std::path::Path) -> Result<()> {
     let gpu = Gpu::new(&a.gpu.options()?)?;
-    let timed = gpu.enable_profiling();
+    let timed = !a.no_profile && gpu.enable_profiling();
     let reader = StackReader::open(movie, &OpenOptions::default())?;
     let sh = reader.info().shape;
     if sh.c < 2 {
