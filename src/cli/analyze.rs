@@ -271,6 +271,22 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
         let info = r.info().clone();
         let roles = roles(a, &info, toml_ch.as_ref())?;
         let px = PxParams::new(&params, pixel_size(a, &info)?)?;
+        let plane_bytes = info.shape.y as u64 * info.shape.x as u64 * 4;
+        if plane_bytes > gpu.max_binding() {
+            return Err(Error::format(
+                f,
+                "plane size",
+                format!(
+                    "a {} x {} plane needs {} MB per GPU buffer, more than this adapter's \
+                     largest storage binding ({} MB); `analyze` does not tile frames yet \
+                     (`particles` does): crop or bin the image, or use a larger GPU",
+                    info.shape.x,
+                    info.shape.y,
+                    plane_bytes / 1_000_000,
+                    gpu.max_binding() / 1_000_000
+                ),
+            ));
+        }
         readers.push((f.clone(), r, info, roles, px));
     }
     let channel_names: Vec<String> = (0..readers[0].2.shape.c)
