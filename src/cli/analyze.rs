@@ -26,6 +26,60 @@ type FrameInput = ((usize, usize), Vec<Plane>);
 /// The sample `analyze` runs on without arguments.
 pub const SAMPLE: &str = "assets/sample_migrasomes.ome.tif";
 
+/// The sample, from the working directory or else from the source tree it was built from.
+fn sample_path() -> PathBuf {
+    let here = PathBuf::from(SAMPLE);
+    if here.exists() {
+        return here;
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
+    if built.exists() { built } else { here }
+}
+
+/// One name per input for the `image` column and the per-image files: the file name without
+/// its TIFF extension, `_s<N>` added for a series of a multi-series file, and the parent
+/// folder (then a number) added where two inputs would otherwise share a name.
+fn unique_names(inputs: &[(&Path, usize, usize)]) -> Vec<String> {
+    let base = |&(p, series, n_series): &(&Path, usize, usize)| {
+        let n = image_name(p);
+        if n_series > 1 {
+            format!("{n}_s{series}")
+        } else {
+            n
+        }
+    };
+    let mut names: Vec<String> = inputs.iter().map(base).collect();
+    let clash = |names: &[String], i: usize| names.iter().filter(|n| **n == names[i]).count() > 1;
+    let with_parent: Vec<String> = (0..names.len())
+        .map(|i| {
+            if !clash(&names, i) {
+                return names[i].clone();
+            }
+            let parent = inputs[i]
+                .0
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|s| crate::report::tables::column_name(&s.to_string_lossy()))
+                .unwrap_or_default();
+            if parent.is_empty() {
+                names[i].clone()
+            } else {
+                format!("{parent}_{}", names[i])
+            }
+        })
+        .collect();
+    names = with_parent;
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for n in names.iter_mut() {
+        let k = seen.entry(n.clone()).or_insert(0);
+        *k += 1;
+        if *k > 1 {
+            *n = format!("{n}_{k}");
+        }
+    }
+    names
+}
+
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
     /// TIFF stacks to analyse (default: the sample in assets/)
@@ -253,7 +307,7 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
 pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
     let started = Instant::now();
     let files = if a.files.is_empty() {
-        vec![PathBuf::from(SAMPLE)]
+        vec![sample_path()]
     } else {
         a.files.clone()
     };
@@ -322,8 +376,13 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
     let mut images = Vec::new();
     let mut gpu_seconds = 0.0;
     let mut frames_done = 0usize;
-    for (path, reader, info, roles, px) in &readers {
-        let name = image_name(path);
+    let names = unique_names(
+        &readers
+            .iter()
+            .map(|r| (r.0.as_path(), r.2.series, r.2.n_series))
+            .collect::<Vec<_>>(),
+    );
+    for ((path, reader, info, roles, px), name) in readers.iter().zip(names) {
         let sh = info.shape;
         let total_before = frames_done;
         let spec = WriteSpec {
@@ -401,9 +460,14 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
             / (n - 1.0))
             .sqrt();
         images.push(json!({
-            "file": path, "image": name,
+            "file": path, "series": info.series, "image": name,
             "shape": info.shape, "dtype": info.dtype.name(),
             "pixel_size_um": px.pixel_size_um,
+            "pixel_size_source": if a.pixel_size.is_some() {
+                Some("--pixel-size".to_string())
+            } else {
+                info.metadata_source.pixel_size.clone()
+            },
             "channels": (0..sh.c).map(|c| info.channel_name(c)).collect::<Vec<_>>(),
             "roles": {
                 "nuclei": roles.nuclei.map(|c| info.channel_name(c)),
@@ -451,4 +515,21 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_input_gets_its_own_name() {
+        let a = Path::new("exp1/cell.ome.tif");
+        let b = Path::new("exp2/cell.tif");
+        let c = Path::new("movie.tiff");
+        let names = unique_names(&[(a, 0, 1), (b, 0, 1), (c, 0, 1), (c, 0, 1), (c, 1, 3)]);
+        assert_eq!(
+            names,
+            ["exp1_cell", "exp2_cell", "movie", "movie_2", "movie_s1"]
+        );
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! The JSON is a contract that later tooling parses: `shape` {t,c,z,y,x}, `dtype`,
 //! `axes_source`, `pixel_size_um` {x,y,z or null}, `time_increment_s`, `channels`,
-//! `compression`, `bigtiff`, `ome`, `imagej`, `pages`, `series` (plus `file`, `n_series`);
+//! `compression`, `bigtiff`, `ome`, `imagej`, `pages`, `series` (plus `file`, `n_series`,
+//! `metadata_source` {pixel_size, time_increment, channels: where each came from, or null});
 //! with `--stats` also `pixel_min`, `pixel_max`, `pixel_sum` and `planes` [{t,c,z,min,max,sum}].
 //! Integer sample types print integer statistics. All reading happens in `crate::io`.
 
@@ -44,6 +45,13 @@ fn num(v: f64, integer: bool) -> Value {
     }
 }
 
+/// "  (from <source>)" or nothing.
+fn from(source: &Option<String>) -> String {
+    source
+        .as_ref()
+        .map_or(String::new(), |s| format!("  (from {s})"))
+}
+
 fn describe(info: &StackInfo) -> Value {
     let s = &info.shape;
     json!({
@@ -54,6 +62,7 @@ fn describe(info: &StackInfo) -> Value {
         "pixel_size_um": {"x": info.pixel_size_um.x, "y": info.pixel_size_um.y, "z": info.pixel_size_um.z},
         "time_increment_s": info.time_increment_s,
         "channels": info.channels,
+        "metadata_source": info.metadata_source,
         "compression": info.compression,
         "bigtiff": info.bigtiff,
         "ome": info.ome,
@@ -111,7 +120,7 @@ fn summary(info: &StackInfo, st: Option<&PlaneStats>, n_planes: usize) -> String
         .collect();
     let mut out = format!(
         "file      {}\nseries    {} of {}\nshape     T={} C={} Z={} Y={} X={}  (axes from {})\ndtype     {}\n\
-         pixel     x={} y={} z={} µm\ntime      {}\nchannels  {}\nstorage   {} pages, {}, {}\n",
+         pixel     x={} y={} z={} µm{}\ntime      {}{}\nchannels  {}{}\nstorage   {} pages, {}, {}\n",
         info.path.display(),
         info.series,
         info.n_series,
@@ -125,9 +134,12 @@ fn summary(info: &StackInfo, st: Option<&PlaneStats>, n_planes: usize) -> String
         opt(px.x),
         opt(px.y),
         opt(px.z),
+        from(&info.metadata_source.pixel_size),
         info.time_increment_s
             .map_or("-".into(), |t| format!("{} s per frame", opt(Some(t)))),
+        from(&info.metadata_source.time_increment),
         channels.join(", "),
+        from(&info.metadata_source.channels),
         info.pages,
         if info.compression == "none" {
             "uncompressed".to_string()

@@ -27,7 +27,7 @@ pub struct ParticlesArgs {
     #[arg(long, default_value_t = 0.0)]
     pub background: f64,
     /// otsu, isodata (ImageJ Default), li, yen, triangle, mean, or a number
-    #[arg(long, default_value = "otsu")]
+    #[arg(long, default_value = "otsu", allow_negative_numbers = true)]
     pub threshold: String,
     /// 4 or 8
     #[arg(long, default_value_t = 8)]
@@ -99,7 +99,7 @@ fn csv_header(info: &crate::io::StackInfo) -> String {
         "t,z,c,label,area,centroid_x,centroid_y,bbox_min_x,bbox_min_y,bbox_max_x,bbox_max_y",
     );
     for c in 0..info.shape.c {
-        let n = info.channel_name(c);
+        let n = crate::report::tables::column_name(&info.channel_name(c));
         h.push_str(&format!(",sum_{n},mean_{n},min_{n},max_{n}"));
     }
     h
@@ -118,8 +118,8 @@ fn csv_rows(out: &mut AtomicFile, idx: PlaneIndex, r: &PlaneParticles) -> Result
             o.centroid_y,
             o.bbox[0],
             o.bbox[1],
-            o.bbox[2],
-            o.bbox[3]
+            o.bbox[2] + 1,
+            o.bbox[3] + 1
         );
         for ch in &o.channels {
             row.push_str(&format!(",{},{},{},{}", ch.sum, ch.mean, ch.min, ch.max));

@@ -27,6 +27,9 @@ pub struct ValidateArgs {
     /// Diameter ranges in µm, semicolon-separated MIN,MAX pairs (e.g. "0.5,3;0.3,0.6")
     #[arg(long, default_value = "0.5,3")]
     pub diameter: String,
+    /// Pixel sizes in µm, comma-separated (each field is `--size` pixels wide)
+    #[arg(long, default_value = "0.1")]
+    pub pixel_size: String,
     /// Image size in pixels
     #[arg(long, default_value_t = 1024)]
     pub size: usize,
@@ -91,6 +94,7 @@ struct Run {
     condition: Condition,
     snr: f64,
     diameter_um: (f64, f64),
+    pixel_size_um: f64,
     report: Report,
 }
 
@@ -107,6 +111,7 @@ pub fn run(a: ValidateArgs) -> Result<()> {
         .map(Condition::parse)
         .collect::<Result<_>>()?;
     let snrs: Vec<f64> = list(&a.snr, ',', "--snr")?;
+    let pixel_sizes: Vec<f64> = list(&a.pixel_size, ',', "--pixel-size")?;
     let diameters: Vec<(f64, f64)> = a
         .diameter
         .split(';')
@@ -133,10 +138,11 @@ pub fn run(a: ValidateArgs) -> Result<()> {
     let mut runs: Vec<Run> = Vec::new();
     if !a.json {
         println!(
-            "{:<10} {:>5} {:>10} {:>5} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>8}",
+            "{:<10} {:>5} {:>10} {:>6} {:>5} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>8}",
             "condition",
             "snr",
             "diameter",
+            "px_um",
             "seed",
             "truth",
             "found",
@@ -147,107 +153,122 @@ pub fn run(a: ValidateArgs) -> Result<()> {
             "released"
         );
     }
+    let mut settings = Vec::new();
     for &cond in &conditions {
         for &snr in &snrs {
             for &dia in &diameters {
-                for &seed in &seeds {
-                    let cfg = SynthConfig {
-                        seed,
-                        frames: a.frames,
-                        condition: cond,
-                        snr,
-                        size: a.size,
-                        diameter_um: dia,
-                        ..SynthConfig::default()
-                    };
-                    cfg.validate()?;
-                    let dir = root.join(
-                        format!("{cond:?}_snr{snr}_d{}-{}_s{seed}", dia.0, dia.1).to_lowercase(),
-                    );
-                    let truth = dir.join("truth");
-                    let results = dir.join("results");
-                    generate(&cfg, &truth)?;
-                    let mut argv: Vec<String> = vec![
-                        "analyze".into(),
-                        truth.join("synth.ome.tif").to_string_lossy().into_owned(),
-                        "--out".into(),
-                        results.to_string_lossy().into_owned(),
-                        "--qc-every".into(),
-                        if a.keep.is_some() {
-                            "1".into()
-                        } else {
-                            "0".into()
-                        },
-                        "--quiet".into(),
-                        "--preset".into(),
-                        a.preset.clone(),
-                    ];
-                    for s in &a.set {
-                        argv.push("--set".into());
-                        argv.push(s.clone());
-                    }
-                    let cmd = AnalyzeCmd::try_parse_from(&argv)
-                        .map_err(|e| Error::invalid(e.to_string().replace('\n', " ")))?;
-                    super::analyze::run_on(&gpu, &cmd.a)?;
-                    let report = evaluate(&truth, &results)?;
-                    let r = Run {
-                        seed,
-                        condition: cond,
-                        snr,
-                        diameter_um: dia,
-                        report,
-                    };
-                    if a.json {
-                        println!("{}", serde_json::to_string(&r).expect("plain data"));
-                    } else {
-                        let p = &r.report;
-                        println!(
-                            "{:<10} {:>5} {:>10} {:>5} {:>6} {:>6} {:>6.3} {:>7.3} {:>7.3} {:>8} {:>8}",
-                            format!("{cond:?}").to_lowercase(),
-                            snr,
-                            format!("{}-{}", dia.0, dia.1),
-                            seed,
-                            p.truth_migrasomes,
-                            p.detections,
-                            p.f1,
-                            p.recall,
-                            p.cell_count_mae,
-                            p.cargo_accuracy.map_or("-".into(), |x| format!("{x:.3}")),
-                            p.released_accuracy
-                                .map_or("-".into(), |x| format!("{x:.3}")),
-                        );
-                    }
-                    if a.keep.is_none() {
-                        let _ = std::fs::remove_dir_all(&dir);
-                    }
-                    runs.push(r);
-                }
-                if !a.json {
-                    let g: Vec<&Run> = runs
-                        .iter()
-                        .filter(|r| r.condition == cond && r.snr == snr && r.diameter_um == dia)
-                        .collect();
-                    println!(
-                        "{:<10} {:>5} {:>10} {:>5} {:>6} {:>6} {:>6.3} {:>7.3} {:>7.3} {:>8.3} {:>8.3}   <- mean of {} seeds (min F1 {:.3}, max MAE {:.3})",
-                        format!("{cond:?}").to_lowercase(),
-                        snr,
-                        format!("{}-{}", dia.0, dia.1),
-                        "all",
-                        g.iter().map(|r| r.report.truth_migrasomes).sum::<usize>(),
-                        g.iter().map(|r| r.report.detections).sum::<usize>(),
-                        mean(g.iter().map(|r| r.report.f1)),
-                        mean(g.iter().map(|r| r.report.recall)),
-                        mean(g.iter().map(|r| r.report.cell_count_mae)),
-                        mean(g.iter().filter_map(|r| r.report.cargo_accuracy)),
-                        mean(g.iter().filter_map(|r| r.report.released_accuracy)),
-                        g.len(),
-                        g.iter().map(|r| r.report.f1).fold(f64::INFINITY, f64::min),
-                        g.iter()
-                            .map(|r| r.report.cell_count_mae)
-                            .fold(0.0, f64::max),
-                    );
+                for &px in &pixel_sizes {
+                    settings.push((cond, snr, dia, px));
                 }
             }
+        }
+    }
+    for &(cond, snr, dia, px) in &settings {
+        for &seed in &seeds {
+            let cfg = SynthConfig {
+                seed,
+                frames: a.frames,
+                condition: cond,
+                snr,
+                size: a.size,
+                diameter_um: dia,
+                pixel_size_um: px,
+                ..SynthConfig::default()
+            };
+            cfg.validate()?;
+            let dir = root.join(
+                format!("{cond:?}_snr{snr}_d{}-{}_px{px}_s{seed}", dia.0, dia.1).to_lowercase(),
+            );
+            let truth = dir.join("truth");
+            let results = dir.join("results");
+            generate(&cfg, &truth)?;
+            let mut argv: Vec<String> = vec![
+                "analyze".into(),
+                truth.join("synth.ome.tif").to_string_lossy().into_owned(),
+                "--out".into(),
+                results.to_string_lossy().into_owned(),
+                "--qc-every".into(),
+                if a.keep.is_some() {
+                    "1".into()
+                } else {
+                    "0".into()
+                },
+                "--quiet".into(),
+                "--preset".into(),
+                a.preset.clone(),
+            ];
+            for s in &a.set {
+                argv.push("--set".into());
+                argv.push(s.clone());
+            }
+            let cmd = AnalyzeCmd::try_parse_from(&argv)
+                .map_err(|e| Error::invalid(e.to_string().replace('\n', " ")))?;
+            super::analyze::run_on(&gpu, &cmd.a)?;
+            let report = evaluate(&truth, &results)?;
+            let r = Run {
+                seed,
+                condition: cond,
+                snr,
+                diameter_um: dia,
+                pixel_size_um: px,
+                report,
+            };
+            if a.json {
+                println!("{}", serde_json::to_string(&r).expect("plain data"));
+            } else {
+                let p = &r.report;
+                println!(
+                    "{:<10} {:>5} {:>10} {:>6} {:>5} {:>6} {:>6} {:>6.3} {:>7.3} {:>7.3} {:>8} {:>8}",
+                    format!("{cond:?}").to_lowercase(),
+                    snr,
+                    format!("{}-{}", dia.0, dia.1),
+                    px,
+                    seed,
+                    p.truth_migrasomes,
+                    p.detections,
+                    p.f1,
+                    p.recall,
+                    p.cell_count_mae,
+                    p.cargo_accuracy.map_or("-".into(), |x| format!("{x:.3}")),
+                    p.released_accuracy
+                        .map_or("-".into(), |x| format!("{x:.3}")),
+                );
+            }
+            if a.keep.is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            runs.push(r);
+        }
+        if !a.json {
+            let g: Vec<&Run> = runs
+                .iter()
+                .filter(|r| {
+                    r.condition == cond
+                        && r.snr == snr
+                        && r.diameter_um == dia
+                        && r.pixel_size_um == px
+                })
+                .collect();
+            println!(
+                "{:<10} {:>5} {:>10} {:>6} {:>5} {:>6} {:>6} {:>6.3} {:>7.3} {:>7.3} {:>8.3} {:>8.3}   <- mean of {} seeds (min F1 {:.3}, max MAE {:.3})",
+                format!("{cond:?}").to_lowercase(),
+                snr,
+                format!("{}-{}", dia.0, dia.1),
+                px,
+                "all",
+                g.iter().map(|r| r.report.truth_migrasomes).sum::<usize>(),
+                g.iter().map(|r| r.report.detections).sum::<usize>(),
+                mean(g.iter().map(|r| r.report.f1)),
+                mean(g.iter().map(|r| r.report.recall)),
+                mean(g.iter().map(|r| r.report.cell_count_mae)),
+                mean(g.iter().filter_map(|r| r.report.cargo_accuracy)),
+                mean(g.iter().filter_map(|r| r.report.released_accuracy)),
+                g.len(),
+                g.iter().map(|r| r.report.f1).fold(f64::INFINITY, f64::min),
+                g.iter()
+                    .map(|r| r.report.cell_count_mae)
+                    .fold(0.0, f64::max),
+            );
         }
     }
     Ok(())

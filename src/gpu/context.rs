@@ -151,9 +151,9 @@ fn report(index: usize, a: &wgpu::Adapter) -> AdapterReport {
     }
 }
 
-fn instance() -> wgpu::Instance {
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::all();
+    desc.backends = backends;
     desc.flags = wgpu::InstanceFlags::empty();
     wgpu::Instance::new(desc)
 }
@@ -190,7 +190,7 @@ impl std::fmt::Debug for Gpu {
 impl Gpu {
     /// Every adapter wgpu can see on every compiled-in backend.
     pub fn list_adapters() -> Vec<AdapterReport> {
-        let inst = instance();
+        let inst = instance(wgpu::Backends::all());
         let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
         adapters
             .iter()
@@ -202,15 +202,30 @@ impl Gpu {
     /// Opens the best adapter matching `opts` (and the environment), with its real limits.
     pub fn new(opts: &GpuOptions) -> Result<Gpu> {
         let opts = opts.with_env()?;
-        let inst = instance();
-        let backends = opts
+        let wanted = opts
             .backend
             .map(|b| b.backends())
             .unwrap_or(wgpu::Backends::all());
-        let mut adapters = pollster::block_on(inst.enumerate_adapters(backends));
-        if let Some(want) = &opts.device {
-            let want = want.to_lowercase();
-            adapters.retain(|a| a.get_info().name.to_lowercase().contains(&want));
+        let find = |backends: wgpu::Backends| {
+            let inst = instance(backends);
+            let mut found = pollster::block_on(inst.enumerate_adapters(backends));
+            if let Some(want) = &opts.device {
+                let want = want.to_lowercase();
+                found.retain(|a| a.get_info().name.to_lowercase().contains(&want));
+            }
+            found
+        };
+        // GL (EGL) is probed only when asked for or when no native API (Vulkan, Metal,
+        // DX12) offers any adapter: opening EGL on a headless machine is slow and makes
+        // libwayland print to stderr. `--backend gl` reaches a GPU that only has GL.
+        let native = wanted & !wgpu::Backends::GL;
+        let mut adapters = if native.is_empty() {
+            Vec::new()
+        } else {
+            find(native)
+        };
+        if wanted.contains(wgpu::Backends::GL) && adapters.is_empty() {
+            adapters.extend(find(wgpu::Backends::GL));
         }
         adapters.sort_by_key(rank);
         let adapter = adapters.into_iter().next().ok_or_else(|| {

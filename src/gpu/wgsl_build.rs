@@ -1,5 +1,5 @@
 //! WGSL source assembly: resolves `#import <path>` lines and validates the result with naga.
-//! Shared verbatim by `build.rs` (which fails the build on an invalid shader) and by the
+//! Shared verbatim by `src/build.rs` (which fails the build on an invalid shader) and by the
 //! library (tests re-validate every file at run time). Only `std` and `naga` are used here.
 
 use std::collections::HashSet;

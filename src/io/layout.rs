@@ -34,6 +34,8 @@ pub(crate) struct Series {
     pub pixel_size: PixelSize,
     pub time_increment_s: Option<f64>,
     pub channels: Vec<Option<String>>,
+    /// Where the pixel size, time increment and channel names came from (None: not given).
+    pub sources: MetaSources,
     /// The page whose layout every plane shares (compression, byte order, ...).
     pub page0: usize,
     /// Indexed by `(t * C + c) * Z + z`.
@@ -44,6 +46,14 @@ impl Series {
     pub fn plane_slot(&self, t: usize, c: usize, z: usize) -> usize {
         (t * self.shape.c + c) * self.shape.z + z
     }
+}
+
+/// Where each piece of calibration metadata came from, as `info` reports it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct MetaSources {
+    pub pixel_size: Option<String>,
+    pub time_increment: Option<String>,
+    pub channels: Option<String>,
 }
 
 pub(crate) struct Layout {
@@ -165,6 +175,9 @@ fn generic(
     }
     let mut s = finish(path, ix, pages[0], (t, cp * spp, z), planes, src)?;
     s.pixel_size = resolution_size(ix, None);
+    if s.pixel_size.x.is_some() || s.pixel_size.y.is_some() {
+        s.sources.pixel_size = Some("tiff XResolution/YResolution, ResolutionUnit cm".into());
+    }
     Ok(s)
 }
 
@@ -209,6 +222,7 @@ fn finish(
         pixel_size: PixelSize::default(),
         time_increment_s: None,
         channels: vec![None; c],
+        sources: MetaSources::default(),
         page0,
         planes,
     })
@@ -240,10 +254,29 @@ fn apply_imagej_calibration(s: &mut Series, ij: &ImageJDesc, ix: &FileIndex) {
     }
     let zu = ij.zunit.as_deref().and_then(um_per_unit).or(unit);
     px.z = ij.spacing.zip(zu).map(|(sp, u)| sp * u);
+    let mut from = Vec::new();
+    if px.x.is_some() || px.y.is_some() {
+        from.push(format!(
+            "XResolution/YResolution in unit={}",
+            ij.unit
+                .as_deref()
+                .map_or("cm (ResolutionUnit)".into(), |u| u.replace("\\u00B5", "µ"))
+        ));
+    }
+    if px.z.is_some() {
+        from.push("spacing".to_string());
+    }
+    s.sources.pixel_size = (!from.is_empty()).then(|| format!("imagej {}", from.join(", ")));
     s.pixel_size = px;
     s.time_increment_s = ij
         .finterval
         .and_then(|f| Some(f * s_per_unit(ij.tunit.as_deref().unwrap_or("sec"))?));
+    s.sources.time_increment = s.time_increment_s.map(|_| {
+        format!(
+            "imagej finterval ({})",
+            ij.tunit.as_deref().unwrap_or("sec")
+        )
+    });
 }
 
 fn imagej_series(path: &Path, ix: &FileIndex, ij: &ImageJDesc) -> Result<Series> {
@@ -282,6 +315,9 @@ fn imagej_series(path: &Path, ix: &FileIndex, ij: &ImageJDesc) -> Result<Series>
         let labels = imagej::parse_labels(data, counts);
         for (ci, name) in s.channels.iter_mut().enumerate() {
             *name = labels.get(ci).cloned().flatten();
+        }
+        if s.channels.iter().any(Option::is_some) {
+            s.sources.channels = Some("imagej IJMetadata Labels".into());
         }
     }
     Ok(s)
@@ -375,6 +411,19 @@ fn ome_series(
         .collect();
     for (ci, name) in s.channels.iter_mut().enumerate() {
         *name = names.get(ci).cloned().flatten();
+    }
+    let px = s.pixel_size;
+    let given: Vec<&str> = [("X", px.x), ("Y", px.y), ("Z", px.z)]
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(a, _)| *a)
+        .collect();
+    if !given.is_empty() {
+        s.sources.pixel_size = Some(format!("ome PhysicalSize{}", given.join("/")));
+    }
+    s.sources.time_increment = s.time_increment_s.map(|_| "ome TimeIncrement".into());
+    if s.channels.iter().any(Option::is_some) {
+        s.sources.channels = Some("ome Channel Name".into());
     }
     Ok(s)
 }

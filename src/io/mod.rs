@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use crate::image::SampleType;
 
+pub use layout::MetaSources;
 pub use reader::StackReader;
 pub use stats::PlaneStats;
 pub use stream::PlaneStream;
@@ -115,6 +116,8 @@ pub struct StackInfo {
     pub time_increment_s: Option<f64>,
     /// One entry per channel (`shape.c`), the name the metadata gives or `None`.
     pub channels: Vec<Option<String>>,
+    /// Where the pixel size, time increment and channel names came from.
+    pub metadata_source: MetaSources,
     /// Compression of the series' first page: `none`, `lzw`, `deflate`, `packbits`, `zstd`, ...
     pub compression: String,
     pub bigtiff: bool,

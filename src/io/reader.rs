@@ -77,6 +77,7 @@ impl StackReader {
             pixel_size_um: series.pixel_size,
             time_increment_s: series.time_increment_s,
             channels: series.channels.clone(),
+            metadata_source: series.sources.clone(),
             compression: index::compression_name(p0.compression),
             bigtiff: ix.bigtiff,
             ome: lay.ome,

@@ -1,6 +1,6 @@
 //! QC overlay pictures: the membrane channel, contrast-stretched, with cell bodies outlined
 //! (green), territory borders (blue) and every migrasome ringed: yellow when no cargo is
-//! positive, magenta when any cargo is; released migrasomes get a white dot at the center.
+//! positive, magenta when any cargo is; released migrasomes get a second, dashed cyan ring.
 
 use std::path::Path;
 
@@ -14,7 +14,7 @@ const BODY: Rgb = [40, 220, 60];
 const TERRITORY: Rgb = [60, 110, 255];
 const NEGATIVE: Rgb = [255, 230, 0];
 const POSITIVE: Rgb = [255, 40, 220];
-const RELEASED: Rgb = [255, 255, 255];
+const RELEASED: Rgb = [0, 230, 255];
 
 /// Grey levels from the 0.5th to the 99.5th percentile of the plane.
 fn stretch(p: &Plane) -> Vec<u8> {
@@ -52,8 +52,17 @@ fn put(img: &mut [u8], w: usize, h: usize, x: i64, y: i64, c: Rgb) {
 }
 
 fn ring(img: &mut [u8], w: usize, h: usize, cx: f64, cy: f64, r: f64, c: Rgb) {
-    let steps = (r * 8.0).max(24.0) as usize;
+    ring_dashed(img, w, h, (cx, cy, r), c, false);
+}
+
+/// A ring two pixels wide; `dashed` draws every other of 16 arcs.
+fn ring_dashed(img: &mut [u8], w: usize, h: usize, circle: (f64, f64, f64), c: Rgb, dashed: bool) {
+    let (cx, cy, r) = circle;
+    let steps = (r * 8.0).max(32.0) as usize;
     for k in 0..steps {
+        if dashed && (k * 16 / steps) % 2 == 1 {
+            continue;
+        }
         let a = k as f64 / steps as f64 * std::f64::consts::TAU;
         for dr in [0.0, 1.0] {
             put(
@@ -90,16 +99,8 @@ pub fn render(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
         };
         ring(&mut img, w, h, m.stats.centroid_x, m.stats.centroid_y, r, c);
         if m.released {
-            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (-1, 0), (0, -1)] {
-                put(
-                    &mut img,
-                    w,
-                    h,
-                    m.stats.centroid_x.round() as i64 + dx,
-                    m.stats.centroid_y.round() as i64 + dy,
-                    RELEASED,
-                );
-            }
+            let circle = (m.stats.centroid_x, m.stats.centroid_y, r + 3.0);
+            ring_dashed(&mut img, w, h, circle, RELEASED, true);
         }
     }
     img

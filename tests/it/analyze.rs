@@ -117,11 +117,9 @@ fn one_line_error(args: &[&str], needle: &str) {
         .unwrap();
     assert!(!out.status.success(), "{args:?} should fail");
     let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("migrascope:"))
-        .collect();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with("migrascope: "), "{err}");
     assert!(lines[0].contains(needle), "{err}");
     assert!(
         !dir.path().join("r/migrasomes.csv").exists(),
@@ -153,4 +151,25 @@ fn unusable_input_is_one_clear_error() {
         "diameter_min_um",
     );
     one_line_error(&["analyze", "/nonexistent.tif"], "/nonexistent.tif");
+}
+
+/// The GPU commands print nothing but their one error line on bad input (no driver or
+/// windowing noise: GL/EGL is not opened when Vulkan has an adapter).
+#[test]
+fn particles_bad_input_is_exactly_one_line() {
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let out = migrascope()
+        .env_remove("XDG_RUNTIME_DIR")
+        .args(["particles", readme, "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("migrascope: ") && lines[0].contains("README.md"),
+        "{err}"
+    );
 }

@@ -173,7 +173,36 @@ fn axes_pixel_sizes_and_channel_names_match_tifffile() {
         assert_eq!(i.time_increment_s, m.dt, "{}", m.file);
         let names: Vec<Option<&str>> = i.channels.iter().map(|c| c.as_deref()).collect();
         assert_eq!(names, m.channels, "{}", m.file);
+        // every value read from the metadata says where it came from; nothing else does
+        let src = &i.metadata_source;
+        assert_eq!(
+            src.pixel_size.is_some(),
+            got.iter().any(Option::is_some),
+            "{}",
+            m.file
+        );
+        assert_eq!(src.time_increment.is_some(), m.dt.is_some(), "{}", m.file);
+        assert_eq!(
+            src.channels.is_some(),
+            m.channels.iter().any(Option::is_some),
+            "{}",
+            m.file
+        );
     }
+    let beads = open(&data_dir().join(META[1].file));
+    let src = &beads.info().metadata_source;
+    assert_eq!(
+        src.pixel_size.as_deref(),
+        Some("imagej XResolution/YResolution in unit=µm, spacing")
+    );
+    assert_eq!(src.channels.as_deref(), Some("imagej IJMetadata Labels"));
+    let mm_src = open(&data_dir().join(META[8].file))
+        .info()
+        .metadata_source
+        .clone();
+    assert_eq!(mm_src.pixel_size.as_deref(), Some("ome PhysicalSizeX/Y"));
+    assert_eq!(mm_src.time_increment.as_deref(), Some("ome TimeIncrement"));
+    assert_eq!(mm_src.channels.as_deref(), Some("ome Channel Name"));
     let mm = open(&data_dir().join(META[8].file));
     assert_eq!(mm.info().n_series, 2);
     assert_eq!(mm.info().channel_name(0), "Default");

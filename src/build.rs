@@ -1,7 +1,7 @@
 //! Resolves `#import` in every `shaders/*.wgsl`, validates each with naga (an invalid shader
 //! fails the build), and writes the resolved sources plus an index into OUT_DIR.
 
-#[path = "src/gpu/wgsl_build.rs"]
+#[path = "gpu/wgsl_build.rs"]
 mod wgsl_build;
 
 use std::path::PathBuf;
