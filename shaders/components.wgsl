@@ -10,7 +10,9 @@ const NONE: u32 = 0xffffffffu;
 
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> parent: array<u32>;
 @group(0) @binding(2) var<storage, read> cond: array<u32>;
 @group(0) @binding(3) var<storage, read_write> flags: array<atomic<u32>>;
@@ -19,6 +21,7 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @compute @workgroup_size(256)
 fn mark(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.n) { return; }
@@ -30,6 +33,7 @@ fn mark(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(256)
 fn spread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.n) { return; }

@@ -13,7 +13,9 @@ const NONE: u32 = 0xffffffffu;
 
 struct Params { width: u32, height: u32, max_d2_lo: u32, max_d2_hi: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 // ft_cols: row of the nearest feature in the column (NONE if the column has none)
 @group(0) @binding(2) var<storage, read_write> col_ft: array<u32>;
@@ -29,6 +31,7 @@ fn absdiff(a: u32, b: u32) -> u32 {
 @compute @workgroup_size(256)
 fn ft_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let x = linear_id(wid, nwg, lid);
     let w = p.width;
     if (x >= w) { return; }
@@ -67,6 +70,7 @@ fn dist2(fx: u32, fy: u32, x: u32, y: u32) -> vec2<u32> {
 @compute @workgroup_size(256)
 fn ft_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let y = linear_id(wid, nwg, lid);
     let w = p.width;
     if (y >= p.height) { return; }
@@ -115,6 +119,7 @@ fn ft_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(256)
 fn assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         let w = p.width;

@@ -15,7 +15,14 @@ const RUN: u32 = 32u;
 
 struct Params { width: u32, height: u32, radius: u32, _p: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+// The radius as a pipeline constant when the host specialises the pipeline (it does, one
+// pipeline per radius): the tap loop then has a constant trip count the driver can unroll.
+// -1: take it from the parameters.
+override SPEC_RADIUS: i32 = -1;
+
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> weights: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
@@ -24,6 +31,7 @@ struct Params { width: u32, height: u32, radius: u32, _p: u32 }
 @compute @workgroup_size(256)
 fn win_y(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let i = linear_id(wid, nwg, lid);
     let w = p.width;
     let runs = (p.height + RUN - 1u) / RUN;
@@ -33,7 +41,7 @@ fn win_y(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let n = p.height;
     let stride = w;
     let base = x;
-    let r = i32(p.radius);
+    let r = select(i32(p.radius), SPEC_RADIUS, SPEC_RADIUS >= 0);
     var a0 = 0.0;
     var a1 = 0.0;
     var a2 = 0.0;
@@ -202,6 +210,7 @@ fn win_y(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn win_x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let i = linear_id(wid, nwg, lid);
     let runs = (p.width + RUN - 1u) / RUN;
     if (i >= runs * p.height) { return; }
@@ -210,7 +219,7 @@ fn win_x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let n = p.width;
     let stride = 1u;
     let base = y * p.width;
-    let r = i32(p.radius);
+    let r = select(i32(p.radius), SPEC_RADIUS, SPEC_RADIUS >= 0);
     var a0 = 0.0;
     var a1 = 0.0;
     var a2 = 0.0;

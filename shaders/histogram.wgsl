@@ -10,7 +10,9 @@
 
 struct Params { n: u32, kind: u32, nbins: u32, _p1: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> raw: array<u32>;
 @group(0) @binding(2) var<storage, read> range: array<u32, 2>;
 @group(0) @binding(3) var<storage, read_write> hist: array<atomic<u32>>;
@@ -24,6 +26,7 @@ const FLOAT_ITEMS: u32 = 32u;
 @compute @workgroup_size(256)
 fn hist_int(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.n) { return; }
@@ -50,6 +53,7 @@ fn float_bin(v: f32, lo: f32, step: f32) -> u32 {
 @compute @workgroup_size(256)
 fn hist_float(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     atomicStore(&local_hist[lid.x], 0u);
     workgroupBarrier();
     let lo = key_f32(range[0]);

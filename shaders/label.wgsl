@@ -15,7 +15,9 @@ const NONE: u32 = 0xffffffffu;
 
 struct Params { width: u32, height: u32, conn: u32, _p: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> mask: array<u32>;
 @group(0) @binding(2) var<storage, read_write> parent: array<atomic<u32>>;
 
@@ -48,6 +50,7 @@ fn union_sets(a0: u32, b0: u32) {
 @compute @workgroup_size(256)
 fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { return; }
@@ -58,6 +61,7 @@ fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(256)
 fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         let w = p.width;
@@ -84,6 +88,7 @@ fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn compress(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { return; }

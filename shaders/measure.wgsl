@@ -16,7 +16,9 @@ const CHN: u32 = 4u;  // words per channel record
 
 struct Params { width: u32, height: u32, capacity: u32, kind: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> stats: array<atomic<u32>>;
 @group(0) @binding(3) var<storage, read_write> over: array<atomic<u32>, 1>;
@@ -32,6 +34,7 @@ fn add_wide(base: u32, v: vec2<u32>) {
 @compute @workgroup_size(256)
 fn init_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let l = linear_id(wid, nwg, lid);
     if (l >= p.capacity) { return; }
     let b = l * GEO;
@@ -47,6 +50,7 @@ fn init_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(256)
 fn geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { return; }
@@ -73,6 +77,7 @@ fn geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(256)
 fn init_channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let l = linear_id(wid, nwg, lid);
     if (l >= p.capacity) { return; }
     let b = l * CHN;
@@ -96,6 +101,7 @@ fn fixed_exponent() -> i32 {
 @compute @workgroup_size(256)
 fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { return; }

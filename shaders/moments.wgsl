@@ -14,7 +14,9 @@ const REC: u32 = 5u; // n, sum lo, sum hi, sumsq lo, sumsq hi
 
 struct Params { n: u32, capacity: u32, kind: u32, use_bounds: u32, k: f32, _p0: u32, _p1: u32, _p2: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read> raw: array<u32>;
 @group(0) @binding(3) var<storage, read> range: array<u32, 2>;
@@ -55,6 +57,7 @@ fn flush(l: u32, n: u32, s: vec2<u32>, sq: vec2<u32>) {
 @compute @workgroup_size(256)
 fn moments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let e = exponent();
     var cur = 0u;
     var n = 0u;
@@ -106,6 +109,7 @@ fn wide_f32(lo: u32, hi: u32) -> f32 {
 @compute @workgroup_size(256)
 fn bounds(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let l = linear_id(wid, nwg, lid);
     if (l >= p.capacity) { return; }
     let b = l * REC;

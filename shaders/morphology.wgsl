@@ -5,7 +5,9 @@
 
 struct Params { width: u32, height: u32, radius: u32, _p: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> half_width: array<i32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
@@ -29,6 +31,7 @@ fn extreme(i: u32, take_max: bool) -> f32 {
 @compute @workgroup_size(256)
 fn erode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { return; }
@@ -39,6 +42,7 @@ fn erode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn dilate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { return; }

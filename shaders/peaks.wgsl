@@ -17,7 +17,9 @@ struct Params { width: u32, height: u32, dist: u32, border: u32,
                 abs_thr: f32, rel_thr: f32, use_abs: u32, use_rel: u32,
                 use_within: u32, _p0: u32, _p1: u32, _p2: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> img: array<f32>;
 @group(0) @binding(2) var<storage, read> range: array<u32, 2>;
 @group(0) @binding(3) var<storage, read_write> state: array<atomic<u32>>;
@@ -28,6 +30,7 @@ struct Params { width: u32, height: u32, dist: u32, border: u32,
 @compute @workgroup_size(256)
 fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         let w = p.width;
@@ -57,6 +60,7 @@ fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 @compute @workgroup_size(256)
 fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         let w = p.width;
@@ -101,6 +105,7 @@ fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(256)
 fn kept(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { return; }

@@ -12,7 +12,9 @@ const GEO: u32 = 9u;
 struct Params { capacity: u32, min_area: u32, max_area: u32, exclude_edges: u32,
                 width: u32, height: u32, n: u32, stride: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read> keep: array<u32>;
 @group(0) @binding(2) var<storage, read> rank: array<u32>;
 @group(0) @binding(3) var<storage, read> count: array<u32, 1>;
@@ -23,6 +25,7 @@ struct Params { capacity: u32, min_area: u32, max_area: u32, exclude_edges: u32,
 @compute @workgroup_size(256)
 fn keep_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let l = linear_id(wid, nwg, lid);
     if (l >= p.capacity) { return; }
     let b = l * GEO;
@@ -40,6 +43,7 @@ fn keep_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(256)
 fn remap(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.n) { return; }
@@ -56,6 +60,7 @@ fn remap(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn compact(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let l = linear_id(wid, nwg, lid);
     if (l >= p.capacity || keep[l] == 0u) { return; }
     let d = rank[l] * p.stride;

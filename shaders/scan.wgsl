@@ -9,7 +9,9 @@ const BLOCK: u32 = 4096u; // WG * PER
 
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> params_in: Params;
+// parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
+var<private> p: Params;
 @group(0) @binding(1) var<storage, read_write> data: array<u32>;
 @group(0) @binding(2) var<storage, read_write> sums: array<u32>;
 
@@ -22,6 +24,7 @@ fn block_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 @compute @workgroup_size(256)
 fn blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let b = block_of(wid, nwg);
     let base = b * BLOCK + lid.x * PER;
     var v: array<u32, 16>;
@@ -55,6 +58,7 @@ fn blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 @compute @workgroup_size(256)
 fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
     let b = block_of(wid, nwg);
     let base = b * BLOCK + lid.x * PER;
     let s = sums[b];

@@ -16,7 +16,13 @@ use std::sync::{Arc, Mutex};
 pub enum BufKind {
     /// Kernel data: STORAGE | COPY_SRC | COPY_DST.
     Storage,
-    /// Kernel parameters: UNIFORM | COPY_DST.
+    /// Kernel parameters: UNIFORM | STORAGE | COPY_DST. The shaders bind them as a read-only
+    /// storage buffer and copy them into a private variable once per invocation. Not as a
+    /// uniform buffer: Mesa 22.3's lavapipe (Debian 12) inlines uniform values into the shader
+    /// and compiles a new variant on every dispatch without ever freeing it, which cost
+    /// about 1 MB of RSS per 512x512 frame and a compile per dispatch. Constants that matter
+    /// to the compiler (the Gaussian radius) are pipeline `override`s instead
+    /// ([`super::Recorder::dispatch_spec`]).
     Uniform,
     /// Readback staging: MAP_READ | COPY_DST.
     Readback,
@@ -29,7 +35,7 @@ impl BufKind {
         use wgpu::BufferUsages as U;
         match self {
             BufKind::Storage => U::STORAGE | U::COPY_SRC | U::COPY_DST,
-            BufKind::Uniform => U::UNIFORM | U::COPY_DST,
+            BufKind::Uniform => U::UNIFORM | U::STORAGE | U::COPY_DST,
             BufKind::Readback => U::MAP_READ | U::COPY_DST,
             BufKind::Query => U::QUERY_RESOLVE | U::COPY_SRC,
         }

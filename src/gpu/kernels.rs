@@ -15,10 +15,16 @@ pub(crate) struct Kernel {
     pub(crate) layout: wgpu::BindGroupLayout,
 }
 
+/// Pipeline-overridable constants (`override NAME: u32` in WGSL) a pipeline is specialised
+/// with: a compile-time constant lets the driver fold divisions and unroll loops.
+pub(crate) type Spec = [(&'static str, u32)];
+
+type PipelineKey = (&'static str, &'static str, Vec<(&'static str, u32)>);
+
 #[derive(Default)]
 pub(crate) struct Kernels {
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
-    pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<Kernel>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Kernel>>>,
     created: AtomicU64,
 }
 
@@ -44,8 +50,10 @@ impl Kernels {
         device: &wgpu::Device,
         shader: &'static str,
         entry: &'static str,
+        spec: &Spec,
     ) -> Result<Arc<Kernel>> {
-        if let Some(k) = self.pipelines.lock().unwrap().get(&(shader, entry)) {
+        let key: PipelineKey = (shader, entry, spec.to_vec());
+        if let Some(k) = self.pipelines.lock().unwrap().get(&key) {
             return Ok(k.clone());
         }
         let err = |msg: String| Error::Kernel {
@@ -71,13 +79,17 @@ impl Kernels {
                 }
             }
         };
+        let constants: Vec<(&str, f64)> = spec.iter().map(|&(n, v)| (n, v as f64)).collect();
         let pipeline = scoped(device, || {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
                 layout: None,
                 module: &module,
                 entry_point: Some(entry),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    ..Default::default()
+                },
                 cache: None,
             })
         })
@@ -89,10 +101,7 @@ impl Kernels {
             pipeline,
             layout,
         });
-        self.pipelines
-            .lock()
-            .unwrap()
-            .insert((shader, entry), k.clone());
+        self.pipelines.lock().unwrap().insert(key, k.clone());
         Ok(k)
     }
 

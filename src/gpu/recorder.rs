@@ -168,7 +168,23 @@ impl<'g> Recorder<'g> {
         bufs: &[(u32, &Buf)],
         grid: [u32; 3],
     ) -> Result<()> {
-        let k = self.gpu.kernels.get(&self.gpu.device, shader, entry)?;
+        self.dispatch_spec(shader, entry, &[], bufs, grid)
+    }
+
+    /// Records one dispatch of a pipeline specialised with override constants (each distinct
+    /// set is compiled once per process and cached, like any pipeline).
+    pub fn dispatch_spec(
+        &mut self,
+        shader: &'static str,
+        entry: &'static str,
+        spec: &super::kernels::Spec,
+        bufs: &[(u32, &Buf)],
+        grid: [u32; 3],
+    ) -> Result<()> {
+        let k = self
+            .gpu
+            .kernels
+            .get(&self.gpu.device, shader, entry, spec)?;
         let max = self.gpu.adapter().limits.max_storage_buffer_binding_size;
         for (_, b) in bufs {
             if b.kind() == BufKind::Storage && b.len() > max {

@@ -68,10 +68,11 @@ pub fn correlate1d(
             (img.width as u64).div_ceil(RUN) * img.height as u64,
         )
     };
-    rec.dispatch(
+    rec.dispatch_spec(
         "gaussian",
         entry,
-        &[&p, &img.buf, &wbuf, &out],
+        &[("SPEC_RADIUS", r as u32)],
+        &[(0, &p), (1, &img.buf), (2, &wbuf), (3, &out)],
         grid_1d(invocations, crate::gpu::WG),
     )?;
     Ok(GpuPlane {
