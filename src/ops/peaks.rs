@@ -170,14 +170,22 @@ pub fn local_maxima_within(
 pub fn peak_local_max(gpu: &Gpu, img: &GpuPlane, prm: PeakParams) -> Result<GpuPlane> {
     let mut rec = Recorder::new(gpu);
     let mut pk = local_maxima(&mut rec, img, prm)?;
+    finish(gpu, rec, &mut pk)?;
+    Ok(pk.mask)
+}
+
+/// Submits `rec` (which recorded `pk`) and records further rounds until no candidate is
+/// undecided: the exact `peak_local_max` however long its chains of plateaus are (random
+/// images with a few grey levels can need more than a fixed number of rounds).
+pub fn finish<'g>(gpu: &'g Gpu, mut rec: Recorder<'g>, pk: &mut Peaks) -> Result<()> {
     loop {
         let rb = rec.readback(&pk.undecided, 0, 4);
         rec.submit();
         if rb.wait_as::<u32>(gpu)?[0] == 0 {
             let _ = &pk.range;
-            return Ok(pk.mask);
+            return Ok(());
         }
         rec = Recorder::new(gpu);
-        rounds(&mut rec, &mut pk, ROUNDS)?;
+        rounds(&mut rec, pk, ROUNDS)?;
     }
 }

@@ -58,8 +58,8 @@ proptest! {
             // restricted to a mask that covers everything: the same peaks
             let mut rec = Recorder::new(gpu);
             let ones = GpuPlane { buf: rec.upload(&vec![1u32; w * h]), kind: RawKind::U32, width: w as u32, height: h as u32 };
-            let pk = peaks::local_maxima_within(&mut rec, &img, prm, 64, Some(&ones)).unwrap();
-            rec.submit();
+            let mut pk = peaks::local_maxima_within(&mut rec, &img, prm, 64, Some(&ones)).unwrap();
+            peaks::finish(gpu, rec, &mut pk).unwrap();
             prop_assert!(read_u32(gpu, &pk.mask) == want, "{b:?} {w}x{h} within all");
         }
     }
@@ -123,4 +123,33 @@ fn peaks_trivial_and_single() {
         }
     }
     let _ = ops::RawKind::F32;
+}
+
+/// The case proptest found (2026-11-27): three grey levels make plateau chains that need more
+/// than 64 spacing rounds; `peaks::finish` runs rounds until none is undecided.
+#[test]
+fn peaks_within_long_plateau_chains() {
+    let (w, h) = (273usize, 158usize);
+    let p = harness::plane(Ty::F32, w, h, 7723411197486588772, 3);
+    let v: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+    let prm = peaks::PeakParams {
+        min_distance: 3,
+        threshold_abs: None,
+        threshold_rel: None,
+        exclude_border: true,
+    };
+    let want = cpu::peaks::peak_local_max(&v, w, h, 3, None, None, true);
+    for (b, gpu) in gpus() {
+        let mut rec = Recorder::new(gpu);
+        let img = f32_plane(&mut rec, &v, w, h);
+        let ones = GpuPlane {
+            buf: rec.upload(&vec![1u32; w * h]),
+            kind: RawKind::U32,
+            width: w as u32,
+            height: h as u32,
+        };
+        let mut pk = peaks::local_maxima_within(&mut rec, &img, prm, 64, Some(&ones)).unwrap();
+        peaks::finish(gpu, rec, &mut pk).unwrap();
+        assert!(read_u32(gpu, &pk.mask) == want, "{b:?}");
+    }
 }
