@@ -153,3 +153,30 @@ fn peaks_within_long_plateau_chains() {
         assert!(read_u32(gpu, &pk.mask) == want, "{b:?}");
     }
 }
+
+/// The case proptest found (2026-11-27): a 4099-wide noise image upsampled 3x; the source
+/// position must not be rounded in f32.
+#[test]
+fn up_bilinear_wide_rows() {
+    let (w, h, f) = (4099usize, 3usize, 3u32);
+    let p = harness::plane(Ty::U16, w, h, 235168, 4096);
+    let v: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+    let (small, sw, sh) = cpu::resample::down_mean(&v, w, h, f as usize);
+    let up = cpu::resample::up_bilinear(&small, sw, sh, w, h, f as usize);
+    let scale = v.iter().fold(1f32, |a, &b| a.max(b.abs())) as f64;
+    for (b, gpu) in gpus() {
+        let mut rec = Recorder::new(gpu);
+        let img = f32_plane(&mut rec, &v, w, h);
+        let d = ops::resample::down_mean(&mut rec, &img, f).unwrap();
+        let u = ops::resample::up_bilinear(&mut rec, &d, w as u32, h as u32, f).unwrap();
+        rec.submit();
+        let gu = read_f32(gpu, &u);
+        let wu = gu
+            .iter()
+            .zip(&up)
+            .map(|(g, w)| (*g as f64 - w).abs())
+            .fold(0.0, f64::max)
+            / scale;
+        assert!(wu <= 1e-6, "{b:?}: up {wu:e}");
+    }
+}

@@ -74,6 +74,10 @@ pub struct CargoParams {
 /// Measured with `validate --pixel-size 0.1,0.15,0.2`: 2 px is best at every pixel size.
 pub const RIDGE_MIN_SIGMA_PX: f64 = 2.0;
 
+/// The attachment distance's floor in pixels: fiber and spot masks are quantised to whole
+/// pixels, so a link shorter than this cannot be told from a gap.
+pub const FIBER_MIN_DISTANCE_PX: f64 = 2.5;
+
 /// Retraction fibers, for released versus attached migrasomes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -146,7 +150,7 @@ impl Default for FiberParams {
             sigma_um: 0.15,
             threshold: "noise:3".into(),
             threshold_low: "noise:3".into(),
-            distance_um: 0.5,
+            distance_um: 0.3,
         }
     }
 }
@@ -394,7 +398,7 @@ impl PxParams {
             fiber_sigma: px(p.fibers.sigma_um).max(RIDGE_MIN_SIGMA_PX),
             fiber_threshold: Rule::parse(&p.fibers.threshold)?,
             fiber_threshold_low: Rule::parse(&p.fibers.threshold_low)?,
-            fiber_distance: px(p.fibers.distance_um),
+            fiber_distance: px(p.fibers.distance_um).max(FIBER_MIN_DISTANCE_PX),
         })
     }
 }
