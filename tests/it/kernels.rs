@@ -263,3 +263,45 @@ fn gaussian_second_derivative_tiny_sigma() {
     )
     .unwrap();
 }
+
+proptest! {
+    #![proptest_config(harness::config(8))]
+
+    /// Gaussian background subtraction, difference of Gaussians and the scale-normalised
+    /// Laplacian of Gaussian (and so the elementwise sub, sub_clamp and axpby kernels) against
+    /// the same formulas on scipy's f64 Gaussian. Tolerance: the sum of the Gaussian bounds of
+    /// the terms (1e-5 of max|input| per term, times the L1 norms and sigma² for the LoG).
+    #[test]
+    fn enhancement_matches((w, h) in harness::size(), seed in any::<u64>(), s1 in 0.5f64..4.0, k in 1.2f64..4.0, bg in 0.5f64..25.0) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let img = p.data.to_f64_vec();
+        let g = |s: f64, o: [usize; 2]| cpu::gaussian::gaussian(&img, w, h, [s, s], o, 4.0);
+        let max = img.iter().fold(1f64, |a, &b| a.max(b.abs()));
+        let l1 = |s: f64, o: usize| -> f64 {
+            cpu::gaussian::correlation_weights(s, o, 4.0).iter().map(|w| w.abs()).sum()
+        };
+        let gb = g(bg, [0, 0]);
+        let want_bg: Vec<f64> = img.iter().zip(&gb).map(|(a, b)| (a - b).max(0.0)).collect();
+        let (ga, gc) = (g(s1, [0, 0]), g(s1 * k, [0, 0]));
+        let want_dog: Vec<f64> = ga.iter().zip(&gc).map(|(a, b)| a - b).collect();
+        let (yy, xx) = (g(s1, [2, 0]), g(s1, [0, 2]));
+        let want_log: Vec<f64> = yy.iter().zip(&xx).map(|(a, b)| -(s1 * s1) * (a + b)).collect();
+        let tol_log = 2.0 * 1e-5 * max * s1 * s1 * l1(s1, 2) * l1(s1, 0);
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let f = ops::to_f32(&mut rec, &up).unwrap();
+            let r_bg = filters::background_gaussian(&mut rec, &f, bg).unwrap();
+            let r_dog = filters::difference_of_gaussians(&mut rec, &f, s1, s1 * k).unwrap();
+            let r_log = filters::laplacian_of_gaussian(&mut rec, &f, s1).unwrap();
+            rec.submit();
+            let worst = |got: Vec<f32>, want: &[f64]| {
+                got.iter().zip(want).map(|(g, w)| (*g as f64 - w).abs()).fold(0.0, f64::max)
+            };
+            let (e_bg, e_dog, e_log) = (worst(read_f32(gpu, &r_bg), &want_bg), worst(read_f32(gpu, &r_dog), &want_dog), worst(read_f32(gpu, &r_log), &want_log));
+            prop_assert!(e_bg <= 2e-5 * max, "{b:?} {w}x{h} background {bg}: {e_bg:e}");
+            prop_assert!(e_dog <= 2e-5 * max, "{b:?} {w}x{h} dog {s1} {k}: {e_dog:e}");
+            prop_assert!(e_log <= tol_log, "{b:?} {w}x{h} log {s1}: {e_log:e} > {tol_log:e}");
+        }
+    }
+}
