@@ -5,6 +5,8 @@ use std::process::Command;
 
 use migrascope::evaluate::evaluate;
 
+use crate::harness::{one_error_line, run_ok};
+
 fn migrascope() -> Command {
     Command::new(env!("CARGO_BIN_EXE_migrascope"))
 }
@@ -15,16 +17,11 @@ fn migrascope() -> Command {
 fn sample_runs_and_matches_its_truth() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("results");
-    let st = migrascope()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["analyze", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    run_ok(
+        migrascope()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["analyze", "--out"])
+            .arg(&out),
     );
     for f in [
         "migrasomes.csv",
@@ -66,40 +63,25 @@ fn synthetic_time_lapse() {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth");
     let res = dir.path().join("res");
-    let st = migrascope()
-        .args(["synth", "--out"])
-        .arg(&truth)
-        .args([
-            "--seed",
-            "77",
-            "--frames",
-            "2",
-            "--cells",
-            "3",
-            "--size",
-            "640",
-            "--condition",
-            "senescent",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let st = migrascope()
-        .arg("analyze")
-        .arg(truth.join("synth.ome.tif"))
-        .arg("--out")
-        .arg(&res)
-        .args(["--qc-every", "0"])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
+        "--seed",
+        "77",
+        "--frames",
+        "2",
+        "--cells",
+        "3",
+        "--size",
+        "640",
+        "--condition",
+        "senescent",
+    ]));
+    run_ok(
+        migrascope()
+            .arg("analyze")
+            .arg(truth.join("synth.ome.tif"))
+            .arg("--out")
+            .arg(&res)
+            .args(["--qc-every", "0"]),
     );
     let r = evaluate(&truth, &res).unwrap();
     assert_eq!(r.frames, 2);
@@ -117,12 +99,8 @@ fn one_line_error(args: &[&str], needle: &str) {
         .arg(dir.path().join("r"))
         .output()
         .unwrap();
-    assert!(!out.status.success(), "{args:?} should fail");
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].starts_with("migrascope: "), "{err}");
-    assert!(lines[0].contains(needle), "{err}");
+    let line = one_error_line(&out);
+    assert!(line.contains(needle), "{args:?}: {line}");
     assert!(
         !dir.path().join("r/migrasomes.csv").exists(),
         "half-written output"
@@ -166,13 +144,7 @@ fn particles_bad_input_is_exactly_one_line() {
         .args(["particles", readme, "--json"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
     assert!(out.stdout.is_empty());
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(
-        lines[0].starts_with("migrascope: ") && lines[0].contains("README.md"),
-        "{err}"
-    );
+    let line = one_error_line(&out);
+    assert!(line.contains("README.md"), "{line}");
 }

@@ -182,15 +182,10 @@ fn beads_max_projection() {
 /// The CLI contract on the ImageJ blobs: 64 objects at threshold 120.
 #[test]
 fn cli_particles_blobs() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_migrascope"))
-        .args(["particles", "--json"])
-        .arg(data_dir().join("blobs-imagej/blobs.tif"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::harness::run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_migrascope"))
+            .args(["particles", "--json"])
+            .arg(data_dir().join("blobs-imagej/blobs.tif")),
     );
     let line: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(line["count"], 64);

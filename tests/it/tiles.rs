@@ -118,17 +118,12 @@ fn cli_budget_forces_tiles_with_same_output() {
     let dir = tempfile::tempdir().unwrap();
     let img = crate::parity::data_dir().join("dsb2018-nuclei-2d/img2d.tif");
     let run = |extra: &[&str], labels: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_migrascope"))
-            .args(["particles", "--json", "--sigma", "2", "--labels"])
-            .arg(dir.path().join(labels))
-            .arg(&img)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = crate::harness::run_ok(
+            std::process::Command::new(env!("CARGO_BIN_EXE_migrascope"))
+                .args(["particles", "--json", "--sigma", "2", "--labels"])
+                .arg(dir.path().join(labels))
+                .arg(&img)
+                .args(extra),
         );
         String::from_utf8(out.stdout).unwrap()
     };
