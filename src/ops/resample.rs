@@ -77,3 +77,15 @@ pub fn rolling_background(rec: &mut Recorder, img: &GpuPlane, radius: f64) -> Re
     let smooth = filters::gaussian_blur(rec, &opened, [r as f64 / 2.0; 2])?;
     up_bilinear(rec, &smooth, img.width, img.height, f)
 }
+
+/// Local maximum over a disk of `radius` px, smooth and cheap: the block means of `img`
+/// (blocks of f px, f chosen so the disk is about 6 px at the reduced size) are dilated with
+/// that disk and interpolated back. Used as the local level of bright objects (cell bodies)
+/// for thresholds relative to it.
+pub fn local_maximum(rec: &mut Recorder, img: &GpuPlane, radius: f64) -> Result<GpuPlane> {
+    let f = ((radius / 6.0).floor() as u32).max(1);
+    let small = down_mean(rec, img, f)?;
+    let r = (radius / f as f64).round().max(1.0) as u32;
+    let grown = super::morphology::dilation(rec, &small, r)?;
+    up_bilinear(rec, &grown, img.width, img.height, f)
+}

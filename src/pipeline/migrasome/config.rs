@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use super::shape::ShapeRules;
 use crate::ops::threshold::Method;
 
 /// Finding cells: nuclei, cell bodies, territories.
@@ -14,16 +15,22 @@ pub struct CellParams {
     /// Gaussian sigma before thresholding the nuclei channel.
     pub nucleus_sigma_um: f64,
     /// Threshold method for nuclei (otsu, isodata, li, yen, triangle, mean, or a number).
-    pub nucleus_threshold: String,
+    pub nucleus_threshold: Rule,
     /// Smallest nucleus kept.
     pub nucleus_min_area_um2: f64,
     /// Gaussian sigma of the membrane channel before finding cell bodies.
     pub body_sigma_um: f64,
-    /// Uneven illumination is removed before thresholding bodies: the background under
-    /// objects smaller than this radius (rolling-ball-like; 0 = off) is subtracted.
-    pub background_radius_um: f64,
-    /// Threshold method for cell bodies on the blurred membrane channel.
-    pub body_threshold: String,
+    /// Cell bodies: the blurred membrane, less the background surface fitted under the
+    /// cells (see `illumination`), must exceed this floor (`noise:K`: K robust SDs of the
+    /// background blocks, or a number)...
+    pub body_threshold: Rule,
+    /// ...and this fraction of the local body level (the local maximum within
+    /// `body_local_radius_um`): a half-maximum edge for bright and dim bodies alike, above
+    /// out-of-focus haze. 0 = the floor alone.
+    pub body_edge_fraction: f64,
+    pub body_local_radius_um: f64,
+    /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
+    pub body_max_hole_um2: f64,
     /// Smallest cell body (much larger than any migrasome).
     pub body_min_area_um2: f64,
     /// Migrasomes closer than this to a cell body are part of the cell, not counted.
@@ -45,7 +52,7 @@ pub struct MigrasomeParams {
     pub background_sigma_um: Option<f64>,
     /// Threshold on the enhanced image: `noise:K` (mean + K robust SDs of the frame) or a
     /// histogram method.
-    pub threshold: String,
+    pub threshold: Rule,
     /// Split clusters (objects larger than the largest migrasome) at local maxima at least
     /// the smallest diameter apart.
     pub split: bool,
@@ -53,6 +60,9 @@ pub struct MigrasomeParams {
     /// [diameter_min * (1 - tolerance), diameter_max * (1 + tolerance)]: a thresholded
     /// region is smaller or larger than the vesicle depending on its brightness.
     pub size_tolerance: f64,
+    /// Candidates longer than this many times their width (major / minor axis of the
+    /// ellipse with the same second moments) are fiber segments or filopodia, not vesicles.
+    pub max_elongation: f64,
 }
 
 /// Scoring cargo: mean inside versus a robust local background.
@@ -85,10 +95,10 @@ pub struct FiberParams {
     /// Scale of the ridge (Hessian) filter, about the fiber's half width.
     pub sigma_um: f64,
     /// Threshold on the ridge strength (`noise:K` or a histogram method): fiber seeds.
-    pub threshold: String,
+    pub threshold: Rule,
     /// Lower threshold: ridge pixels above it join the fibers when connected to a seed
     /// (hysteresis, so faint stretches do not break a fiber).
-    pub threshold_low: String,
+    pub threshold_low: Rule,
     /// A migrasome within this distance of a fiber connected to its cell is attached.
     pub distance_um: f64,
 }
@@ -107,11 +117,13 @@ impl Default for CellParams {
     fn default() -> Self {
         CellParams {
             nucleus_sigma_um: 0.5,
-            nucleus_threshold: "otsu".into(),
+            nucleus_threshold: rule("otsu"),
             nucleus_min_area_um2: 15.0,
             body_sigma_um: 1.0,
-            background_radius_um: 12.0,
-            body_threshold: "otsu".into(),
+            body_threshold: rule("noise:8"),
+            body_edge_fraction: 0.5,
+            body_local_radius_um: 4.0,
+            body_max_hole_um2: 1000.0,
             body_min_area_um2: 50.0,
             body_margin_um: 0.5,
             max_distance_um: 50.0,
@@ -126,9 +138,10 @@ impl Default for MigrasomeParams {
             diameter_max_um: 3.0,
             smooth_sigma_um: 0.1,
             background_sigma_um: None,
-            threshold: "noise:6".into(),
+            threshold: rule("noise:6"),
             split: true,
             size_tolerance: 0.5,
+            max_elongation: 3.0,
         }
     }
 }
@@ -148,8 +161,8 @@ impl Default for FiberParams {
     fn default() -> Self {
         FiberParams {
             sigma_um: 0.15,
-            threshold: "noise:3".into(),
-            threshold_low: "noise:3".into(),
+            threshold: rule("noise:3"),
+            threshold_low: rule("noise:3"),
             distance_um: 0.3,
         }
     }
@@ -185,7 +198,7 @@ impl AnalyzeParams {
             Preset::Tspan4Gfp => AnalyzeParams {
                 migrasomes: MigrasomeParams {
                     smooth_sigma_um: 0.15,
-                    threshold: "noise:5".into(),
+                    threshold: rule("noise:5"),
                     ..base.migrasomes
                 },
                 fibers: FiberParams {
@@ -248,7 +261,9 @@ impl AnalyzeParams {
             ("cells.nucleus_sigma_um", c.nucleus_sigma_um, true),
             ("cells.nucleus_min_area_um2", c.nucleus_min_area_um2, true),
             ("cells.body_sigma_um", c.body_sigma_um, false),
-            ("cells.background_radius_um", c.background_radius_um, true),
+            ("cells.body_edge_fraction", c.body_edge_fraction, true),
+            ("cells.body_local_radius_um", c.body_local_radius_um, false),
+            ("cells.body_max_hole_um2", c.body_max_hole_um2, true),
             ("cells.body_min_area_um2", c.body_min_area_um2, true),
             ("cells.body_margin_um", c.body_margin_um, true),
             ("cells.max_distance_um", c.max_distance_um, true),
@@ -256,6 +271,7 @@ impl AnalyzeParams {
             ("migrasomes.diameter_max_um", m.diameter_max_um, false),
             ("migrasomes.smooth_sigma_um", m.smooth_sigma_um, true),
             ("migrasomes.size_tolerance", m.size_tolerance, true),
+            ("migrasomes.max_elongation", m.max_elongation, false),
             ("cargo.k", self.cargo.k, true),
             ("cargo.annulus_gap_um", self.cargo.annulus_gap_um, true),
             ("cargo.annulus_width_um", self.cargo.annulus_width_um, false),
@@ -271,6 +287,12 @@ impl AnalyzeParams {
                 )));
             }
         }
+        if c.body_edge_fraction >= 1.0 {
+            return Err(Error::invalid(format!(
+                "cells.body_edge_fraction must be below 1 (got {})",
+                c.body_edge_fraction
+            )));
+        }
         if m.diameter_min_um > m.diameter_max_um {
             return Err(Error::invalid(format!(
                 "migrasomes.diameter_min_um {} is above diameter_max_um {}",
@@ -285,26 +307,39 @@ impl AnalyzeParams {
                 m.smooth_sigma_um
             )));
         }
-        for (name, t) in [
-            ("cells.nucleus_threshold", &c.nucleus_threshold),
-            ("cells.body_threshold", &c.body_threshold),
-            ("migrasomes.threshold", &m.threshold),
-            ("fibers.threshold", &self.fibers.threshold),
-            ("fibers.threshold_low", &self.fibers.threshold_low),
-        ] {
-            Rule::parse(t).map_err(|e| Error::invalid(format!("{name}: {e}")))?;
-        }
         Ok(())
     }
 }
 
 /// How a threshold is chosen: from the histogram (`otsu`, `li`, ..., or a number), or
-/// `noise:K` = background mean + K background SDs, both sigma-clipped (3 SD, 3 rounds) over
+/// `noise:K` = background mean + K background SDs, both sigma-clipped (3 SD, 10 rounds) over
 /// the whole image: robust when the objects cover a tiny fraction of the frame.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Rule {
     Hist(Method),
     Noise(f64),
+}
+
+/// A rule written in the code (the defaults and presets), known to be valid.
+fn rule(s: &str) -> Rule {
+    Rule::parse(s).expect("valid built-in threshold rule")
+}
+
+impl TryFrom<String> for Rule {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Rule> {
+        Rule::parse(&s)
+    }
+}
+
+impl From<Rule> for String {
+    fn from(r: Rule) -> String {
+        match r {
+            Rule::Hist(m) => m.name(),
+            Rule::Noise(k) => format!("noise:{k}"),
+        }
+    }
 }
 
 impl Rule {
@@ -317,8 +352,10 @@ impl Rule {
                 ))),
             };
         }
-        if s == "noise" {
-            return Ok(Rule::Noise(5.0));
+        if s.trim() == "noise" {
+            return Err(Error::invalid(format!(
+                "threshold '{s}': noise needs its K, e.g. noise:6"
+            )));
         }
         Ok(Rule::Hist(Method::parse(s)?))
     }
@@ -332,11 +369,11 @@ pub struct PxParams {
     pub nucleus_threshold: Rule,
     pub nucleus_min_area: u32,
     pub body_sigma: f64,
-    pub background_radius: f64,
     pub body_threshold: Rule,
     pub body_opening: f64,
-    /// Spots grown by this much are painted over before finding bodies.
-    pub spot_guard: f64,
+    pub body_edge_fraction: f64,
+    pub body_local_radius: f64,
+    pub body_max_hole: u32,
     pub body_min_area: u32,
     pub body_margin: f64,
     pub max_distance: f64,
@@ -347,6 +384,7 @@ pub struct PxParams {
     pub split: bool,
     pub min_area: u32,
     pub max_area: u32,
+    pub shape_rules: ShapeRules,
     pub annulus_gap: f64,
     pub annulus_outer: f64,
     pub cargo_k: f64,
@@ -377,30 +415,36 @@ impl PxParams {
         Ok(PxParams {
             pixel_size_um,
             nucleus_sigma: px(p.cells.nucleus_sigma_um),
-            nucleus_threshold: Rule::parse(&p.cells.nucleus_threshold)?,
+            nucleus_threshold: p.cells.nucleus_threshold,
             nucleus_min_area: area(p.cells.nucleus_min_area_um2),
             body_sigma: px(p.cells.body_sigma_um),
-            background_radius: px(p.cells.background_radius_um),
-            body_threshold: Rule::parse(&p.cells.body_threshold)?,
+            body_threshold: p.cells.body_threshold,
             body_opening: px(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0),
-            spot_guard: px(0.3),
+            body_edge_fraction: p.cells.body_edge_fraction,
+            body_local_radius: px(p.cells.body_local_radius_um),
+            body_max_hole: area(p.cells.body_max_hole_um2),
             body_min_area: area(p.cells.body_min_area_um2),
             body_margin: px(p.cells.body_margin_um),
             max_distance: px(p.cells.max_distance_um),
             smooth_sigma: px(m.smooth_sigma_um),
             background_sigma: px(m.background_sigma_um.unwrap_or(m.diameter_max_um)),
-            spot_threshold: Rule::parse(&m.threshold)?,
+            spot_threshold: m.threshold,
             split_distance: px(m.diameter_min_um).floor().max(1.0) as u32,
             split: m.split,
             min_area: disk(dmin).floor().max(4.0) as u32,
             max_area: disk(dmax).ceil().min(u32::MAX as f64) as u32,
+            shape_rules: ShapeRules {
+                min_area: disk(dmin).floor().max(4.0) as u32,
+                max_area: disk(dmax).ceil().min(u32::MAX as f64) as u32,
+                max_elongation: m.max_elongation,
+            },
             annulus_gap: px(p.cargo.annulus_gap_um),
             annulus_outer: px(p.cargo.annulus_gap_um + p.cargo.annulus_width_um),
             cargo_k: p.cargo.k,
             cargo_clip: p.cargo.clip,
             fiber_sigma: px(p.fibers.sigma_um).max(RIDGE_MIN_SIGMA_PX),
-            fiber_threshold: Rule::parse(&p.fibers.threshold)?,
-            fiber_threshold_low: Rule::parse(&p.fibers.threshold_low)?,
+            fiber_threshold: p.fibers.threshold,
+            fiber_threshold_low: p.fibers.threshold_low,
             fiber_distance: px(p.fibers.distance_um).max(FIBER_MIN_DISTANCE_PX),
         })
     }

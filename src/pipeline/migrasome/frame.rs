@@ -24,6 +24,8 @@ use crate::ops::threshold::{PendingHistogram, compute, record_histogram, thresho
 use crate::ops::{GpuPlane, RawKind, filters, to_f32, upload_plane};
 
 use super::config::{PxParams, Rule};
+use super::illumination::{self, Background};
+use super::shape::{Reject, Shape, judge, shapes};
 
 /// Which channel plays which part.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -52,6 +54,7 @@ pub struct Migrasome {
     pub id: u32,
     pub cell_id: u32,
     pub stats: ObjectStats,
+    pub shape: Shape,
     pub released: bool,
     /// Per cargo channel: (positive, background mean, background SD, background pixels).
     pub cargo: Vec<(bool, f64, f64, u32)>,
@@ -76,6 +79,18 @@ pub struct FrameLabels {
     pub cells: Vec<u32>,
     pub migrasomes: Vec<u32>,
     pub bodies: Vec<u32>,
+    /// Candidates that were not counted (numbered as `FrameResult::rejected`), and spot
+    /// pixels dropped for reaching into a body's exclusion zone (1).
+    pub rejected: Vec<u32>,
+    pub in_body_zone: Vec<u32>,
+}
+
+/// A candidate that was not counted, and why.
+#[derive(Clone, Debug)]
+pub struct Rejected {
+    pub stats: ObjectStats,
+    pub shape: Shape,
+    pub reason: Reject,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +100,7 @@ pub struct FrameResult {
     pub thresholds: Thresholds,
     pub cells: Vec<Cell>,
     pub migrasomes: Vec<Migrasome>,
+    pub rejected: Vec<Rejected>,
     pub labels: FrameLabels,
 }
 
@@ -93,6 +109,7 @@ pub struct FrameResult {
 pub struct Capacities {
     pub nuclei: u32,
     pub bodies: u32,
+    pub holes: u32,
     pub spots: u32,
 }
 
@@ -101,6 +118,7 @@ impl Default for Capacities {
         Capacities {
             nuclei: 256,
             bodies: 256,
+            holes: 256,
             spots: 1024,
         }
     }
@@ -109,6 +127,10 @@ impl Default for Capacities {
 /// Value given to spot pixels of components without a split marker (kept apart by the
 /// equal-value labelling).
 const UNMARKED: u32 = u32::MAX - 1;
+/// Sigma-clipping rounds of a `noise:K` threshold. Cell bodies can cover a third of a frame
+/// and are far above the background: three rounds left the SD two to three times the
+/// background's (thresholds far too high, dim migrasomes and dim bodies lost); ten converge.
+const NOISE_ROUNDS: u32 = 10;
 /// Peak spacing rounds recorded per frame (see `ops::peaks`).
 const PEAK_ROUNDS: u32 = 16;
 
@@ -130,7 +152,7 @@ fn record_threshold(
     Ok(match rule {
         Rule::Hist(m) => PendingThreshold::Hist(record_histogram(rec, img)?, m),
         Rule::Noise(k) => {
-            let m = moments::record_clipped_iter(rec, ones, img, 1, 3.0, 3)?;
+            let m = moments::record_clipped_iter(rec, ones, img, 1, 3.0, NOISE_ROUNDS)?;
             PendingThreshold::Noise(
                 rec.readback(&m.records, 0, moments::REC as u64 * 4),
                 rec.readback(&m.range, 0, 8),
@@ -159,6 +181,8 @@ impl PendingThreshold {
 struct Pending2 {
     nuclei: Option<PendingObjects>,
     bodies: PendingObjects,
+    holes: PendingObjects,
+    regions: Option<PendingObjects>,
     spots: PendingObjects,
     clusters: Option<PendingObjects>,
     territory: Option<PendingObjects>,
@@ -168,6 +192,7 @@ struct Pending2 {
     cells_rb: Readback,
     spots_rb: Readback,
     bodies_rb: Readback,
+    zone_rb: Readback,
 }
 
 /// A frame whose first submission (enhanced images, threshold statistics) is on the GPU.
@@ -175,14 +200,15 @@ pub struct FrameStage1 {
     w: usize,
     h: usize,
     raws: Vec<GpuPlane>,
-    mem: GpuPlane,
-    illumination: Option<GpuPlane>,
     nuc_img: Option<GpuPlane>,
-    body_img: GpuPlane,
+    body_blur: GpuPlane,
+    /// Block means of `body_blur` being read back (readback, block size, grid width, height)
+    body_blocks: Option<(Readback, u32, u32, u32)>,
+    /// The background surface under the bodies, once fitted (block size, grid size, fit).
+    body_bg: Option<(u32, u32, u32, Background)>,
     spot_img: GpuPlane,
     fiber_img: GpuPlane,
     h_nuc: Option<PendingThreshold>,
-    h_body: PendingThreshold,
     h_spot: PendingThreshold,
     h_fiber: PendingThreshold,
     h_fiber_low: PendingThreshold,
@@ -217,21 +243,12 @@ pub fn begin_frame(
         }
         None => None,
     };
-    // bodies are thresholded on the membrane with its uneven illumination subtracted
-    let illumination = if px.background_radius > 0.0 {
-        Some(crate::ops::resample::rolling_background(
-            &mut rec,
-            &mem,
-            px.background_radius,
-        )?)
-    } else {
-        None
-    };
-    let body_img = filters::gaussian_blur(&mut rec, &mem, [px.body_sigma; 2])?;
-    let body_img = match &illumination {
-        Some(bg) => filters::subtract(&mut rec, &body_img, bg)?,
-        None => body_img,
-    };
+    // bodies: the membrane blurred at the cell scale; its block means go to the host, which
+    // fits the background surface under the cells (see `illumination`)
+    let body_blur = filters::gaussian_blur(&mut rec, &mem, [px.body_sigma; 2])?;
+    let block = px.body_sigma.round().max(1.0) as u32;
+    let blocks = crate::ops::resample::down_mean(&mut rec, &body_blur, block)?;
+    let body_blocks = rec.readback(&blocks.buf, 0, blocks.len() as u64 * 4);
     let spot_img =
         filters::difference_of_gaussians(&mut rec, &mem, px.smooth_sigma, px.background_sigma)?;
     let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
@@ -246,7 +263,6 @@ pub fn begin_frame(
         .as_ref()
         .map(|n| record_threshold(&mut rec, n, px.nucleus_threshold, &ones))
         .transpose()?;
-    let h_body = record_threshold(&mut rec, &body_img, px.body_threshold, &ones)?;
     let h_spot = record_threshold(&mut rec, &spot_img, px.spot_threshold, &ones)?;
     let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold, &ones)?;
     let h_fiber_low = record_threshold(&mut rec, &fiber_img, px.fiber_threshold_low, &ones)?;
@@ -256,14 +272,13 @@ pub fn begin_frame(
         w,
         h,
         raws,
-        mem,
-        illumination,
         nuc_img,
-        body_img,
+        body_blur,
+        body_blocks: Some((body_blocks, block, blocks.width, blocks.height)),
+        body_bg: None,
         spot_img,
         fiber_img,
         h_nuc,
-        h_body,
         h_spot,
         h_fiber,
         h_fiber_low,
@@ -286,12 +301,27 @@ pub fn continue_frame(
     px: &PxParams,
     caps: &Capacities,
 ) -> Result<FrameStage2> {
+    let (rb, block, gw, gh) = s1
+        .body_blocks
+        .ok_or_else(|| Error::Gpu("body blocks read twice".into()))?;
+    let blocks: Vec<f32> = rb.wait_as(gpu)?;
+    let bg = illumination::fit(&blocks, gw as usize, gh as usize);
+    let body_floor = match px.body_threshold {
+        Rule::Noise(k) => k * bg.sd,
+        Rule::Hist(crate::ops::threshold::Method::Value(v)) => v,
+        Rule::Hist(m) => {
+            return Err(Error::invalid(format!(
+                "cells.body_threshold {}: only noise:K or a number (above the fitted background)",
+                m.name()
+            )));
+        }
+    };
     let thr = Thresholds {
         nucleus: match s1.h_nuc {
             Some(hn) => hn.finish(gpu)?,
             None => f64::NAN,
         },
-        body: s1.h_body.finish(gpu)?,
+        body: body_floor,
         spot: s1.h_spot.finish(gpu)?,
         fiber: s1.h_fiber.finish(gpu)?,
         fiber_low: s1.h_fiber_low.finish(gpu)?,
@@ -299,7 +329,8 @@ pub fn continue_frame(
     };
     let s1 = FrameStage1 {
         h_nuc: None,
-        h_body: PendingThreshold::Done,
+        body_blocks: None,
+        body_bg: Some((block, gw, gh, bg)),
         h_spot: PendingThreshold::Done,
         h_fiber: PendingThreshold::Done,
         h_fiber_low: PendingThreshold::Done,
@@ -319,13 +350,23 @@ fn submit_rest(
     caps: &Capacities,
 ) -> Result<Pending2> {
     let mut rec = Recorder::new(gpu);
+    let (block, gw, gh, bg) = s1
+        .body_bg
+        .as_ref()
+        .ok_or_else(|| Error::Gpu("body background not fitted".into()))?;
+    let grid = GpuPlane {
+        buf: rec.upload(&bg.grid),
+        kind: RawKind::F32,
+        width: *gw,
+        height: *gh,
+    };
+    let surface = crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
+    let body_img = filters::subtract(&mut rec, &s1.body_blur, &surface)?;
     let p2 = record_rest(
         &mut rec,
         &s1.raws,
-        &s1.mem,
-        s1.illumination.as_ref(),
         s1.nuc_img.as_ref(),
-        &s1.body_img,
+        &body_img,
         &s1.spot_img,
         &s1.fiber_img,
         roles,
@@ -371,8 +412,6 @@ pub fn analyze_frame(
 fn record_rest(
     rec: &mut Recorder,
     raws: &[GpuPlane],
-    mem: &GpuPlane,
-    illumination: Option<&GpuPlane>,
     nuc_img: Option<&GpuPlane>,
     body_img: &GpuPlane,
     spot_img: &GpuPlane,
@@ -400,25 +439,57 @@ fn record_rest(
         }
         None => None,
     };
-    // cell bodies: the membrane with every spot painted over with background (a dense patch
-    // of migrasomes next to a cell must not blur into its body), blurred, thresholded, opened
-    // to cut off fibers, and (with a nuclei channel) only the regions that hold a nucleus
+    // cell bodies, found at the cell scale and independently of the spots: the blurred,
+    // background-subtracted membrane above the floor and above a fraction of its local level
+    // (a half-maximum edge whatever the body's brightness), opened with a disk larger than
+    // any migrasome (cuts off fibers, filopodia and migrasome clusters), holes filled, and
+    // (with a nuclei channel) only the regions that hold a nucleus
     let spots_raw = threshold_above(rec, spot_img, thr.spot)?;
-    let spots_wide = expand_labels(rec, &spots_raw, px.spot_guard)?;
-    let clean = filters::replace_masked(rec, mem, &spots_wide, thr.membrane_background as f32)?;
-    let clean = filters::gaussian_blur(rec, &clean, [px.body_sigma; 2])?;
-    let clean = match illumination {
-        Some(bg) => filters::subtract(rec, &clean, bg)?,
-        None => clean,
+    let bm = threshold_above(rec, body_img, thr.body)?;
+    let bm = if px.body_edge_fraction > 0.0 {
+        let level = crate::ops::resample::local_maximum(rec, body_img, px.body_local_radius)?;
+        let rel = filters::axpby(rec, 1.0, body_img, -(px.body_edge_fraction as f32), &level)?;
+        let rel = threshold_above(rec, &rel, 0.0)?;
+        and_mask(rec, &bm, &rel)?
+    } else {
+        bm
     };
-    let _ = body_img; // its histogram gave thr.body
-    let bm = threshold_above(rec, &clean, thr.body)?;
     let bm = binary_opening(rec, &bm, px.body_opening)?;
+    let outside = neither(rec, &bm, &bm)?;
+    let outside = label_components(rec, &outside, 4)?;
+    let (p_holes, holes) = record_objects(
+        rec,
+        &outside,
+        &[],
+        caps.holes,
+        KeepRule {
+            min_area: 0,
+            max_area: px.body_max_hole,
+            exclude_edges: true,
+        },
+    )?;
+    let bm = or_nonzero(rec, &bm, &holes.plane)?;
+    // a body cut by the image border may have its nucleus outside the field: it is kept as
+    // a body (its edge must not count as migrasomes), though it is no cell of this frame
+    let mut p_regions = None;
     let bm = match &nuclei {
         Some((_, kept)) => {
             let regions = label_components(rec, &bm, 8)?;
+            let (p_reg, inner) = record_objects(
+                rec,
+                &regions,
+                &[],
+                caps.bodies,
+                KeepRule {
+                    exclude_edges: true,
+                    ..Default::default()
+                },
+            )?;
+            p_regions = Some(p_reg);
             let with_nucleus = component_any(rec, &regions, &kept.plane)?;
-            and_mask(rec, &bm, &with_nucleus)?
+            let at_border = and_not(rec, &bm, &inner.plane)?;
+            let keep = or_nonzero(rec, &with_nucleus, &at_border)?;
+            and_mask(rec, &bm, &keep)?
         }
         None => bm,
     };
@@ -439,8 +510,11 @@ fn record_rest(
         None => (None, bodies.clone()),
     };
     let territory = expand_labels(rec, &seeds.plane, px.max_distance)?;
-    // spots
-    let sm = and_not(rec, &spots_raw, &body_zone)?;
+    // spots: whole components outside the body zone (a spot cut by the zone's edge is the
+    // edge of a body, a ruffle or a protrusion, not a migrasome)
+    let sc = label_components(rec, &spots_raw, 8)?;
+    let touching = component_any(rec, &sc, &body_zone)?;
+    let sm = and_not(rec, &spots_raw, &touching)?;
     // split only components too large for one migrasome (clusters), at local maxima at least
     // the smallest diameter apart; every other component stays whole
     let (seg, undecided, p_clusters) = if px.split {
@@ -494,17 +568,8 @@ fn record_rest(
     // measure spots over every raw channel plus the attached flag
     let mut chans: Vec<&GpuPlane> = raws.iter().collect();
     chans.push(&attached);
-    let (p_spots, spots) = record_objects(
-        rec,
-        &sl,
-        &chans,
-        caps.spots,
-        KeepRule {
-            min_area: px.min_area,
-            max_area: px.max_area,
-            exclude_edges: false,
-        },
-    )?;
+    // every candidate is measured; the host judges size and shape (see `shape`)
+    let (p_spots, spots) = record_objects(rec, &sl, &chans, caps.spots, KeepRule::default())?;
     // body area per territory
     let p_territory = if nuc_img.is_some() {
         let terr = Labels {
@@ -545,6 +610,8 @@ fn record_rest(
     Ok(Pending2 {
         nuclei: p_nuclei,
         bodies: p_bodies,
+        holes: p_holes,
+        regions: p_regions,
         spots: p_spots,
         clusters: p_clusters,
         territory: p_territory,
@@ -554,6 +621,7 @@ fn record_rest(
         cells_rb: rec.readback(&territory.buf, 0, n),
         spots_rb: rec.readback(&spots.plane.buf, 0, n),
         bodies_rb: rec.readback(&bodies.plane.buf, 0, n),
+        zone_rb: rec.readback(&touching.buf, 0, n),
     })
 }
 
@@ -585,6 +653,10 @@ fn finish(
         Some(n) => done(n.finish(gpu)?, &mut caps.nuclei, &mut grow),
         None => None,
     };
+    done(p.holes.finish(gpu)?, &mut caps.holes, &mut grow);
+    if let Some(r) = p.regions {
+        done(r.finish(gpu)?, &mut caps.bodies, &mut grow);
+    }
     let spots = done(p.spots.finish(gpu)?, &mut caps.spots, &mut grow);
     if let Some(c) = p.clusters {
         done(c.finish(gpu)?, &mut caps.spots, &mut grow);
@@ -604,11 +676,38 @@ fn finish(
         return Ok(None);
     }
     let (bodies, spots) = (bodies.unwrap_or_default(), spots.unwrap_or_default());
+    let candidates: Vec<u32> = p.spots_rb.wait_as(gpu)?;
     let cells_img: Vec<u32> = p.cells_rb.wait_as(gpu)?;
+    let cand_shapes = shapes(&candidates, w, spots.len());
+    let verdicts: Vec<Option<Reject>> = spots
+        .iter()
+        .zip(&cand_shapes)
+        .map(|(s, sh)| judge(s.area, sh, &px.shape_rules))
+        .collect();
+    // kept candidates renumbered 1..K and rejected ones 1..R, both in raster order
+    let (mut kept_id, mut rej_id) = (vec![0u32; spots.len() + 1], vec![0u32; spots.len() + 1]);
+    let (mut k, mut r) = (0, 0);
+    for (i, v) in verdicts.iter().enumerate() {
+        if v.is_none() {
+            k += 1;
+            kept_id[i + 1] = k;
+        } else {
+            r += 1;
+            rej_id[i + 1] = r;
+        }
+    }
+    let lut = |ids: &[u32]| -> Vec<u32> {
+        candidates
+            .iter()
+            .map(|&l| ids.get(l as usize).copied().unwrap_or(0))
+            .collect()
+    };
     let labels = FrameLabels {
-        migrasomes: p.spots_rb.wait_as(gpu)?,
+        migrasomes: lut(&kept_id),
+        rejected: lut(&rej_id),
         bodies: p.bodies_rb.wait_as(gpu)?,
         cells: cells_img,
+        in_body_zone: p.zone_rb.wait_as(gpu)?,
     };
     // cargo backgrounds
     let mut cargo_rows: Vec<Vec<(u32, f64, f64)>> = Vec::new();
@@ -628,9 +727,21 @@ fn finish(
         cargo_rows.push(rows);
     }
     let attached_ch = spots.first().map_or(0, |s| s.channels.len() - 1);
-    let migrasomes: Vec<Migrasome> = spots
-        .into_iter()
-        .map(|s| {
+    let mut rejected = Vec::new();
+    let mut migrasomes = Vec::new();
+    for ((s, shape), verdict) in spots.into_iter().zip(cand_shapes).zip(verdicts) {
+        if let Some(reason) = verdict {
+            let mut stats = s;
+            stats.label = rej_id[stats.label as usize];
+            stats.channels.truncate(attached_ch);
+            rejected.push(Rejected {
+                stats,
+                shape,
+                reason,
+            });
+            continue;
+        }
+        migrasomes.push({
             let (cx, cy) = (s.centroid_x.round() as usize, s.centroid_y.round() as usize);
             let cell_id = labels.cells[cy.min(h - 1) * w + cx.min(w - 1)];
             let released = s.channels[attached_ch].max < 1.0;
@@ -645,16 +756,18 @@ fn finish(
                 })
                 .collect();
             let mut stats = s;
+            stats.label = kept_id[stats.label as usize];
             stats.channels.truncate(attached_ch);
             Migrasome {
                 id: stats.label,
                 cell_id,
                 stats,
+                shape,
                 released,
                 cargo,
             }
-        })
-        .collect();
+        });
+    }
     let seeds = if roles.nuclei.is_some() {
         nuclei.unwrap_or_default()
     } else {
@@ -702,6 +815,7 @@ fn finish(
         thresholds: thr,
         cells,
         migrasomes,
+        rejected,
         labels,
     }))
 }

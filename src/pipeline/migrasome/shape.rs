@@ -1,0 +1,167 @@
+//! Host-side shape of each migrasome candidate, from the candidate label image the GPU read
+//! back, and the keep/reject decision with its reason (size, elongation). A migrasome is a
+//! round vesicle: a candidate whose second moments make it much longer than wide is a piece
+//! of fiber, a filopodium or a ruffle, not a vesicle.
+//!
+//! Not here: the GPU work that finds candidates (see `frame`), the body-zone rule (applied on
+//! the GPU to whole components before splitting).
+
+use serde::Serialize;
+
+/// Second moments of one object (pixel units).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Shape {
+    /// Lengths of the major and minor axes of the ellipse with the same second moments
+    /// (skimage's `axis_major_length`, `axis_minor_length`).
+    pub major: f64,
+    pub minor: f64,
+}
+
+impl Shape {
+    /// Major over minor axis (1 for a disk); infinite for a one-pixel-wide line.
+    pub fn elongation(&self) -> f64 {
+        if self.minor > 0.0 {
+            self.major / self.minor
+        } else if self.major > 0.0 {
+            f64::INFINITY
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Shapes of labels 1..=n of a `w`-wide label image (label 0 is background; labels above n
+/// are ignored).
+pub fn shapes(labels: &[u32], w: usize, n: usize) -> Vec<Shape> {
+    // per label: count, sum x, sum y, sum xx, sum yy, sum xy (pixel centres)
+    let mut acc = vec![[0f64; 6]; n];
+    for (i, &l) in labels.iter().enumerate() {
+        if l == 0 || l as usize > n {
+            continue;
+        }
+        let (x, y) = ((i % w) as f64, (i / w) as f64);
+        let a = &mut acc[l as usize - 1];
+        a[0] += 1.0;
+        a[1] += x;
+        a[2] += y;
+        a[3] += x * x;
+        a[4] += y * y;
+        a[5] += x * y;
+    }
+    acc.iter()
+        .map(|a| {
+            if a[0] == 0.0 {
+                return Shape::default();
+            }
+            let (mx, my) = (a[1] / a[0], a[2] / a[0]);
+            // central moments, with the 1/12 of a unit pixel so a single pixel is a disk
+            let cxx = a[3] / a[0] - mx * mx + 1.0 / 12.0;
+            let cyy = a[4] / a[0] - my * my + 1.0 / 12.0;
+            let cxy = a[5] / a[0] - mx * my;
+            let tr = (cxx + cyy) / 2.0;
+            let d = (((cxx - cyy) / 2.0).powi(2) + cxy * cxy).sqrt();
+            Shape {
+                major: 4.0 * (tr + d).max(0.0).sqrt(),
+                minor: 4.0 * (tr - d).max(0.0).sqrt(),
+            }
+        })
+        .collect()
+}
+
+/// Why a candidate is not counted as a migrasome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reject {
+    /// Part of a spot that reaches into a cell body's exclusion zone (its edge, a ruffle, a
+    /// protrusion, the Golgi).
+    InBodyZone,
+    TooSmall,
+    TooLarge,
+    /// Much longer than wide: a fiber segment or filopodium.
+    Elongated,
+}
+
+impl Reject {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reject::InBodyZone => "in body zone",
+            Reject::TooSmall => "too small",
+            Reject::TooLarge => "too large",
+            Reject::Elongated => "elongated",
+        }
+    }
+}
+
+/// The geometric rules a candidate must pass (pixels).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ShapeRules {
+    pub min_area: u32,
+    pub max_area: u32,
+    pub max_elongation: f64,
+}
+
+/// `None` when the candidate is a migrasome, else the first rule it breaks.
+pub fn judge(area: u64, shape: &Shape, rules: &ShapeRules) -> Option<Reject> {
+    if area < rules.min_area as u64 {
+        Some(Reject::TooSmall)
+    } else if area > rules.max_area as u64 {
+        Some(Reject::TooLarge)
+    } else if shape.elongation() > rules.max_elongation {
+        Some(Reject::Elongated)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paint(w: usize, h: usize, f: impl Fn(usize, usize) -> u32) -> Vec<u32> {
+        (0..w * h).map(|i| f(i % w, i / w)).collect()
+    }
+
+    #[test]
+    fn disk_is_round_and_line_is_long() {
+        let (w, h) = (40, 40);
+        let img = paint(w, h, |x, y| {
+            let (dx, dy) = (x as f64 - 10.0, y as f64 - 10.0);
+            if dx * dx + dy * dy <= 36.0 {
+                1
+            } else if y == 30 && (5..35).contains(&x) {
+                2
+            } else {
+                0
+            }
+        });
+        let s = shapes(&img, w, 2);
+        // a disk of radius 6 has both axes about 12 px (4 * sqrt(r^2 / 4))
+        assert!((s[0].major - 12.0).abs() < 0.6, "{:?}", s[0]);
+        assert!((s[0].elongation() - 1.0).abs() < 0.02, "{:?}", s[0]);
+        // a 30 x 1 line: major = 4 * sqrt((30^2 - 1) / 12), minor = 4 * sqrt(1 / 12)
+        assert!((s[1].major - 4.0 * (899.0f64 / 12.0).sqrt()).abs() < 1e-9);
+        assert!((s[1].minor - 4.0 * (1.0f64 / 12.0).sqrt()).abs() < 1e-9);
+        assert!(s[1].elongation() > 25.0);
+    }
+
+    #[test]
+    fn rules_in_order() {
+        let r = ShapeRules {
+            min_area: 5,
+            max_area: 100,
+            max_elongation: 2.5,
+        };
+        let round = Shape {
+            major: 4.0,
+            minor: 4.0,
+        };
+        let long = Shape {
+            major: 12.0,
+            minor: 3.0,
+        };
+        assert_eq!(judge(4, &round, &r), Some(Reject::TooSmall));
+        assert_eq!(judge(101, &round, &r), Some(Reject::TooLarge));
+        assert_eq!(judge(50, &long, &r), Some(Reject::Elongated));
+        assert_eq!(judge(50, &round, &r), None);
+    }
+}
