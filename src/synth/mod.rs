@@ -104,6 +104,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 
+pub use geometry::P2;
 pub use scene::{Blob, Cell, Debris, Filopodium, Look, Migrasome, Ruffle, Scene};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.
@@ -353,6 +354,18 @@ pub struct SynthOutput {
     pub cells: usize,
     /// Migrasomes alive in the last frame.
     pub migrasomes: usize,
+}
+
+/// The noise-free signal of channel `c` in frame `t` (photons above background at
+/// illumination 1.0, row-major): what the stack shows before illumination and noise. For
+/// tests and pictures.
+pub fn signal(scene: &Scene, t: usize, c: usize) -> Vec<f32> {
+    render::Renderer::new(scene).signal(t, c)
+}
+
+/// The multiplicative illumination field (vignette × the realism field), row-major.
+pub fn illumination(scene: &Scene) -> Vec<f32> {
+    render::Renderer::new(scene).illum
 }
 
 /// Builds the scene, writes the stack and the truth files into `out` (created if needed).

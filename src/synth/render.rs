@@ -159,7 +159,7 @@ fn cover(inside: f64, px: f64) -> f64 {
 pub struct Renderer<'a> {
     scene: &'a Scene,
     /// Multiplicative illumination, row-major.
-    illum: Vec<f32>,
+    pub illum: Vec<f32>,
 }
 
 impl<'a> Renderer<'a> {
