@@ -9,10 +9,12 @@ use crate::evaluate::evaluate;
 
 #[derive(clap::Args, Debug)]
 pub struct EvaluateArgs {
-    /// Folder with truth_migrasomes.csv and truth_cells.csv (what `synth` writes)
+    /// Folder with truth_migrasomes.csv and truth_cells.csv (what `synth` writes); with
+    /// truth_bodies.tif also the body scores
     #[arg(long)]
     pub truth: PathBuf,
-    /// Folder with migrasomes.csv and cells.csv (what `analyze` writes)
+    /// Folder with migrasomes.csv and cells.csv (what `analyze` writes); with
+    /// <image>_bodies.tif also the body Dice
     #[arg(long)]
     pub results: PathBuf,
     /// Print one JSON line instead of a table

@@ -1,12 +1,13 @@
 //! `migrascope synth --out DIR [...]`: writes a synthetic migrasome stack (`synth.ome.tif`)
-//! and its ground truth (`truth_migrasomes.csv`, `truth_cells.csv`, `truth.json`).
+//! and its ground truth (`truth_migrasomes.csv`, `truth_cells.csv`, `truth.json`,
+//! `truth_bodies.tif`).
 //! Flags only; the model lives in `crate::synth`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::synth::{Condition, SynthConfig, generate};
+use crate::synth::{Condition, Realism, SynthConfig, generate};
 
 #[derive(clap::Args, Debug)]
 pub struct SynthArgs {
@@ -40,12 +41,51 @@ pub struct SynthArgs {
     /// Migrasome diameter range in µm: MIN,MAX (one value: all the same size)
     #[arg(long, default_value = "0.5,3")]
     pub diameter: String,
+    /// Turn on everything real WGA / TSPAN4-GFP images hold besides migrasomes, at realistic
+    /// levels (body-rel 0.2,3; rim 2; puncta 6; filopodia 8; ruffles 1; touching 0.3;
+    /// border 1; illumination 0.2; haze 0.3; debris 10). The flags below override single
+    /// knobs; without --realism each is off unless given.
+    #[arg(long)]
+    pub realism: bool,
+    /// Cell body interior brightness, MIN,MAX × a migrasome's peak, log-uniform per cell
+    /// (default: 0.3 for every cell)
+    #[arg(long, value_name = "MIN,MAX")]
+    pub body_rel: Option<String>,
+    /// Plasma-membrane rim at the body edge: X × the interior, 0.3-1 µm wide (default: a
+    /// faint additive rim)
+    #[arg(long, value_name = "X")]
+    pub rim: Option<f64>,
+    /// Golgi and endocytic-vesicle puncta per cell (mean; 0.5-2 µm, up to a migrasome's
+    /// brightness, inside the body)
+    #[arg(long, value_name = "N")]
+    pub puncta: Option<f64>,
+    /// Filopodia per cell (mean; 0.1-0.3 µm wide, 1-10 µm long, 60% with a bright tip)
+    #[arg(long, value_name = "N")]
+    pub filopodia: Option<f64>,
+    /// Lamellipodia / ruffles: bright irregular bands at the front edge, X × strength (0: none)
+    #[arg(long, value_name = "X")]
+    pub ruffles: Option<f64>,
+    /// Fraction of cells placed in contact with a neighbour (0-1)
+    #[arg(long, value_name = "FRACTION")]
+    pub touching: Option<f64>,
+    /// Cells cut by the image border (nucleus centre inside the image)
+    #[arg(long, value_name = "N")]
+    pub border: Option<usize>,
+    /// Smooth uneven illumination, 1 ± X (on top of the vignette)
+    #[arg(long, value_name = "X")]
+    pub illumination: Option<f64>,
+    /// Out-of-focus haze: X × the signal blurred by 3 µm, added
+    #[arg(long, value_name = "X")]
+    pub haze: Option<f64>,
+    /// Dim debris blobs per cell (mean; 0.4-4 µm, 0.05-0.3 × a migrasome's peak)
+    #[arg(long, value_name = "N")]
+    pub debris: Option<f64>,
 }
 
-fn parse_range(s: &str) -> Result<(f64, f64)> {
+fn parse_range(flag: &str, s: &str, example: &str) -> Result<(f64, f64)> {
     let bad = || {
         Error::invalid(format!(
-            "--diameter '{s}': expected MIN,MAX in µm, e.g. 0.5,3, or one value"
+            "{flag} '{s}': expected MIN,MAX, e.g. {example}, or one value"
         ))
     };
     let (a, b) = s.split_once(',').unwrap_or((s, s));
@@ -73,10 +113,44 @@ impl SynthArgs {
             pixel_size_um: self.pixel_size,
             size: self.size,
             cargo,
-            diameter_um: parse_range(&self.diameter)?,
+            diameter_um: parse_range("--diameter", &self.diameter, "0.5,3 (µm)")?,
+            realism: self.realism()?,
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+}
+
+impl SynthArgs {
+    /// `--realism` levels (or the classic defaults), with the single-knob flags on top.
+    fn realism(&self) -> Result<Realism> {
+        let mut r = if self.realism {
+            Realism::realistic()
+        } else {
+            Realism::default()
+        };
+        if let Some(s) = &self.body_rel {
+            r.body_rel = Some(parse_range("--body-rel", s, "0.2,3")?);
+        }
+        if let Some(x) = self.rim {
+            r.rim = Some(x);
+        }
+        let set = |dst: &mut f64, v: Option<f64>| {
+            if let Some(v) = v {
+                *dst = v;
+            }
+        };
+        set(&mut r.puncta, self.puncta);
+        set(&mut r.filopodia, self.filopodia);
+        set(&mut r.ruffles, self.ruffles);
+        set(&mut r.touching, self.touching);
+        set(&mut r.illumination, self.illumination);
+        set(&mut r.haze, self.haze);
+        set(&mut r.debris, self.debris);
+        if let Some(n) = self.border {
+            r.border = n;
+        }
+        Ok(r)
     }
 }
 

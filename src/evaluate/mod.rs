@@ -14,6 +14,13 @@
 //! - **Cargo accuracy**: over matched migrasomes, predicted `<cargo>_positive` == truth, per
 //!   cargo channel and pooled over channels; **released accuracy** likewise. `null` in JSON
 //!   (`n/a` in the table) when nothing matched.
+//! - **Bodies** (when the truth folder has `truth_bodies.tif`): `body_dice` = Dice of (truth
+//!   label != 0) and (predicted label != 0), pooled over frames (2·Σ|A∩B| / (Σ|A| + Σ|B|); 1
+//!   when both are empty), the prediction read from `<image>_bodies.tif` in the results
+//!   (`null` when either file is missing). `fp_near_body_per_cell` = false-positive
+//!   detections whose centroid pixel lies within 2 µm of a truth body pixel (centre to
+//!   centre; 0 inside a body), divided by the truth cells (pooled over frames, like
+//!   `cells_truth`); `null` without `truth_bodies.tif`.
 //!
 //! Not here: CSV parsing (see `table`), detection (see `pipeline`).
 
@@ -25,12 +32,15 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::io::{OpenOptions, PlaneIndex, StackReader};
 pub use table::Table;
 
 /// Truth cell matching radius (µm).
 pub const CELL_MATCH_UM: f64 = 5.0;
 /// Smallest migrasome matching radius (µm).
 pub const MIN_MATCH_UM: f64 = 1.0;
+/// A false positive this close to a truth body (µm) counts in `fp_near_body`.
+pub const NEAR_BODY_UM: f64 = 2.0;
 
 type Key = (String, u64);
 
@@ -70,6 +80,11 @@ pub struct Report {
     pub detections: usize,
     pub cells_results: usize,
     pub per_cargo: Vec<CargoScore>,
+    /// Dice of the body masks (truth vs `<image>_bodies.tif`), pooled over frames.
+    pub body_dice: Option<f64>,
+    /// False positives within 2 µm of a truth body, and that per truth cell.
+    pub fp_near_body: Option<usize>,
+    pub fp_near_body_per_cell: Option<f64>,
 }
 
 /// The image name without folders and a TIFF suffix.
@@ -227,6 +242,8 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
     let mut cargo_tpos = vec![0usize; nc];
     let mut cargo_ppos = vec![0usize; nc];
     let empty = Vec::new();
+    // Unmatched detections: (image, frame) and centroid.
+    let mut fps: Vec<(&Key, (f64, f64))> = Vec::new();
     for (k, truth_rows) in &tm {
         let dets = rm.get(k).unwrap_or(&empty);
         let a: Vec<_> = truth_rows.iter().map(|m| m.xy).collect();
@@ -235,6 +252,13 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         tp += pairs.len();
         fn_ += a.len() - pairs.len();
         fp += b.len() - pairs.len();
+        let mut matched = vec![false; b.len()];
+        pairs.iter().for_each(|&(_, j, _)| matched[j] = true);
+        fps.extend(
+            (b.iter().zip(&matched))
+                .filter(|(_, m)| !**m)
+                .map(|(p, _)| (k, *p)),
+        );
         for &(i, j, d) in &pairs {
             let (t, p) = (&truth_rows[i], &dets[j]);
             offset += d;
@@ -253,6 +277,7 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         }
         if !tm.contains_key(k) {
             fp += dets.len();
+            fps.extend(dets.iter().map(|d| (k, d.xy)));
         }
     }
 
@@ -284,6 +309,10 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
             0.0
         }
     };
+
+    let images: std::collections::BTreeSet<&str> =
+        tc.keys().chain(tm.keys()).map(|k| k.0.as_str()).collect();
+    let bodies = score_bodies(truth, results, &images, &fps)?;
 
     let precision = ratio(tp, tp + fp).unwrap_or(1.0);
     let recall = ratio(tp, tp + fn_).unwrap_or(1.0);
@@ -325,6 +354,131 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         detections: rm.values().map(Vec::len).sum(),
         cells_results: rc.values().map(Vec::len).sum(),
         per_cargo,
+        body_dice: bodies.dice,
+        fp_near_body: bodies.near,
+        fp_near_body_per_cell: bodies.near.and_then(|n| ratio(n, cells_truth)),
+    })
+}
+
+/// Body scores: Dice, and false positives near a truth body.
+struct BodyScores {
+    dice: Option<f64>,
+    near: Option<usize>,
+}
+
+/// A label stack read as masks (label != 0), one per frame (z = 0), with its pixel size.
+struct Masks {
+    width: usize,
+    height: usize,
+    frames: Vec<Vec<bool>>,
+    pixel_size_um: Option<f64>,
+}
+
+fn read_masks(path: &Path) -> Result<Masks> {
+    let r = StackReader::open(path, &OpenOptions::default())?;
+    let info = r.info().clone();
+    let (width, height) = (info.shape.x, info.shape.y);
+    let frames = (0..info.shape.t)
+        .map(|t| {
+            let p = r.read_plane(PlaneIndex { t, c: 0, z: 0 })?;
+            Ok((0..p.data.len())
+                .map(|i| p.data.get_f64(i) != 0.0)
+                .collect())
+        })
+        .collect::<Result<_>>()?;
+    Ok(Masks {
+        width,
+        height,
+        frames,
+        pixel_size_um: info.pixel_size_um.x,
+    })
+}
+
+/// Scores `<image>_bodies.tif` in `results` against `truth_bodies.tif` in `truth` (the truth
+/// holds one image: the only name in its tables), and counts the false positives `fps` within
+/// [`NEAR_BODY_UM`] of a truth body.
+fn score_bodies(
+    truth: &Path,
+    results: &Path,
+    images: &std::collections::BTreeSet<&str>,
+    fps: &[(&Key, (f64, f64))],
+) -> Result<BodyScores> {
+    let none = BodyScores {
+        dice: None,
+        near: None,
+    };
+    let tpath = truth.join("truth_bodies.tif");
+    if !tpath.is_file() {
+        return Ok(none);
+    }
+    let [name] = images.iter().copied().collect::<Vec<_>>()[..] else {
+        return Err(Error::invalid(format!(
+            "{}: the truth tables name {} images; truth_bodies.tif needs exactly one",
+            truth.display(),
+            images.len()
+        )));
+    };
+    let tm = read_masks(&tpath)?;
+    let rpath = results.join(format!("{name}_bodies.tif"));
+    let dice = if rpath.is_file() {
+        let rmk = read_masks(&rpath)?;
+        if (rmk.width, rmk.height, rmk.frames.len()) != (tm.width, tm.height, tm.frames.len()) {
+            return Err(Error::invalid(format!(
+                "{}: {}x{} px, {} frame(s); {} has {}x{} px, {} frame(s)",
+                rpath.display(),
+                rmk.width,
+                rmk.height,
+                rmk.frames.len(),
+                tpath.display(),
+                tm.width,
+                tm.height,
+                tm.frames.len()
+            )));
+        }
+        let (mut inter, mut total) = (0usize, 0usize);
+        for (a, b) in tm.frames.iter().zip(&rmk.frames) {
+            for (&x, &y) in a.iter().zip(b) {
+                inter += usize::from(x && y);
+                total += usize::from(x) + usize::from(y);
+            }
+        }
+        Some(if total == 0 {
+            1.0
+        } else {
+            2.0 * inter as f64 / total as f64
+        })
+    } else {
+        None
+    };
+    let Some(px) = tm.pixel_size_um.filter(|p| *p > 0.0) else {
+        return Err(Error::format(&tpath, "calibration", "no pixel size"));
+    };
+    let reach = (NEAR_BODY_UM / px).floor() as isize;
+    let (w, h) = (tm.width as isize, tm.height as isize);
+    let near = fps
+        .iter()
+        .filter(|((image, frame), (x, y))| {
+            let Some(mask) = (image == name)
+                .then(|| tm.frames.get(*frame as usize))
+                .flatten()
+            else {
+                return false;
+            };
+            let (ci, cj) = ((y / px).round() as isize, (x / px).round() as isize);
+            (-reach..=reach).any(|di| {
+                (-reach..=reach).any(|dj| {
+                    let (i, j) = (ci + di, cj + dj);
+                    (0..h).contains(&i)
+                        && (0..w).contains(&j)
+                        && ((di * di + dj * dj) as f64) * px * px <= NEAR_BODY_UM * NEAR_BODY_UM
+                        && mask[(i * w + j) as usize]
+                })
+            })
+        })
+        .count();
+    Ok(BodyScores {
+        dice,
+        near: Some(near),
     })
 }
 
@@ -379,6 +533,12 @@ impl Report {
         s += &format!(
             "cargo       accuracy {} (all cargo channels)\n",
             opt(self.cargo_accuracy)
+        );
+        s += &format!(
+            "bodies      Dice {}  false positives within {NEAR_BODY_UM} µm of a body: {} ({} per truth cell)\n",
+            opt(self.body_dice),
+            self.fp_near_body.map_or("n/a".into(), |n| n.to_string()),
+            opt(self.fp_near_body_per_cell)
         );
         s += &format!(
             "frames      {} in truth; {} result frame(s) not in truth\n",

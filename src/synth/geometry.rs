@@ -13,6 +13,8 @@ pub struct P2 {
     pub y: f64,
 }
 
+// `add`/`sub` as plain methods (not `ops`): chained calls read left to right.
+#[allow(clippy::should_implement_trait)]
 impl P2 {
     pub const fn new(x: f64, y: f64) -> P2 {
         P2 { x, y }

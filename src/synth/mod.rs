@@ -41,14 +41,58 @@
 //!   straight tether that lengthens with time. Migrasomes appear at a birth frame (half at
 //!   frame 0, the rest uniform over later frames) and then stay, at full size.
 //!
+//! - **Realism** (`SynthConfig::realism`, all off by default, so the classic model above is
+//!   unchanged byte for byte; `--realism` turns every knob on at the level in brackets). None
+//!   of these objects is a migrasome or in `truth_migrasomes.csv`; every migrasome keeps
+//!   ≥ 1 µm (edge to edge) from bodies, filopodia (and their tips) and debris in every frame.
+//!   All their random draws come from a second ChaCha8 stream of the seed, so turning one on
+//!   never moves the classic objects (except `touching` and `border`, which place cells).
+//!   - `body_rel` (`--body-rel MIN,MAX`, [0.2, 3]): each body's interior brightness, log-uniform
+//!     in [MIN, MAX] × the migrasome amplitude (classic: 0.3 for every cell); a realistic body
+//!     also gets a finer mottling (±12 %, waves of 1.5–5 µm).
+//!   - `rim` (`--rim X`, [2]): the plasma membrane at the edge is X × the interior, in a band
+//!     0.3–1 µm wide (per cell) that fades over its inner 40 % (classic: +0.2 ×, 1.2 µm).
+//!   - `puncta` (`--puncta N`, [6]): Poisson(N) bright puncta per cell inside the body: a
+//!     third (at least one) cluster in the Golgi beside the nucleus (0.6–1.5 µm, 0.5–1.0 ×
+//!     amplitude), the rest are endocytic vesicles anywhere in the body (0.5–2 µm, 0.3–1.0 ×).
+//!   - `filopodia` (`--filopodia N`, [8]): Poisson(N) per cell, thin (0.1–0.3 µm) slightly
+//!     bent protrusions from the body edge, 1–10 µm long (skewed short), 0.25–0.7 × amplitude;
+//!     60 % carry a bright tip (0.3–0.7 µm, 0.5–1.2 ×). They move with the body and stay
+//!     ≥ 0.5 µm out of other bodies.
+//!   - `ruffles` (`--ruffles X`, [1]): 70 % of cells get a lamellipodium at their front (the
+//!     side away from the fibers): over 60–140° of the edge, bright irregular bands parallel
+//!     to the edge (0.8–1.5 µm apart, their phase and the depth wobbling along the edge),
+//!     2.5–6 µm deep, inside the outline, adding up to X × 1–2 × max(interior, 0.5) × the
+//!     amplitude.
+//!   - `touching` (`--touching F`, [0.3]): each cell after the first is, with probability F,
+//!     placed in contact with an earlier one (outlines from 1 µm overlapping to 0.3 µm apart
+//!     instead of ≥ 6 µm); cells in contact stand still (contact inhibition). Where bodies
+//!     overlap, the truth label goes to the body the pixel is deeper in.
+//!   - `border` (`--border N`, [1]): the last N cells are cut by the image border (their
+//!     nucleus centre stays ≥ 1 µm inside the image, so the cell exists in the truth); they
+//!     stand still.
+//!   - `illumination` (`--illumination X`, [0.2]): a smooth random field 1 ± X (three plane
+//!     waves of 0.6–1.5 field widths, scaled to span exactly ±X) multiplies the vignette.
+//!   - `haze` (`--haze X`, [0.3]): out-of-focus light, X × the in-focus signal blurred by a
+//!     Gaussian of σ 3 µm (three box passes), added to every channel.
+//!   - `debris` (`--debris N`, [10]): Poisson(N × cells) dim blobs anywhere in the field,
+//!     elliptical, 0.4–4 µm long, 0.05–0.3 × amplitude in the membrane channel (30 % of
+//!     them also in each cargo channel).
+//!
+//! The true cell bodies are written as `truth_bodies.tif` (uint16 labels = cell id, one plane
+//! per frame; a pixel is in a body when its centre is inside the outline). Filopodia are not
+//! in the body mask; puncta and ruffles are.
+//!
 //! Coordinates: µm from the centre of pixel (0,0), x = column · pixel size.
 //! Pieces: `geometry` (shapes, distances), `scene` (cells, model numbers), `layout` (fibers,
-//! migrasomes), `render` (pixels and noise), `poisson` (the shot-noise sampler), `truth`
-//! (CSV/JSON files). Not here: detection (see `pipeline`), scoring (see `evaluate`).
+//! migrasomes), `realism` (puncta, filopodia, ruffles, debris, illumination field),
+//! `render` (pixels and noise), `poisson` (the shot-noise sampler), `truth` (CSV/JSON/label
+//! files). Not here: detection (see `pipeline`), scoring (see `evaluate`).
 
 mod geometry;
 mod layout;
 mod poisson;
+mod realism;
 mod render;
 mod scene;
 mod truth;
@@ -60,7 +104,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 
-pub use scene::{Cell, Migrasome, Scene};
+pub use geometry::P2;
+pub use scene::{Blob, Cell, Debris, Filopodium, Look, Migrasome, Ruffle, Scene};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -95,6 +140,120 @@ pub struct SynthConfig {
     pub size: usize,
     pub cargo: Vec<String>,
     pub diameter_um: (f64, f64),
+    /// What real WGA / TSPAN4-GFP images contain besides migrasomes (off by default).
+    #[serde(skip_serializing_if = "Realism::is_off")]
+    pub realism: Realism,
+}
+
+/// The realism knobs (see the module doc); `Realism::default()` is the classic model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Realism {
+    /// Body interior brightness range (× migrasome amplitude), log-uniform per cell; `None`:
+    /// the classic 0.3.
+    pub body_rel: Option<(f64, f64)>,
+    /// Rim brightness as a multiple of the interior; `None`: the classic additive rim.
+    pub rim: Option<f64>,
+    /// Mean Golgi / vesicle puncta per cell.
+    pub puncta: f64,
+    /// Mean filopodia per cell.
+    pub filopodia: f64,
+    /// Ruffle (lamellipodium) strength; 0 = none.
+    pub ruffles: f64,
+    /// Fraction of cells placed in contact with a neighbour.
+    pub touching: f64,
+    /// Cells cut by the image border.
+    pub border: usize,
+    /// Amplitude of the smooth illumination field (±).
+    pub illumination: f64,
+    /// Out-of-focus haze, × the blurred in-focus signal.
+    pub haze: f64,
+    /// Mean dim debris blobs per cell.
+    pub debris: f64,
+}
+
+impl Default for Realism {
+    fn default() -> Self {
+        Realism {
+            body_rel: None,
+            rim: None,
+            puncta: 0.0,
+            filopodia: 0.0,
+            ruffles: 0.0,
+            touching: 0.0,
+            border: 0,
+            illumination: 0.0,
+            haze: 0.0,
+            debris: 0.0,
+        }
+    }
+}
+
+impl Realism {
+    /// Every knob at a realistic level (what `--realism` sets).
+    pub fn realistic() -> Realism {
+        Realism {
+            body_rel: Some((0.2, 3.0)),
+            rim: Some(2.0),
+            puncta: 6.0,
+            filopodia: 8.0,
+            ruffles: 1.0,
+            touching: 0.3,
+            border: 1,
+            illumination: 0.2,
+            haze: 0.3,
+            debris: 10.0,
+        }
+    }
+
+    pub fn is_off(&self) -> bool {
+        *self == Realism::default()
+    }
+
+    /// Whether cells need the realistic body look (brightness, rim, puncta, filopodia, ruffles).
+    pub fn has_look(&self) -> bool {
+        self.body_rel.is_some()
+            || self.rim.is_some()
+            || self.puncta > 0.0
+            || self.filopodia > 0.0
+            || self.ruffles > 0.0
+    }
+
+    fn validate(&self, cells: usize) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid(m));
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
+        if let Some((lo, hi)) = self.body_rel
+            && !(within(lo, 0.01, 20.0) && within(hi, 0.01, 20.0) && lo <= hi)
+        {
+            return bad(format!(
+                "--body-rel {lo},{hi}: expected 0.01 ≤ MIN ≤ MAX ≤ 20"
+            ));
+        }
+        if let Some(x) = self.rim
+            && !within(x, 0.5, 10.0)
+        {
+            return bad(format!("--rim {x}: expected 0.5 to 10"));
+        }
+        for (name, v, hi) in [
+            ("--puncta", self.puncta, 100.0),
+            ("--filopodia", self.filopodia, 100.0),
+            ("--ruffles", self.ruffles, 5.0),
+            ("--touching", self.touching, 1.0),
+            ("--illumination", self.illumination, 0.9),
+            ("--haze", self.haze, 5.0),
+            ("--debris", self.debris, 200.0),
+        ] {
+            if !within(v, 0.0, hi) {
+                return bad(format!("{name} {v}: expected 0 to {hi}"));
+            }
+        }
+        if self.border > cells {
+            return bad(format!(
+                "--border {}: more than the {cells} cells",
+                self.border
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for SynthConfig {
@@ -109,6 +268,7 @@ impl Default for SynthConfig {
             size: 1024,
             cargo: vec!["Tom20".into()],
             diameter_um: (0.5, 3.0),
+            realism: Realism::default(),
         }
     }
 }
@@ -167,7 +327,7 @@ impl SynthConfig {
                 return bad(format!("--cargo '{name}': channel names must be unique"));
             }
         }
-        Ok(())
+        self.realism.validate(self.cells)
     }
 
     /// Channel names in file order: nuclei, membrane, then the cargo channels.
@@ -190,9 +350,22 @@ pub struct SynthOutput {
     pub truth_migrasomes: PathBuf,
     pub truth_cells: PathBuf,
     pub truth_json: PathBuf,
+    pub truth_bodies: PathBuf,
     pub cells: usize,
     /// Migrasomes alive in the last frame.
     pub migrasomes: usize,
+}
+
+/// The noise-free signal of channel `c` in frame `t` (photons above background at
+/// illumination 1.0, row-major): what the stack shows before illumination and noise. For
+/// tests and pictures.
+pub fn signal(scene: &Scene, t: usize, c: usize) -> Vec<f32> {
+    render::Renderer::new(scene).signal(t, c)
+}
+
+/// The multiplicative illumination field (vignette × the realism field), row-major.
+pub fn illumination(scene: &Scene) -> Vec<f32> {
+    render::Renderer::new(scene).illum
 }
 
 /// Builds the scene, writes the stack and the truth files into `out` (created if needed).
@@ -227,6 +400,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
         truth_migrasomes: files.0,
         truth_cells: files.1,
         truth_json: files.2,
+        truth_bodies: files.3,
         cells: scene.cells.len(),
         migrasomes: scene.alive(cfg.frames - 1).count(),
     })

@@ -13,7 +13,8 @@ use rand_distr::StandardNormal;
 
 use super::geometry::{P2, seg_dist};
 use super::poisson;
-use super::scene::{Cell, Rod, Scene, texture};
+use super::realism::{DEBRIS_REACH, MODEL as REALISM};
+use super::scene::{Blob, Cell, Look, Rod, Scene, texture};
 
 /// Rows per noise stream.
 const CHUNK_ROWS: usize = 64;
@@ -72,6 +73,46 @@ impl Canvas {
         }
     }
 
+    /// A Gaussian blur of SD `sigma_px` approximated by three box passes per axis (running
+    /// sums, clamped edges): for wide blurs such as out-of-focus haze.
+    fn box_blur3(&mut self, sigma_px: f64) {
+        // Box half-width w for three passes: variance 3 · ((2w+1)² - 1) / 12 = σ².
+        let w = (((4.0 * sigma_px * sigma_px + 1.0).sqrt() - 1.0) / 2.0).round() as usize;
+        if w == 0 {
+            return;
+        }
+        let n = self.n;
+        let mut line = vec![0f32; n];
+        let pass = |line: &mut [f32]| {
+            let src = line.to_vec();
+            let at = |k: isize| src[k.clamp(0, n as isize - 1) as usize] as f64;
+            let norm = 1.0 / (2 * w + 1) as f64;
+            let mut acc: f64 = (-(w as isize)..=w as isize).map(at).sum();
+            for (k, o) in line.iter_mut().enumerate() {
+                *o = (acc * norm) as f32;
+                let k = k as isize;
+                acc += at(k + w as isize + 1) - at(k - w as isize);
+            }
+        };
+        for i in 0..n {
+            let row = &mut self.v[i * n..(i + 1) * n];
+            for _ in 0..3 {
+                pass(row);
+            }
+        }
+        for j in 0..n {
+            for (i, l) in line.iter_mut().enumerate() {
+                *l = self.v[i * n + j];
+            }
+            for _ in 0..3 {
+                pass(&mut line);
+            }
+            for (i, l) in line.iter().enumerate() {
+                self.v[i * n + j] = *l;
+            }
+        }
+    }
+
     /// Separable Gaussian blur (clamped edges); skipped below 0.2 px.
     fn blur(&mut self, sigma_px: f64) {
         if sigma_px < 0.2 {
@@ -118,7 +159,7 @@ fn cover(inside: f64, px: f64) -> f64 {
 pub struct Renderer<'a> {
     scene: &'a Scene,
     /// Multiplicative illumination, row-major.
-    illum: Vec<f32>,
+    pub illum: Vec<f32>,
 }
 
 impl<'a> Renderer<'a> {
@@ -143,6 +184,25 @@ impl<'a> Renderer<'a> {
                 let d = P2::new(j as f64 * px, i as f64 * px).dist(c);
                 let u = ((g(d) - gmin) / (1.0 - gmin)).clamp(0.0, 1.0);
                 illum.push((lo + (1.0 - lo) * u) as f32);
+            }
+        }
+        // Realism: a smooth field 1 ± X, scaled so that it spans exactly ±X over the image.
+        let x = scene.cfg.realism.illumination;
+        if x > 0.0 && !scene.illum_waves.is_empty() {
+            let f: Vec<f64> = (0..n * n)
+                .map(|k| {
+                    let p = P2::new((k % n) as f64 * px, (k / n) as f64 * px);
+                    texture(&scene.illum_waves, p)
+                })
+                .collect();
+            let (fmin, fmax) = f
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let (mid, half) = (0.5 * (fmin + fmax), (0.5 * (fmax - fmin)).max(1e-12));
+            for (i, v) in illum.iter_mut().zip(f) {
+                *i *= (1.0 + x * (v - mid) / half) as f32;
             }
         }
         Renderer { scene, illum }
@@ -175,7 +235,13 @@ impl<'a> Renderer<'a> {
             match c {
                 0 => nucleus(&mut pre, cell, t, amp * m.nucleus_rel, m.chromatin_texture),
                 1 => {
-                    body(&mut pre, cell, t, amp, sc);
+                    match &cell.look {
+                        None => body(&mut pre, cell, t, amp, sc),
+                        Some(look) => {
+                            real_body(&mut pre, cell, look, t, amp, sc);
+                            extras(&mut pre, &mut post, cell, look, t, amp, m.psf_sigma_um);
+                        }
+                    }
                     for f in &cell.fibers {
                         let rod = |a, b| Rod {
                             a,
@@ -228,9 +294,37 @@ impl<'a> Renderer<'a> {
                 });
             }
         }
+        for d in &sc.debris {
+            let peak = d.peaks[c] * amp;
+            if peak > 0.0 {
+                let (s, co) = d.rot.sin_cos();
+                pre.add_box(d.c, DEBRIS_REACH * d.a + px, |p| {
+                    let q = p.sub(d.c);
+                    let (u, v) = (q.x * co + q.y * s, -q.x * s + q.y * co);
+                    let rho2 = (u / d.a).powi(2) + (v / d.b).powi(2);
+                    if rho2 > DEBRIS_REACH * DEBRIS_REACH {
+                        0.0
+                    } else {
+                        peak * (-rho2 * rho2).exp()
+                    }
+                });
+            }
+        }
         pre.blur(m.psf_sigma_um / px);
         for (a, b) in pre.v.iter_mut().zip(&post.v) {
             *a += b;
+        }
+        let haze = sc.cfg.realism.haze;
+        if haze > 0.0 {
+            let mut h = Canvas {
+                n: pre.n,
+                px,
+                v: pre.v.clone(),
+            };
+            h.box_blur3(REALISM.haze_sigma_um / px);
+            for (a, b) in pre.v.iter_mut().zip(&h.v) {
+                *a += haze as f32 * b;
+            }
         }
         pre.v
     }
@@ -304,4 +398,113 @@ fn body(canvas: &mut Canvas, cell: &Cell, t: usize, amp: f64, sc: &Scene) {
             + m.golgi_rel * golgi;
         amp * level * cov
     });
+}
+
+/// A flat-topped dome (like a migrasome, 0.85 at the edge) at `c`, radius `b.r`, peak `peak`.
+fn dome(canvas: &mut Canvas, c: P2, r: f64, peak: f64) {
+    let px = canvas.px;
+    canvas.add_box(c, r + px, |p| {
+        let rho = p.dist(c);
+        let d = 0.85 + 0.15 * (1.0 - (rho / r).powi(2)).max(0.0).sqrt();
+        peak * d * cover(r - rho, px)
+    });
+}
+
+/// A realistic body (`Look`): interior `body_rel` with texture, the rim as a multiple of the
+/// interior (or the classic additive rim), the classic Golgi haze, and a ruffle band.
+fn real_body(canvas: &mut Canvas, cell: &Cell, look: &Look, t: usize, amp: f64, sc: &Scene) {
+    let m = &sc.model;
+    let pos = cell.pos(t);
+    let px = canvas.px;
+    let g2 = 2.0 * 1.5f64.powi(2);
+    let fade = REALISM.rim_fade_fraction;
+    canvas.add_box(pos, cell.body.r_max + px, |p| {
+        let q = p.sub(pos);
+        let th = q.y.atan2(q.x);
+        let inside = cell.body.radius(th) - q.norm();
+        let cov = cover(inside, px);
+        if cov <= 0.0 {
+            return 0.0;
+        }
+        let tex = m.body_texture * texture(&cell.body_texture, q)
+            + REALISM.body_fine_texture * texture(&look.texture, q);
+        let interior = look.body_rel * (1.0 + tex);
+        let golgi = (-q.sub(cell.golgi).dot(q.sub(cell.golgi)) / g2).exp();
+        let mut level = match look.rim {
+            Some((x, w)) => {
+                // 1 over the outer (1 - fade) of the band, fading to 0 at its inner edge.
+                let prof = ((1.0 - inside / w) / fade).clamp(0.0, 1.0);
+                interior * (1.0 + (x - 1.0) * prof)
+            }
+            None => {
+                let u = (inside / m.rim_width_um).clamp(0.0, 1.0);
+                interior + m.rim_rel * (1.0 - u).powi(2)
+            }
+        } + m.golgi_rel * golgi;
+        if let Some(r) = &look.ruffle {
+            level += ruffle(r, th, inside);
+        }
+        amp * level * cov
+    });
+}
+
+/// The ruffle's added brightness at angle `th` (body frame), `inside` µm in from the edge:
+/// bands parallel to the edge, phase and depth wobbling along it, fading inwards and at the
+/// ends of the ruffled stretch.
+fn ruffle(r: &super::scene::Ruffle, th: f64, inside: f64) -> f64 {
+    let d = {
+        let x = (th - r.dir).rem_euclid(std::f64::consts::TAU);
+        if x > std::f64::consts::PI {
+            x - std::f64::consts::TAU
+        } else {
+            x
+        }
+    };
+    if d.abs() >= r.half {
+        return 0.0;
+    }
+    let wob: f64 = r
+        .wobble
+        .iter()
+        .map(|&(k, a, ph)| a * (k as f64 * th + ph).cos())
+        .sum();
+    let depth = r.depth * (1.0 + 0.25 * wob).clamp(0.4, 1.6);
+    if inside >= depth {
+        return 0.0;
+    }
+    let env = (0.5 * std::f64::consts::PI * d / r.half).cos().powi(2);
+    let bands =
+        (0.5 + 0.5 * (std::f64::consts::TAU * inside / r.spacing + 2.5 * wob).cos()).powi(3);
+    r.peak * env * (0.25 + 0.75 * bands) * (1.0 - inside / depth).sqrt()
+}
+
+/// Puncta (into `pre`, blurred with the rest), filopodia (drawn blurred into `post`) and
+/// their tips, moving with the body.
+fn extras(
+    pre: &mut Canvas,
+    post: &mut Canvas,
+    cell: &Cell,
+    look: &Look,
+    t: usize,
+    amp: f64,
+    psf: f64,
+) {
+    let pos = cell.pos(t);
+    for b in &look.puncta {
+        dome(pre, b.c.add(pos), b.r, amp * b.peak);
+    }
+    for f in &look.filopodia {
+        for w in f.pts.windows(2) {
+            let rod = Rod {
+                a: w[0].add(pos),
+                b: w[1].add(pos),
+                width: f.width,
+                peak: f.peak * amp,
+            };
+            blurred_rod(post, &rod, psf);
+        }
+        if let Some(Blob { c, r, peak }) = f.tip {
+            dome(pre, c.add(pos), r, amp * peak);
+        }
+    }
 }

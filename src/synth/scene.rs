@@ -205,6 +205,66 @@ pub struct Rod {
     pub peak: f64,
 }
 
+/// A flat-topped round spot (a punctum or a filopodium tip): centre, radius (µm), peak
+/// relative to the channel amplitude.
+#[derive(Clone, Copy, Debug)]
+pub struct Blob {
+    pub c: P2,
+    pub r: f64,
+    pub peak: f64,
+}
+
+/// A filopodium in the body frame (moves with the body): a thin polyline from the edge out,
+/// peak relative to the membrane amplitude, perhaps a bright tip.
+#[derive(Clone, Debug)]
+pub struct Filopodium {
+    pub pts: Vec<P2>,
+    pub width: f64,
+    pub peak: f64,
+    pub tip: Option<Blob>,
+}
+
+/// A lamellipodium / ruffle along part of the edge (body frame angles).
+#[derive(Clone, Debug)]
+pub struct Ruffle {
+    /// Centre angle and half-width (radians) of the ruffled stretch of edge.
+    pub dir: f64,
+    pub half: f64,
+    /// Depth (µm) into the body; band spacing (µm).
+    pub depth: f64,
+    pub spacing: f64,
+    /// Added peak, relative to the membrane amplitude.
+    pub peak: f64,
+    /// Angular harmonics `(k, amplitude, phase)` that make the bands irregular.
+    pub wobble: Vec<(u32, f64, f64)>,
+}
+
+/// The realistic look of a cell body (`Realism`), `None` on a cell for the classic look.
+#[derive(Clone, Debug)]
+pub struct Look {
+    /// Interior brightness relative to the membrane amplitude.
+    pub body_rel: f64,
+    /// Fine mottling on top of the classic body texture.
+    pub texture: Vec<Wave>,
+    /// Rim: (multiple of the interior, width µm); `None`: the classic additive rim.
+    pub rim: Option<(f64, f64)>,
+    pub ruffle: Option<Ruffle>,
+    /// Golgi and vesicle puncta (body frame).
+    pub puncta: Vec<Blob>,
+    pub filopodia: Vec<Filopodium>,
+}
+
+/// A dim debris blob on the substrate: elliptical, soft-edged; peak per channel (relative to
+/// each channel's amplitude; 0 = absent), indexed like the channels.
+#[derive(Clone, Debug)]
+pub struct Debris {
+    pub c: P2,
+    pub a: f64,
+    pub b: f64,
+    pub rot: f64,
+    pub peaks: Vec<f64>,
+}
+
 /// A retraction fiber on the substrate (µm, fixed), peak relative to the migrasome amplitude.
 #[derive(Clone, Debug)]
 pub struct Fiber {
@@ -236,6 +296,12 @@ pub struct Cell {
     pub golgi: P2,
     /// Punctate cargo signal per cargo channel (body frame).
     pub puncta: Vec<Vec<Rod>>,
+    /// Stands still (in contact with another cell, or cut by the border).
+    pub anchored: bool,
+    /// Cut by the image border.
+    pub border: bool,
+    /// The realistic look; `None`: classic.
+    pub look: Option<Look>,
 }
 
 impl Cell {
@@ -285,6 +351,9 @@ pub struct Scene {
     pub dropped: usize,
     /// Frames at which time-dependent constraints are checked.
     pub check_frames: Vec<usize>,
+    /// Realism: dim debris, and the plane waves of the smooth illumination field.
+    pub debris: Vec<Debris>,
+    pub illum_waves: Vec<Wave>,
 }
 
 impl Scene {
@@ -292,6 +361,9 @@ impl Scene {
         cfg.validate()?;
         let model = Model::new(cfg);
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        // Realism draws come from their own stream, so the classic scene never moves.
+        let mut rng2 = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng2.set_stream(u64::MAX - 1);
         let w = cfg.field_um();
         let illumination = (
             P2::new(
@@ -309,20 +381,54 @@ impl Scene {
             drawn: 0,
             dropped: 0,
             check_frames: vec![0],
+            debris: Vec::new(),
+            illum_waves: Vec::new(),
         };
-        scene.place_cells(&mut rng)?;
+        scene.place_cells(&mut rng, &mut rng2)?;
         layout::choose_rears(&mut scene, &mut rng);
         scene.set_drift(&mut rng);
         let counts = layout::draw_counts(&mut scene, &mut rng);
         layout::grow_fibers(&mut scene, &counts, &mut rng);
         layout::place_migrasomes(&mut scene, &counts, &mut rng);
         layout::decorate(&mut scene, &mut rng);
+        super::realism::decorate(&mut scene, &mut rng2);
         Ok(scene)
     }
 
     /// Migrasomes present in frame `t`.
     pub fn alive(&self, t: usize) -> impl Iterator<Item = &Migrasome> {
         self.migrasomes.iter().filter(move |m| m.birth <= t)
+    }
+
+    /// The true body labels of frame `t` (row-major, `size²`, label = cell id, 0 outside): a
+    /// pixel is in a body when its centre is inside the outline (the renderer's half-coverage
+    /// line); where bodies overlap, the one the pixel is deeper in wins.
+    pub fn body_labels(&self, t: usize) -> Vec<u32> {
+        let n = self.cfg.size;
+        let px = self.cfg.pixel_size_um;
+        let mut lab = vec![0u32; n * n];
+        let mut depth = vec![0f32; n * n];
+        let span = |lo: f64, hi: f64| {
+            let a = (lo / px).ceil().max(0.0) as usize;
+            let b = ((hi / px).floor() + 1.0).clamp(0.0, n as f64) as usize;
+            a.min(b)..b
+        };
+        for c in &self.cells {
+            let pos = c.pos(t);
+            let r = c.body.r_max + px;
+            for i in span(pos.y - r, pos.y + r) {
+                for j in span(pos.x - r, pos.x + r) {
+                    let q = P2::new(j as f64 * px, i as f64 * px).sub(pos);
+                    let inside = (c.body.radius(q.y.atan2(q.x)) - q.norm()) as f32;
+                    let k = i * n + j;
+                    if inside > 0.0 && (lab[k] == 0 || inside > depth[k]) {
+                        lab[k] = c.id;
+                        depth[k] = inside;
+                    }
+                }
+            }
+        }
+        lab
     }
 
     /// Whether `p` (radius `r` around it) lies `clear` µm inside the field.
@@ -383,6 +489,9 @@ impl Scene {
             chromatin: Vec::new(),
             golgi: P2::default(),
             puncta: Vec::new(),
+            anchored: false,
+            border: false,
+            look: None,
         })
     }
 
@@ -402,21 +511,44 @@ impl Scene {
                 .all(|q| a.body_sdist(q.add(pb), t) >= gap)
     }
 
-    fn place_cells(&mut self, rng: &mut ChaCha8Rng) -> Result<()> {
+    fn place_cells(&mut self, rng: &mut ChaCha8Rng, rng2: &mut ChaCha8Rng) -> Result<()> {
         let n = self.cfg.cells;
+        let (touching, border) = (self.cfg.realism.touching, self.cfg.realism.border);
         for _restart in 0..30 {
             self.cells.clear();
             'cell: for id in 1..=n as u32 {
+                let at_border = id as usize > n - border;
+                let touch = touching > 0.0
+                    && !at_border
+                    && !self.cells.is_empty()
+                    && rng2.random_bool(touching);
                 for _try in 0..400 {
-                    let Some(c) = self.random_cell(rng, id) else {
+                    let Some(mut c) = self.random_cell(rng, id) else {
                         continue;
                     };
                     let gap = self.model.body_gap_um;
-                    if self
-                        .cells
-                        .iter()
-                        .all(|o| Scene::bodies_apart(&c, o, 0, gap))
+                    if at_border {
+                        if !self.to_border(&mut c, rng2) {
+                            continue;
+                        }
+                        c.anchored = true;
+                        c.border = true;
+                    }
+                    let partner = if touch {
+                        match self.to_contact(&mut c, rng2) {
+                            Some(j) => Some(j),
+                            None => continue,
+                        }
+                    } else {
+                        None
+                    };
+                    if (self.cells.iter().enumerate())
+                        .all(|(j, o)| Some(j) == partner || Scene::bodies_apart(&c, o, 0, gap))
                     {
+                        if let Some(j) = partner {
+                            c.anchored = true;
+                            self.cells[j].anchored = true;
+                        }
                         self.cells.push(c);
                         continue 'cell;
                     }
@@ -435,6 +567,56 @@ impl Scene {
         )))
     }
 
+    /// Moves `c` so that the image border cuts its body while its nucleus centre stays
+    /// ≥ 1 µm inside; false when this draw does not manage.
+    fn to_border(&self, c: &mut Cell, rng: &mut ChaCha8Rng) -> bool {
+        let w = self.cfg.field_um();
+        let r = c.body.r_max;
+        let clear = r + self.model.border_clearance_um;
+        if 2.0 * clear >= w {
+            return false;
+        }
+        let along = uni(rng, (clear, w - clear));
+        let depth = uni(rng, (0.05, 0.75)) * r; // centre's distance from the edge
+        c.center = match rng.random_range(0..4) {
+            0 => P2::new(depth, along),
+            1 => P2::new(w - depth, along),
+            2 => P2::new(along, depth),
+            _ => P2::new(along, w - depth),
+        };
+        self.in_field(c.nucleus_center(0), 1.0) && !self.in_field(c.center, r)
+    }
+
+    /// Moves `c` into contact with a random earlier cell (outlines 1 µm overlapping to 0.3 µm
+    /// apart); returns that cell's index, `None` when this draw does not manage.
+    fn to_contact(&self, c: &mut Cell, rng: &mut ChaCha8Rng) -> Option<usize> {
+        let j = rng.random_range(0..self.cells.len());
+        let o = &self.cells[j];
+        let phi = uni(rng, (0.0, TAU));
+        let target = uni(rng, (-0.8, 0.2));
+        let dir = P2::polar(phi);
+        let mut d = o.body.radius(phi) + c.body.radius(phi + PI) + target;
+        // The gap: how far c's outline stays outside o's (negative: overlap depth).
+        let gap = |c: &Cell| {
+            (c.body.outline.iter())
+                .map(|q| o.body_sdist(q.add(c.center), 0))
+                .fold(f64::INFINITY, f64::min)
+        };
+        for _ in 0..4 {
+            c.center = o.center.add(dir.scale(d));
+            d += target - gap(c);
+        }
+        c.center = o.center.add(dir.scale(d));
+        let g = gap(c);
+        let clear = c.body.r_max + self.model.border_clearance_um;
+        // Neither nucleus may reach into the other body.
+        let nuclei_clear = (c.nucleus.outline.iter())
+            .all(|q| o.body_sdist(q.add(c.nucleus_center(0)), 0) > 1.0)
+            && (o.nucleus.outline.iter())
+                .all(|q| c.body_sdist(q.add(o.nucleus_center(0)), 0) > 1.0);
+        ((-1.0..=0.3).contains(&g) && self.in_field(c.center, clear) && nuclei_clear).then_some(j)
+    }
+
     /// Drift forward (away from the rear), slowed where a body would come within 3 µm of
     /// another or leave the field; fixes the frames at which constraints are checked.
     fn set_drift(&mut self, rng: &mut ChaCha8Rng) {
@@ -446,7 +628,12 @@ impl Scene {
         let cap = m.drift_total_max_um / (frames - 1) as f64;
         for i in 0..self.cells.len() {
             let speed = uni(rng, m.drift_um_per_frame).min(cap);
-            self.cells[i].velocity = P2::polar(self.cells[i].rear + PI).scale(speed);
+            let c = &mut self.cells[i];
+            c.velocity = if c.anchored {
+                P2::default()
+            } else {
+                P2::polar(c.rear + PI).scale(speed)
+            };
         }
         let max_speed = self
             .cells
@@ -487,10 +674,12 @@ impl Scene {
     fn drift_ok(&self, i: usize) -> bool {
         let c = &self.cells[i];
         let clear = c.body.r_max + self.model.border_clearance_um;
+        let still = |c: &Cell| c.velocity == P2::default();
         self.check_frames.iter().all(|&t| {
-            self.in_field(c.pos(t), clear)
-                && (self.cells.iter().enumerate())
-                    .all(|(j, o)| j == i || Scene::bodies_apart(c, o, t, 3.0))
+            ((c.border && still(c)) || self.in_field(c.pos(t), clear))
+                && (self.cells.iter().enumerate()).all(|(j, o)| {
+                    j == i || (still(c) && still(o)) || Scene::bodies_apart(c, o, t, 3.0)
+                })
         })
     }
 }

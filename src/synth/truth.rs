@@ -1,7 +1,8 @@
 //! The ground-truth files of a synthetic stack, each written atomically:
 //! `truth_migrasomes.csv` (one row per migrasome per frame it exists in), `truth_cells.csv`
 //! (one row per cell per frame, nucleus centroid and counts) and `truth.json` (the config,
-//! every model number, the layout summary and counts).
+//! every model number, the layout summary and counts), and `truth_bodies.tif` (the true cell
+//! bodies: uint16 labels = cell id, one plane per frame, ImageJ hyperstack).
 //!
 //! Not here: the stack itself (see `render`, written by `synth::generate`).
 
@@ -12,17 +13,42 @@ use serde_json::json;
 use super::scene::Scene;
 use super::{IMAGE, TIME_INCREMENT_S};
 use crate::error::{Error, Result};
+use crate::io::{PixelSize, Shape, WriteSpec, write_labels};
 use crate::report::AtomicFile;
 
-/// Writes the three truth files into `dir`; returns their paths (migrasomes, cells, json).
-pub fn write_all(scene: &Scene, dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
+/// Writes the four truth files into `dir`; returns their paths (migrasomes, cells, json,
+/// bodies).
+pub fn write_all(scene: &Scene, dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf, PathBuf)> {
     let m = dir.join("truth_migrasomes.csv");
     let c = dir.join("truth_cells.csv");
     let j = dir.join("truth.json");
+    let b = dir.join("truth_bodies.tif");
     write_migrasomes(scene, &m)?;
     write_cells(scene, &c)?;
     write_json(scene, &j)?;
-    Ok((m, c, j))
+    write_bodies(scene, &b)?;
+    Ok((m, c, j, b))
+}
+
+fn write_bodies(scene: &Scene, path: &Path) -> Result<()> {
+    let cfg = &scene.cfg;
+    let spec = WriteSpec {
+        shape: Shape {
+            t: cfg.frames,
+            c: 1,
+            z: 1,
+            y: cfg.size,
+            x: cfg.size,
+        },
+        pixel_size_um: PixelSize {
+            x: Some(cfg.pixel_size_um),
+            y: Some(cfg.pixel_size_um),
+            z: None,
+        },
+        time_increment_s: Some(TIME_INCREMENT_S),
+        channels: vec![],
+    };
+    write_labels(path, &spec, (0..cfg.frames).map(|t| scene.body_labels(t)))
 }
 
 fn write_migrasomes(scene: &Scene, path: &Path) -> Result<()> {
@@ -109,7 +135,7 @@ fn write_json(scene: &Scene, path: &Path) -> Result<()> {
         })
         .collect();
     let (ic, isd) = scene.illumination;
-    let doc = json!({
+    let mut doc = json!({
         "image": IMAGE,
         "file": format!("{IMAGE}.ome.tif"),
         "software": concat!("migrascope ", env!("CARGO_PKG_VERSION")),
@@ -134,6 +160,25 @@ fn write_json(scene: &Scene, path: &Path) -> Result<()> {
         },
         "cells": cells,
     });
+    if !cfg.realism.is_off() {
+        let r = &cfg.realism;
+        let per_cell = |f: &dyn Fn(&super::Look) -> usize| -> Vec<usize> {
+            (scene.cells.iter())
+                .map(|c| c.look.as_ref().map_or(0, f))
+                .collect()
+        };
+        doc["realism"] = json!({
+            "knobs": r,
+            "model": super::realism::MODEL,
+            "body_rel": scene.cells.iter().map(|c| c.look.as_ref().map(|l| l.body_rel)).collect::<Vec<_>>(),
+            "puncta": per_cell(&|l| l.puncta.len()),
+            "filopodia": per_cell(&|l| l.filopodia.len()),
+            "ruffles": per_cell(&|l| usize::from(l.ruffle.is_some())),
+            "anchored_cells": scene.cells.iter().filter(|c| c.anchored).map(|c| c.id).collect::<Vec<_>>(),
+            "border_cells": scene.cells.iter().filter(|c| c.border).map(|c| c.id).collect::<Vec<_>>(),
+            "debris": scene.debris.len(),
+        });
+    }
     let text = serde_json::to_string_pretty(&doc)
         .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
     let mut f = AtomicFile::create(path)?;

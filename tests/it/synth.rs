@@ -7,7 +7,7 @@ use std::path::Path;
 use migrascope::evaluate::{Report, evaluate};
 use migrascope::image::PlaneData;
 use migrascope::io::{OpenOptions, PlaneIndex, StackReader};
-use migrascope::synth::{Condition, Scene, SynthConfig, generate};
+use migrascope::synth::{Condition, P2, Scene, SynthConfig, generate};
 
 /// A small, quick config: 512 px of 0.2 µm (a 102 µm field), 4 cells.
 fn small(seed: u64) -> SynthConfig {
@@ -25,11 +25,12 @@ fn read(dir: &Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-const FILES: [&str; 4] = [
+const FILES: [&str; 5] = [
     "synth.ome.tif",
     "truth_migrasomes.csv",
     "truth_cells.csv",
     "truth.json",
+    "truth_bodies.tif",
 ];
 
 /// Rows of a CSV as maps from header name to field (our own simple files: no quoting).
@@ -323,3 +324,4 @@ fn bad_configs_are_refused() {
 }
 
 mod eval;
+mod realism;

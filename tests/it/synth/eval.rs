@@ -286,3 +286,134 @@ fn synth_preview_png() {
         .save("/tmp/synth_preview.png")
         .unwrap();
 }
+
+/// Writes a one-frame uint16 label stack of `n`² px at `px` µm, label 1 on `rows` × `cols`.
+fn write_square(
+    path: &Path,
+    n: usize,
+    px: f64,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+) {
+    let mut v = vec![0u32; n * n];
+    for i in rows {
+        for j in cols.clone() {
+            v[i * n + j] = 1;
+        }
+    }
+    let spec = migrascope::io::WriteSpec {
+        shape: migrascope::io::Shape {
+            t: 1,
+            c: 1,
+            z: 1,
+            y: n,
+            x: n,
+        },
+        pixel_size_um: migrascope::io::PixelSize {
+            x: Some(px),
+            y: Some(px),
+            z: None,
+        },
+        time_increment_s: None,
+        channels: vec![],
+    };
+    migrascope::io::write_labels(path, &spec, [v]).unwrap();
+}
+
+#[test]
+fn synth_eval_body_dice_and_false_positives_near_bodies() {
+    let truth = truth_dir(14, 1);
+    let res = tempfile::tempdir().unwrap();
+    let (mut dets, cells, _) = truth_as_results(truth.path());
+    let (n, px) = (512, 0.2);
+    // A 100 x 100 px truth body (20 µm) where no truth migrasome is within 8 µm of it.
+    let far = |x: f64, y: f64| dets.iter().all(|d| (d.x - x).hypot(d.y - y) > 8.0);
+    let (r0, c0) = (0..40)
+        .flat_map(|a| (0..40).map(move |b| (a * 10, b * 10)))
+        .find(|&(r0, c0)| {
+            (0..=10).all(|i| {
+                (0..=10).all(|j| far((c0 + 10 * j) as f64 * px, (r0 + 10 * i) as f64 * px))
+            }) && r0 + 150 < n
+                && c0 + 115 < n
+        })
+        .expect("a free square");
+    write_square(
+        &truth.path().join("truth_bodies.tif"),
+        n,
+        px,
+        r0..r0 + 100,
+        c0..c0 + 100,
+    );
+    // The predicted body: the same square moved down by half its height.
+    write_square(
+        &res.path().join("synth_bodies.tif"),
+        n,
+        px,
+        r0 + 50..r0 + 150,
+        c0..c0 + 100,
+    );
+    // Four false positives (row r0 + 50): inside the body, 1.8 µm and 2.2 µm right of its
+    // last column, and in the middle of nowhere (the square's far corner is free).
+    let row = (r0 + 50) as f64 * px;
+    let last = (c0 + 99) as f64 * px;
+    for x in [(c0 + 50) as f64 * px, last + 1.8, last + 2.2] {
+        dets.push(Det {
+            frame: 0,
+            x,
+            y: row,
+            released: false,
+            cargo: vec![false, false],
+        });
+    }
+    let ncells = cells.len();
+    write_results(res.path(), &dets, &cells);
+    let r = evaluate(truth.path(), res.path()).unwrap();
+    assert_eq!(r.fp, 3);
+    assert_eq!(r.body_dice, Some(0.5));
+    assert_eq!(r.fp_near_body, Some(2));
+    assert_eq!(r.fp_near_body_per_cell, Some(2.0 / ncells as f64));
+    assert!(r.table().contains("Dice 0.500"), "{}", r.table());
+    let json: serde_json::Value = serde_json::from_str(&r.json_line()).unwrap();
+    assert_eq!(json["body_dice"], 0.5);
+    assert_eq!(json["fp_near_body"], 2);
+
+    // Without predicted bodies: no Dice, the near-body count stays.
+    std::fs::remove_file(res.path().join("synth_bodies.tif")).unwrap();
+    let r = evaluate(truth.path(), res.path()).unwrap();
+    assert_eq!((r.body_dice, r.fp_near_body), (None, Some(2)));
+    // A prediction of the wrong size is refused, naming the file.
+    write_square(&res.path().join("synth_bodies.tif"), 256, px, 0..10, 0..10);
+    let e = evaluate(truth.path(), res.path()).unwrap_err().to_string();
+    assert!(e.contains("synth_bodies.tif"), "{e}");
+    // Without truth bodies: neither, and the other scores do not change.
+    let before = r;
+    std::fs::remove_file(truth.path().join("truth_bodies.tif")).unwrap();
+    let r = evaluate(truth.path(), res.path()).unwrap();
+    assert_eq!(
+        (r.body_dice, r.fp_near_body, r.fp_near_body_per_cell),
+        (None, None, None)
+    );
+    assert_eq!(
+        (r.tp, r.fp, r.fn_, r.f1),
+        (before.tp, before.fp, before.fn_, before.f1)
+    );
+}
+
+#[test]
+fn synth_eval_truth_bodies_against_themselves_score_one() {
+    let truth = truth_dir(15, 2);
+    let res = tempfile::tempdir().unwrap();
+    let (dets, cells, _) = truth_as_results(truth.path());
+    write_results(res.path(), &dets, &cells);
+    std::fs::copy(
+        truth.path().join("truth_bodies.tif"),
+        res.path().join("synth_bodies.tif"),
+    )
+    .unwrap();
+    let r = evaluate(truth.path(), res.path()).unwrap();
+    assert_eq!(r.body_dice, Some(1.0));
+    assert_eq!(
+        (r.fp, r.fp_near_body, r.fp_near_body_per_cell),
+        (0, Some(0), Some(0.0))
+    );
+}
