@@ -398,6 +398,7 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
         let mut cells_tif = LabelWriter::create(&out.path(&format!("{name}_cells.tif"))?, &spec)?;
         let mut migr_tif =
             LabelWriter::create(&out.path(&format!("{name}_migrasomes.tif"))?, &spec)?;
+        let mut body_tif = LabelWriter::create(&out.path(&format!("{name}_bodies.tif"))?, &spec)?;
         let order: Vec<PlaneIndex> = (0..sh.t)
             .flat_map(|t| {
                 (0..sh.z).flat_map(move |z| (0..sh.c).map(move |c| PlaneIndex { t, c, z }))
@@ -434,9 +435,12 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
             tables.add(&name, t, z, &f, px.pixel_size_um, &mut totals)?;
             cells_tif.push_plane(&f.labels.cells)?;
             migr_tif.push_plane(&f.labels.migrasomes)?;
+            body_tif.push_plane(&f.labels.bodies)?;
             if a.qc_every > 0 && frames_done.is_multiple_of(a.qc_every) {
                 let p = out.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
                 overlay::write_png(&p, &planes[roles.membrane], &f)?;
+                let p = out.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
+                overlay::write_rejected_png(&p, &planes[roles.membrane], &f)?;
             }
             frames_done += 1;
             progress.step(format!(
@@ -450,6 +454,7 @@ pub fn run_on(gpu: &Gpu, a: &AnalyzeArgs) -> Result<()> {
         }
         cells_tif.finish()?;
         migr_tif.finish()?;
+        body_tif.finish()?;
         let n = totals.per_cell.len() as f64;
         let mean = totals.per_cell.iter().sum::<f64>() / n;
         let sd = (totals

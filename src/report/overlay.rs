@@ -1,12 +1,14 @@
 //! QC overlay pictures: the membrane channel, contrast-stretched, with cell bodies outlined
 //! (green), territory borders (blue) and every migrasome ringed: yellow when no cargo is
 //! positive, magenta when any cargo is; released migrasomes get a second, dashed cyan ring.
+//! A second picture shows what was not counted and why (`render_rejected`).
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::image::Plane;
 use crate::pipeline::migrasome::FrameResult;
+use crate::pipeline::migrasome::shape::Reject;
 
 type Rgb = [u8; 3];
 
@@ -106,13 +108,74 @@ pub fn render(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     img
 }
 
+/// Colours of the rejected candidates, by reason.
+pub fn reject_colour(r: Reject) -> Rgb {
+    match r {
+        Reject::InBodyZone => [255, 60, 60],
+        Reject::TooSmall => [120, 120, 255],
+        Reject::TooLarge => [255, 150, 0],
+        Reject::Elongated => [0, 255, 200],
+    }
+}
+
+/// The second overlay: what was not counted and why. Bodies outlined green; spot pixels
+/// that reached into a body's exclusion zone filled red; rejected candidates ringed in the
+/// colour of their reason (too small blue, too large orange, elongated teal); counted
+/// migrasomes ringed thin yellow for reference.
+pub fn render_rejected(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
+    let (w, h) = (frame.width, frame.height);
+    let grey = stretch(membrane);
+    let mut img: Vec<u8> = grey.iter().flat_map(|&g| [g, g, g]).collect();
+    for i in 0..w * h {
+        if frame.labels.in_body_zone[i] != 0 {
+            img[i * 3..i * 3 + 3].copy_from_slice(&reject_colour(Reject::InBodyZone));
+        }
+        if outline(&frame.labels.bodies, w, h, i) {
+            img[i * 3..i * 3 + 3].copy_from_slice(&BODY);
+        }
+    }
+    for r in &frame.rejected {
+        let rad = r.stats.equivalent_diameter() / 2.0 + 3.0;
+        let c = reject_colour(r.reason);
+        ring(
+            &mut img,
+            w,
+            h,
+            r.stats.centroid_x,
+            r.stats.centroid_y,
+            rad,
+            c,
+        );
+    }
+    for m in &frame.migrasomes {
+        let rad = m.stats.equivalent_diameter() / 2.0 + 3.0;
+        ring_dashed(
+            &mut img,
+            w,
+            h,
+            (m.stats.centroid_x, m.stats.centroid_y, rad),
+            NEGATIVE,
+            true,
+        );
+    }
+    img
+}
+
+/// Writes the rejection overlay as a PNG (to `path`, atomically).
+pub fn write_rejected_png(path: &Path, membrane: &Plane, frame: &FrameResult) -> Result<()> {
+    save_rgb(path, &render_rejected(membrane, frame), frame)
+}
+
 /// Writes the overlay as a PNG (to `path`, atomically).
 pub fn write_png(path: &Path, membrane: &Plane, frame: &FrameResult) -> Result<()> {
-    let rgb = render(membrane, frame);
+    save_rgb(path, &render(membrane, frame), frame)
+}
+
+fn save_rgb(path: &Path, rgb: &[u8], frame: &FrameResult) -> Result<()> {
     let tmp = path.with_extension("png.tmp");
     image::save_buffer_with_format(
         &tmp,
-        &rgb,
+        rgb,
         frame.width as u32,
         frame.height as u32,
         image::ColorType::Rgb8,

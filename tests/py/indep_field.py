@@ -1144,7 +1144,8 @@ def main(argv=None):
                      metadata={"axes": "CYX", "Channel": {"Name": ["Hoechst", "WGA", "Tom20"]},
                                "PhysicalSizeX": p, "PhysicalSizeXUnit": "µm",
                                "PhysicalSizeY": p, "PhysicalSizeYUnit": "µm"})
-    tifffile.imwrite(os.path.join(args.outdir, "truth_bodies.tif"), fld.labels.astype(np.uint16))
+    tifffile.imwrite(os.path.join(args.outdir, "truth_bodies.tif"), fld.labels.astype(np.uint16),
+                     imagej=True, resolution=(1.0 / p, 1.0 / p), metadata={"unit": "um"})
     cnt = {c.id: [0, 0, 0] for c in fld.cells}
     rows = []
     for m in sorted(fld.migs, key=lambda m: (m["cell"], m["y"], m["x"])):

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
 use super::shape::ShapeRules;
+use crate::error::{Error, Result};
 use crate::ops::threshold::Method;
 
 /// Finding cells: nuclei, cell bodies, territories.

@@ -360,7 +360,8 @@ fn submit_rest(
         width: *gw,
         height: *gh,
     };
-    let surface = crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
+    let surface =
+        crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
     let body_img = filters::subtract(&mut rec, &s1.body_blur, &surface)?;
     let p2 = record_rest(
         &mut rec,

@@ -46,10 +46,11 @@ fn solve(mut a: [[f64; TERMS]; TERMS], mut b: [f64; TERMS]) -> Option<[f64; TERM
         }
         a.swap(col, piv);
         b.swap(col, piv);
+        let pivot = a[col];
         for r in col + 1..TERMS {
-            let f = a[r][col] / a[col][col];
-            for c in col..TERMS {
-                a[r][c] -= f * a[col][c];
+            let f = a[r][col] / pivot[col];
+            for (x, p) in a[r][col..].iter_mut().zip(&pivot[col..]) {
+                *x -= f * p;
             }
             b[r] -= f * b[col];
         }
@@ -77,8 +78,14 @@ fn start(val: &[f64], t: &[[f64; TERMS]], gw: usize, gh: usize) -> [f64; TERMS] 
     let mut pts: Vec<([f64; TERMS], f64)> = Vec::new();
     for ty in 0..N {
         for tx in 0..N {
-            let (x0, x1) = (tx * gw / N, ((tx + 1) * gw / N).max(tx * gw / N + 1).min(gw));
-            let (y0, y1) = (ty * gh / N, ((ty + 1) * gh / N).max(ty * gh / N + 1).min(gh));
+            let (x0, x1) = (
+                tx * gw / N,
+                ((tx + 1) * gw / N).max(tx * gw / N + 1).min(gw),
+            );
+            let (y0, y1) = (
+                ty * gh / N,
+                ((ty + 1) * gh / N).max(ty * gh / N + 1).min(gh),
+            );
             let mut v: Vec<f64> = (y0..y1)
                 .flat_map(|y| (x0..x1).map(move |x| y * gw + x))
                 .filter(|&i| i < val.len() && val[i].is_finite())
@@ -103,7 +110,11 @@ fn start(val: &[f64], t: &[[f64; TERMS]], gw: usize, gh: usize) -> [f64; TERMS] 
             .collect();
         let mut r: Vec<f64> = resid.clone();
         let mid = median(&mut r);
-        let mut dev: Vec<f64> = resid.iter().filter(|&&x| x <= mid).map(|x| mid - x).collect();
+        let mut dev: Vec<f64> = resid
+            .iter()
+            .filter(|&&x| x <= mid)
+            .map(|x| mid - x)
+            .collect();
         let sd = 1.4826 * median(&mut dev);
         for (u, x) in use_pt.iter_mut().zip(&resid) {
             *u = *x <= mid + sd.max(1e-9);
@@ -243,7 +254,10 @@ mod solve_tests {
         let mut a = [[0.0; TERMS]; TERMS];
         let mut b = [0.0; TERMS];
         for i in 0..gw * gh {
-            let (u, v) = ((i % gw) as f64 / 19.0 * 2.0 - 1.0, (i / gw) as f64 / 9.0 * 2.0 - 1.0);
+            let (u, v) = (
+                (i % gw) as f64 / 19.0 * 2.0 - 1.0,
+                (i / gw) as f64 / 9.0 * 2.0 - 1.0,
+            );
             let t = terms(u, v);
             let y: f64 = t.iter().zip(&c0).map(|(a, b)| a * b).sum();
             for r in 0..TERMS {

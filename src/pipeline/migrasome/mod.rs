@@ -11,6 +11,6 @@ pub mod shape;
 
 pub use config::{AnalyzeParams, Preset, PxParams};
 pub use frame::{
-    Capacities, Cell, FrameLabels, FrameResult, FrameStage1, FrameStage2, Migrasome, Rejected, Roles,
-    Thresholds, analyze_frame, begin_frame, continue_frame, finish_frame,
+    Capacities, Cell, FrameLabels, FrameResult, FrameStage1, FrameStage2, Migrasome, Rejected,
+    Roles, Thresholds, analyze_frame, begin_frame, continue_frame, finish_frame,
 };

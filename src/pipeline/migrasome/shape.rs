@@ -138,8 +138,9 @@ mod tests {
         // a disk of radius 6 has both axes about 12 px (4 * sqrt(r^2 / 4))
         assert!((s[0].major - 12.0).abs() < 0.6, "{:?}", s[0]);
         assert!((s[0].elongation() - 1.0).abs() < 0.02, "{:?}", s[0]);
-        // a 30 x 1 line: major = 4 * sqrt((30^2 - 1) / 12), minor = 4 * sqrt(1 / 12)
-        assert!((s[1].major - 4.0 * (899.0f64 / 12.0).sqrt()).abs() < 1e-9);
+        // a 30 x 1 line: variance (30^2 - 1) / 12 along it plus 1/12 for the pixel's own
+        // width, so major = 4 * sqrt(900 / 12); minor = 4 * sqrt(1 / 12)
+        assert!((s[1].major - 4.0 * (900.0f64 / 12.0).sqrt()).abs() < 1e-9);
         assert!((s[1].minor - 4.0 * (1.0f64 / 12.0).sqrt()).abs() < 1e-9);
         assert!(s[1].elongation() > 25.0);
     }
