@@ -78,13 +78,25 @@ pub fn rolling_background(rec: &mut Recorder, img: &GpuPlane, radius: f64) -> Re
     up_bilinear(rec, &smooth, img.width, img.height, f)
 }
 
-/// Local maximum over a disk of `radius` px, smooth and cheap: the block means of `img`
-/// (blocks of f px, f chosen so the disk is about 6 px at the reduced size) are dilated with
-/// that disk and interpolated back. Used as the local level of bright objects (cell bodies)
-/// for thresholds relative to it.
-pub fn local_maximum(rec: &mut Recorder, img: &GpuPlane, radius: f64) -> Result<GpuPlane> {
+/// Local level of large bright objects: the block means of `img` (blocks of f px, f chosen
+/// so `radius` is about 6 blocks) opened with a disk of `open_radius` px (bright features
+/// smaller than that, such as a Golgi cluster, puncta or a rim, do not count), then dilated
+/// with a disk of `radius` px and interpolated back. A threshold at a fraction of it puts a
+/// cell body's edge at its half maximum whatever the body's brightness.
+pub fn local_level(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    open_radius: f64,
+    radius: f64,
+) -> Result<GpuPlane> {
     let f = ((radius / 6.0).floor() as u32).max(1);
     let small = down_mean(rec, img, f)?;
+    let ro = (open_radius / f as f64).round() as u32;
+    let small = if ro > 0 {
+        opening(rec, &small, ro)?
+    } else {
+        small
+    };
     let r = (radius / f as f64).round().max(1.0) as u32;
     let grown = super::morphology::dilation(rec, &small, r)?;
     up_bilinear(rec, &grown, img.width, img.height, f)

@@ -115,6 +115,7 @@ pub fn reject_colour(r: Reject) -> Rgb {
         Reject::TooSmall => [120, 120, 255],
         Reject::TooLarge => [255, 150, 0],
         Reject::Elongated => [0, 255, 200],
+        Reject::ProtrusionTip => [255, 0, 255],
     }
 }
 

@@ -63,6 +63,10 @@ pub struct MigrasomeParams {
     /// Candidates longer than this many times their width (major / minor axis of the
     /// ellipse with the same second moments) are fiber segments or filopodia, not vesicles.
     pub max_elongation: f64,
+    /// Candidates at the end of a ridge brighter than this fraction of their own peak are
+    /// protrusion tips (filopodia), not migrasomes on retraction fibers (see
+    /// `shape::Shape::tip_ratio`).
+    pub max_tip_ratio: f64,
 }
 
 /// Scoring cargo: mean inside versus a robust local background.
@@ -142,6 +146,7 @@ impl Default for MigrasomeParams {
             split: true,
             size_tolerance: 0.5,
             max_elongation: 3.0,
+            max_tip_ratio: 0.5,
         }
     }
 }
@@ -162,7 +167,7 @@ impl Default for FiberParams {
         FiberParams {
             sigma_um: 0.15,
             threshold: rule("noise:3"),
-            threshold_low: rule("noise:3"),
+            threshold_low: rule("noise:1.5"),
             distance_um: 0.3,
         }
     }
@@ -272,6 +277,7 @@ impl AnalyzeParams {
             ("migrasomes.smooth_sigma_um", m.smooth_sigma_um, true),
             ("migrasomes.size_tolerance", m.size_tolerance, true),
             ("migrasomes.max_elongation", m.max_elongation, false),
+            ("migrasomes.max_tip_ratio", m.max_tip_ratio, false),
             ("cargo.k", self.cargo.k, true),
             ("cargo.annulus_gap_um", self.cargo.annulus_gap_um, true),
             ("cargo.annulus_width_um", self.cargo.annulus_width_um, false),
@@ -385,6 +391,10 @@ pub struct PxParams {
     pub min_area: u32,
     pub max_area: u32,
     pub shape_rules: ShapeRules,
+    /// A candidate's shaft is looked for beyond `shaft_gap` px from its edge (its own
+    /// blurred rim is no shaft) and up to `shaft_reach` px.
+    pub shaft_gap: f64,
+    pub shaft_reach: u32,
     pub annulus_gap: f64,
     pub annulus_outer: f64,
     pub cargo_k: f64,
@@ -437,7 +447,10 @@ impl PxParams {
                 min_area: disk(dmin).floor().max(4.0) as u32,
                 max_area: disk(dmax).ceil().min(u32::MAX as f64) as u32,
                 max_elongation: m.max_elongation,
+                max_tip_ratio: m.max_tip_ratio,
             },
+            shaft_gap: (0.25 / pixel_size_um).max(2.0),
+            shaft_reach: ((0.25 + 0.3) / pixel_size_um).round().clamp(4.0, 12.0) as u32,
             annulus_gap: px(p.cargo.annulus_gap_um),
             annulus_outer: px(p.cargo.annulus_gap_um + p.cargo.annulus_width_um),
             cargo_k: p.cargo.k,

@@ -201,6 +201,7 @@ pub struct FrameStage1 {
     h: usize,
     raws: Vec<GpuPlane>,
     nuc_img: Option<GpuPlane>,
+    mem: GpuPlane,
     body_blur: GpuPlane,
     /// Block means of `body_blur` being read back (readback, block size, grid width, height)
     body_blocks: Option<(Readback, u32, u32, u32)>,
@@ -273,6 +274,7 @@ pub fn begin_frame(
         h,
         raws,
         nuc_img,
+        mem,
         body_blur,
         body_blocks: Some((body_blocks, block, blocks.width, blocks.height)),
         body_bg: None,
@@ -366,6 +368,7 @@ fn submit_rest(
     let p2 = record_rest(
         &mut rec,
         &s1.raws,
+        &s1.mem,
         s1.nuc_img.as_ref(),
         &body_img,
         &s1.spot_img,
@@ -413,6 +416,7 @@ pub fn analyze_frame(
 fn record_rest(
     rec: &mut Recorder,
     raws: &[GpuPlane],
+    mem: &GpuPlane,
     nuc_img: Option<&GpuPlane>,
     body_img: &GpuPlane,
     spot_img: &GpuPlane,
@@ -448,7 +452,12 @@ fn record_rest(
     let spots_raw = threshold_above(rec, spot_img, thr.spot)?;
     let bm = threshold_above(rec, body_img, thr.body)?;
     let bm = if px.body_edge_fraction > 0.0 {
-        let level = crate::ops::resample::local_maximum(rec, body_img, px.body_local_radius)?;
+        let level = crate::ops::resample::local_level(
+            rec,
+            body_img,
+            px.body_opening,
+            px.body_local_radius,
+        )?;
         let rel = filters::axpby(rec, 1.0, body_img, -(px.body_edge_fraction as f32), &level)?;
         let rel = threshold_above(rec, &rel, 0.0)?;
         and_mask(rec, &bm, &rel)?
@@ -566,8 +575,18 @@ fn record_rest(
     let net = expand_labels(rec, &net, px.fiber_distance)?;
     let nl = label_components(rec, &net, 8)?;
     let attached = component_any(rec, &nl, &bodies.plane)?;
-    // measure spots over every raw channel plus the attached flag
+    // the brightest ridge pixel just outside each candidate: a protrusion's tip sits on a
+    // shaft nearly as bright as itself, a migrasome on a fiber far dimmer than itself
+    // (beyond the candidate's own blurred edge: the ridge filter answers a blob's rim too)
+    let own_edge = expand_labels(rec, &spots_raw, px.shaft_gap)?;
+    let shaft = and_not(rec, &fm, &own_edge)?;
+    let shaft = and_not(rec, &shaft, &body_zone)?;
+    let off_shaft = neither(rec, &shaft, &shaft)?;
+    let shaft_img = filters::replace_masked(rec, mem, &off_shaft, 0.0)?;
+    let shaft_near = crate::ops::morphology::dilation(rec, &shaft_img, px.shaft_reach)?;
+    // measure spots over every raw channel, the nearby shaft and the attached flag
     let mut chans: Vec<&GpuPlane> = raws.iter().collect();
+    chans.push(&shaft_near);
     chans.push(&attached);
     // every candidate is measured; the host judges size and shape (see `shape`)
     let (p_spots, spots) = record_objects(rec, &sl, &chans, caps.spots, KeepRule::default())?;
@@ -679,7 +698,27 @@ fn finish(
     let (bodies, spots) = (bodies.unwrap_or_default(), spots.unwrap_or_default());
     let candidates: Vec<u32> = p.spots_rb.wait_as(gpu)?;
     let cells_img: Vec<u32> = p.cells_rb.wait_as(gpu)?;
-    let cand_shapes = shapes(&candidates, w, spots.len());
+    let mut cand_shapes = shapes(&candidates, w, spots.len());
+    // channels measured per candidate: the raw ones, then the nearby shaft, then attached
+    let n_raw = spots.first().map_or(0, |s| s.channels.len() - 2);
+    let (shaft_ch, attached_ch) = (n_raw, n_raw + 1);
+    for (s, sh) in spots.iter().zip(cand_shapes.iter_mut()) {
+        let peak = s.channels[roles.membrane].max - thr.membrane_background;
+        let shaft = s.channels[shaft_ch].max - thr.membrane_background;
+        sh.tip_ratio = if peak > 0.0 {
+            shaft.max(0.0) / peak
+        } else {
+            0.0
+        };
+    }
+    if std::env::var_os("MIGRASCOPE_DEBUG_TIPS").is_some() {
+        for (s, sh) in spots.iter().zip(&cand_shapes) {
+            eprintln!(
+                "tip {:.1} {:.1} {:.3} {}",
+                s.centroid_x, s.centroid_y, sh.tip_ratio, s.area
+            );
+        }
+    }
     let verdicts: Vec<Option<Reject>> = spots
         .iter()
         .zip(&cand_shapes)
@@ -727,14 +766,13 @@ fn finish(
         }
         cargo_rows.push(rows);
     }
-    let attached_ch = spots.first().map_or(0, |s| s.channels.len() - 1);
     let mut rejected = Vec::new();
     let mut migrasomes = Vec::new();
     for ((s, shape), verdict) in spots.into_iter().zip(cand_shapes).zip(verdicts) {
         if let Some(reason) = verdict {
             let mut stats = s;
             stats.label = rej_id[stats.label as usize];
-            stats.channels.truncate(attached_ch);
+            stats.channels.truncate(n_raw);
             rejected.push(Rejected {
                 stats,
                 shape,
@@ -758,7 +796,7 @@ fn finish(
                 .collect();
             let mut stats = s;
             stats.label = kept_id[stats.label as usize];
-            stats.channels.truncate(attached_ch);
+            stats.channels.truncate(n_raw);
             Migrasome {
                 id: stats.label,
                 cell_id,

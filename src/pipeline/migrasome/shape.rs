@@ -15,6 +15,10 @@ pub struct Shape {
     /// (skimage's `axis_major_length`, `axis_minor_length`).
     pub major: f64,
     pub minor: f64,
+    /// The brightest ridge (fiber or filopodium) pixel just outside the object over the
+    /// object's own peak, both above the frame's background: near 1 for a protrusion's tip
+    /// on its shaft, about 0.1–0.3 for a migrasome on a retraction fiber, 0 with no ridge.
+    pub tip_ratio: f64,
 }
 
 impl Shape {
@@ -63,6 +67,7 @@ pub fn shapes(labels: &[u32], w: usize, n: usize) -> Vec<Shape> {
             Shape {
                 major: 4.0 * (tr + d).max(0.0).sqrt(),
                 minor: 4.0 * (tr - d).max(0.0).sqrt(),
+                tip_ratio: 0.0,
             }
         })
         .collect()
@@ -79,6 +84,8 @@ pub enum Reject {
     TooLarge,
     /// Much longer than wide: a fiber segment or filopodium.
     Elongated,
+    /// At the end of a ridge nearly as bright as itself: a filopodium's tip.
+    ProtrusionTip,
 }
 
 impl Reject {
@@ -88,6 +95,7 @@ impl Reject {
             Reject::TooSmall => "too small",
             Reject::TooLarge => "too large",
             Reject::Elongated => "elongated",
+            Reject::ProtrusionTip => "protrusion tip",
         }
     }
 }
@@ -98,6 +106,7 @@ pub struct ShapeRules {
     pub min_area: u32,
     pub max_area: u32,
     pub max_elongation: f64,
+    pub max_tip_ratio: f64,
 }
 
 /// `None` when the candidate is a migrasome, else the first rule it breaks.
@@ -108,6 +117,8 @@ pub fn judge(area: u64, shape: &Shape, rules: &ShapeRules) -> Option<Reject> {
         Some(Reject::TooLarge)
     } else if shape.elongation() > rules.max_elongation {
         Some(Reject::Elongated)
+    } else if shape.tip_ratio > rules.max_tip_ratio {
+        Some(Reject::ProtrusionTip)
     } else {
         None
     }
@@ -151,15 +162,23 @@ mod tests {
             min_area: 5,
             max_area: 100,
             max_elongation: 2.5,
+            max_tip_ratio: 0.5,
         };
         let round = Shape {
             major: 4.0,
             minor: 4.0,
+            tip_ratio: 0.2,
         };
         let long = Shape {
             major: 12.0,
             minor: 3.0,
+            tip_ratio: 0.0,
         };
+        let tip = Shape {
+            tip_ratio: 0.8,
+            ..round
+        };
+        assert_eq!(judge(50, &tip, &r), Some(Reject::ProtrusionTip));
         assert_eq!(judge(4, &round, &r), Some(Reject::TooSmall));
         assert_eq!(judge(101, &round, &r), Some(Reject::TooLarge));
         assert_eq!(judge(50, &long, &r), Some(Reject::Elongated));
