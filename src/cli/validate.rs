@@ -448,3 +448,29 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_knob_alone_at_its_realistic_level() {
+        let real = Realism::realistic();
+        assert_eq!(knob_realism("none").unwrap(), Realism::default());
+        assert_eq!(knob_realism("all").unwrap(), real);
+        let rim = knob_realism("rim").unwrap();
+        assert_eq!(rim.rim, real.rim);
+        assert_eq!(
+            Realism {
+                rim: None,
+                ..rim.clone()
+            },
+            Realism::default()
+        );
+        for k in KNOBS {
+            let r = knob_realism(k).unwrap();
+            assert!(!r.is_off() && r != real, "{k}");
+        }
+        assert!(knob_realism("sparkles").is_err());
+    }
+}
