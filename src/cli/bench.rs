@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
-use crate::io::{Frames, OpenOptions, PlaneIndex, StackReader};
+use crate::io::{Frames, OpenOptions, StackReader};
 use crate::ops::threshold::Method;
 use crate::pipeline::migrasome::{AnalyzeParams, MigrasomeEngine, Preset, Roles};
 use crate::pipeline::particles::{ParticlesConfig, ParticlesEngine};
@@ -156,8 +156,7 @@ fn bench(a: &BenchArgs, movie: &std::path::Path) -> Result<()> {
     let mut counts: Vec<usize> = Vec::with_capacity(frames_n);
     let mut thresholds: Vec<f64> = Vec::new();
     let started = Instant::now();
-    let host: Value;
-    match a.pipeline {
+    let host = match a.pipeline {
         BenchPipeline::Particles => {
             let cfg = ParticlesConfig {
                 channel: 0,
@@ -167,22 +166,13 @@ fn bench(a: &BenchArgs, movie: &std::path::Path) -> Result<()> {
                 connectivity: 8,
                 ..Default::default()
             };
-            let order: Vec<PlaneIndex> = (0..sh.t)
-                .flat_map(|t| {
-                    (0..sh.z).flat_map(move |z| (0..sh.c).map(move |c| PlaneIndex { t, c, z }))
-                })
-                .collect();
-            let frames = Frames {
-                stream: reader.stream(order, 2, 2 * sh.c + 2),
-                channels: sh.c,
-            };
             let mut engine = ParticlesEngine::new(&gpu, &cfg, false)?;
-            engine.run(frames, |_, r| {
+            engine.run(Frames::all(&reader), |_, r| {
                 counts.push(r.objects.len());
                 thresholds.push(r.threshold);
                 Ok(())
             })?;
-            host = serde_json::to_value(engine.host).expect("plain data");
+            serde_json::to_value(engine.host).expect("plain data")
         }
         BenchPipeline::Analyze => {
             // channel 0 membrane, channel 1 cargo, no nuclei, 0.1 µm pixels, WGA preset;
@@ -198,9 +188,9 @@ fn bench(a: &BenchArgs, movie: &std::path::Path) -> Result<()> {
                 counts.push(f.migrasomes.len());
                 Ok(())
             })?;
-            host = serde_json::to_value(engine.host).expect("plain data");
+            serde_json::to_value(engine.host).expect("plain data")
         }
-    }
+    };
     let wall = started.elapsed().as_secs_f64();
     let profile = gpu.profile();
     let gpu_ms: f64 = profile.iter().map(|k| k.total_ms).sum();
