@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::particles::Frames;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
-use crate::io::{OpenOptions, PlaneIndex, StackReader};
+use crate::io::{Frames, OpenOptions, StackReader};
 use crate::ops::threshold::Method;
+use crate::pipeline::migrasome::{AnalyzeParams, MigrasomeEngine, Preset, Roles};
 use crate::pipeline::particles::{ParticlesConfig, ParticlesEngine};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,8 +156,7 @@ fn bench(a: &BenchArgs, movie: &std::path::Path) -> Result<()> {
     let mut counts: Vec<usize> = Vec::with_capacity(frames_n);
     let mut thresholds: Vec<f64> = Vec::new();
     let started = Instant::now();
-    let mut host = Value::Null;
-    match a.pipeline {
+    let host = match a.pipeline {
         BenchPipeline::Particles => {
             let cfg = ParticlesConfig {
                 channel: 0,
@@ -167,61 +166,31 @@ fn bench(a: &BenchArgs, movie: &std::path::Path) -> Result<()> {
                 connectivity: 8,
                 ..Default::default()
             };
-            let order: Vec<PlaneIndex> = (0..sh.t)
-                .flat_map(|t| {
-                    (0..sh.z).flat_map(move |z| (0..sh.c).map(move |c| PlaneIndex { t, c, z }))
-                })
-                .collect();
-            let frames = Frames {
-                stream: reader.stream(order, 2, 2 * sh.c + 2),
-                channels: sh.c,
-            };
             let mut engine = ParticlesEngine::new(&gpu, &cfg, false)?;
-            engine.run(frames, |_, r| {
+            engine.run(Frames::all(&reader), |_, r| {
                 counts.push(r.objects.len());
                 thresholds.push(r.threshold);
                 Ok(())
             })?;
-            host = serde_json::to_value(engine.host).expect("plain data");
+            serde_json::to_value(engine.host).expect("plain data")
         }
         BenchPipeline::Analyze => {
-            #[derive(clap::Parser)]
-            struct Cmd {
-                #[command(flatten)]
-                a: super::analyze::AnalyzeArgs,
-            }
-            use clap::Parser;
-            let out = std::env::temp_dir()
-                .join(format!("migrascope-bench-analyze-{}", std::process::id()));
-            let cmd = Cmd::try_parse_from([
-                "analyze",
-                &movie.to_string_lossy(),
-                "--out",
-                &out.to_string_lossy(),
-                "--nuclei",
-                "none",
-                "--migrasome-channel",
-                "0",
-                "--cargo",
-                "1",
-                "--pixel-size",
-                "0.1",
-                "--qc-every",
-                "0",
-                "--quiet",
-            ])
-            .map_err(|e| Error::invalid(e.to_string()))?;
-            super::analyze::run_on(&gpu, &cmd.a)?;
-            let frames =
-                std::fs::read_to_string(out.join("frames.csv")).map_err(|e| Error::io(&out, e))?;
-            counts = frames
-                .lines()
-                .skip(1)
-                .filter_map(|l| l.split(',').nth(4).and_then(|v| v.parse().ok()))
-                .collect();
-            let _ = std::fs::remove_dir_all(&out);
+            // channel 0 membrane, channel 1 cargo, no nuclei, 0.1 µm pixels, WGA preset;
+            // results stay in memory (no tables or label stacks are written)
+            let roles = Roles {
+                nuclei: None,
+                membrane: 0,
+                cargo: vec![1],
+            };
+            let params = AnalyzeParams::preset(Preset::Wga);
+            let mut engine = MigrasomeEngine::new(&gpu, &params, roles, 0.1)?;
+            engine.run(Frames::all(&reader), |_, f, _| {
+                counts.push(f.migrasomes.len());
+                Ok(())
+            })?;
+            serde_json::to_value(engine.host).expect("plain data")
         }
-    }
+    };
     let wall = started.elapsed().as_secs_f64();
     let profile = gpu.profile();
     let gpu_ms: f64 = profile.iter().map(|k| k.total_ms).sum();

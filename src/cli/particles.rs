@@ -4,9 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::Gpu;
-use crate::image::Plane;
 use crate::io::{LabelWriter, OpenOptions, PlaneIndex, Shape, StackReader, WriteSpec};
 use crate::ops::threshold::Method;
 use crate::pipeline::particles::{ParticlesConfig, ParticlesEngine, PlaneParticles};
@@ -70,29 +69,7 @@ pub struct ParticlesArgs {
     pub gpu: super::GpuArgs,
 }
 
-/// A channel given as an index or a name from the file's metadata.
-pub fn resolve_channel(spec: &str, info: &crate::io::StackInfo) -> Result<usize> {
-    if let Ok(i) = spec.parse::<usize>() {
-        if i < info.shape.c {
-            return Ok(i);
-        }
-        return Err(Error::invalid(format!(
-            "{}: channel {i} does not exist (the file has {} channels)",
-            info.path.display(),
-            info.shape.c
-        )));
-    }
-    (0..info.shape.c)
-        .find(|&c| info.channels.get(c).and_then(|n| n.as_deref()) == Some(spec))
-        .ok_or_else(|| {
-            let names: Vec<String> = (0..info.shape.c).map(|c| info.channel_name(c)).collect();
-            Error::invalid(format!(
-                "{}: no channel named '{spec}' (channels: {})",
-                info.path.display(),
-                names.join(", ")
-            ))
-        })
-}
+pub use crate::pipeline::migrasome::resolve_channel;
 
 fn csv_header(info: &crate::io::StackInfo) -> String {
     let mut h = String::from(
@@ -253,27 +230,4 @@ pub fn run(a: ParticlesArgs) -> Result<()> {
     Ok(())
 }
 
-/// The planes of a stream grouped into frames: all channels of one (t, z), in t-then-z order.
-pub struct Frames {
-    pub stream: crate::io::PlaneStream,
-    pub channels: usize,
-}
-
-impl Iterator for Frames {
-    type Item = Result<((usize, usize), Vec<Plane>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let mut planes = Vec::with_capacity(self.channels);
-        let mut at = (0, 0);
-        for _ in 0..self.channels {
-            match self.stream.next()? {
-                Ok((idx, p)) => {
-                    at = (idx.t, idx.z);
-                    planes.push(p);
-                }
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        Some(Ok((at, planes)))
-    }
-}
+pub use crate::io::Frames;

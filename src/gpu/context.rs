@@ -179,6 +179,10 @@ pub struct Gpu {
     pub(crate) kernels: Kernels,
     pub(crate) pool: Arc<BufferPool>,
     pub(crate) profiler: std::sync::OnceLock<Profiler>,
+    /// The first GPU error wgpu reported outside an error scope (validation, out of memory,
+    /// internal) or the device loss; sticky, because a device that failed once has left
+    /// some buffer unwritten and every later result is suspect.
+    failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -257,10 +261,26 @@ impl Gpu {
                 rep.name, rep.backend
             ))
         })?;
-        device.on_uncaptured_error(Arc::new(|e| {
-            eprintln!("migrascope: uncaptured GPU error: {e}");
+        let failure: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let first = failure.clone();
+        device.on_uncaptured_error(Arc::new(move |e| {
+            let kind = match &e {
+                wgpu::Error::OutOfMemory { .. } => "out of GPU memory",
+                wgpu::Error::Validation { .. } => "GPU validation error",
+                wgpu::Error::Internal { .. } => "internal GPU error",
+            };
+            let msg = format!("{kind}: {e}").replace('\n', " ");
+            first.lock().unwrap().get_or_insert(msg);
         }));
+        let lost = failure.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                let msg = format!("GPU device lost ({reason:?}): {msg}").replace('\n', " ");
+                lost.lock().unwrap().get_or_insert(msg);
+            }
+        });
         Ok(Gpu {
+            failure,
             kernels: Kernels::default(),
             pool: Arc::new(BufferPool::default()),
             profiler: std::sync::OnceLock::new(),
@@ -268,6 +288,16 @@ impl Gpu {
             queue,
             report: rep,
         })
+    }
+
+    /// `Err(Error::Gpu)` with the first GPU error reported on this device (validation, out of
+    /// memory, device lost), if any. Results read back after such an error are not to be
+    /// trusted, so every readback and the pipelines check this before committing a result.
+    pub fn check(&self) -> Result<()> {
+        match &*self.failure.lock().unwrap() {
+            Some(m) => Err(Error::Gpu(m.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Adapter name, backend, type, driver and limits of this device.

@@ -1,22 +1,38 @@
 //! Recording GPU work: a [`Recorder`] collects uploads, dispatches, copies and readbacks into
 //! one command buffer; `submit` sends it and starts mapping the readbacks; a [`Readback`]
 //! then waits for exactly its submission. The hot path is write → dispatch → copy → map → read.
+//!
+//! A readback's `map_async` completion is a future (a oneshot channel completed by the map
+//! callback); waiting is `pollster::block_on` of that future while the device is polled for
+//! the readback's submission, so an async caller can await [`Readback::mapped`] instead.
+//! Before bytes are handed out, the device's recorded GPU errors are checked
+//! ([`Gpu::check`]): a failed submission yields `Error::Gpu`, never numbers.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use bytemuck::Pod;
+use futures::FutureExt;
+use futures::channel::oneshot;
 
 use super::{Buf, BufKind, Gpu};
 use crate::error::{Error, Result};
 
-/// Filled by `submit` (the index) and by the map callback (the result).
-#[derive(Default)]
-struct ReadState {
-    index: Option<wgpu::SubmissionIndex>,
-    result: Option<std::result::Result<(), wgpu::BufferAsyncError>>,
-}
+type MapResult = std::result::Result<(), wgpu::BufferAsyncError>;
 
-type MapState = Arc<Mutex<ReadState>>;
+/// The submission a readback belongs to, filled in by `submit`.
+type SubmittedAt = Arc<Mutex<Option<wgpu::SubmissionIndex>>>;
+
+/// What `submit` needs for each readback: the staging buffer, its length, where to record the
+/// submission index and the sender that the map callback completes.
+struct PendingMap {
+    buf: Buf,
+    len: u64,
+    at: SubmittedAt,
+    done: oneshot::Sender<MapResult>,
+}
 
 /// Records GPU work for one submission.
 pub struct Recorder<'g> {
@@ -26,7 +42,7 @@ pub struct Recorder<'g> {
     /// submit of *any* recorder, so a buffer must not go back to the pool (where another
     /// thread could take it and write it) before the recording that uses it is submitted.
     pinned: Vec<Buf>,
-    readbacks: Vec<(Buf, u64, MapState)>,
+    readbacks: Vec<PendingMap>,
     dispatches: u32,
     /// Profiling: the query set and the kernel of each timed dispatch.
     timing: Option<(wgpu::QuerySet, Vec<&'static str>)>,
@@ -37,7 +53,10 @@ pub struct Recorder<'g> {
 pub struct Readback {
     buf: Buf,
     len: u64,
-    state: MapState,
+    at: SubmittedAt,
+    mapped: oneshot::Receiver<MapResult>,
+    /// The map result once the future has completed (kept for `is_ready` then `wait`).
+    result: Option<MapResult>,
     consumed: bool,
 }
 
@@ -247,12 +266,20 @@ impl<'g> Recorder<'g> {
         self.encoder
             .copy_buffer_to_buffer(src.raw(), offset, staging.raw(), 0, n);
         self.pinned.push(src.clone());
-        let state: MapState = Arc::default();
-        self.readbacks.push((staging.clone(), n, state.clone()));
+        let at = SubmittedAt::default();
+        let (done, mapped) = oneshot::channel();
+        self.readbacks.push(PendingMap {
+            buf: staging.clone(),
+            len: n,
+            at: at.clone(),
+            done,
+        });
         Readback {
             buf: staging,
             len,
-            state,
+            at,
+            mapped,
+            result: None,
             consumed: false,
         }
     }
@@ -277,12 +304,15 @@ impl<'g> Recorder<'g> {
             }
         }
         let index = self.gpu.queue.submit([self.encoder.finish()]);
-        for (buf, n, state) in self.readbacks {
-            state.lock().unwrap().index = Some(index.clone());
-            buf.raw()
-                .slice(0..n)
+        for m in self.readbacks {
+            *m.at.lock().unwrap() = Some(index.clone());
+            let done = m.done;
+            m.buf
+                .raw()
+                .slice(0..m.len)
                 .map_async(wgpu::MapMode::Read, move |r| {
-                    state.lock().unwrap().result = Some(r);
+                    // the receiver may be gone (readback dropped unread): nothing to tell
+                    let _ = done.send(r);
                 });
         }
         drop(self.pinned);
@@ -296,41 +326,85 @@ impl<'g> Recorder<'g> {
     }
 }
 
+/// The map completion of one readback as a future; resolves once its buffer is mapped (or
+/// the map failed). Nothing drives the GPU while it is awaited: poll the device (as
+/// [`Readback::wait`] does) or have another thread do so.
+pub struct Mapped<'a>(&'a mut Readback);
+
+impl Future for Mapped<'_> {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let rb = &mut *self.0;
+        if rb.result.is_none() {
+            match rb.mapped.poll_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(r)) => rb.result = Some(r),
+                Poll::Ready(Err(oneshot::Canceled)) => {
+                    return Poll::Ready(Err(Error::Gpu(
+                        "readback abandoned: its recording was dropped unsubmitted".into(),
+                    )));
+                }
+            }
+        }
+        Poll::Ready(match rb.result.as_ref().expect("set above") {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Error::Gpu(format!("readback failed: {e}"))),
+        })
+    }
+}
+
 impl Readback {
     /// Whether the bytes are ready without blocking.
-    pub fn is_ready(&self, gpu: &Gpu) -> bool {
+    pub fn is_ready(&mut self, gpu: &Gpu) -> bool {
         let _ = gpu.device.poll(wgpu::PollType::Poll);
-        self.state.lock().unwrap().result.is_some()
+        if self.result.is_none()
+            && let Ok(Some(r)) = self.mapped.try_recv()
+        {
+            self.result = Some(r);
+        }
+        self.result.is_some()
+    }
+
+    /// The map completion as a future (see [`Mapped`]).
+    pub fn mapped(&mut self) -> Mapped<'_> {
+        Mapped(self)
     }
 
     /// Blocks until the copy has landed, then returns the bytes.
     pub fn wait(mut self, gpu: &Gpu) -> Result<Vec<u8>> {
-        loop {
-            let index = {
-                let mut st = self.state.lock().unwrap();
-                if let Some(r) = st.result.take() {
-                    r.map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
-                    break;
+        let index = self.at.lock().unwrap().clone().ok_or_else(|| {
+            Error::Gpu("readback waited on before its recording was submitted".into())
+        })?;
+        let mapped = pollster::block_on(std::future::poll_fn(|cx| {
+            match Pin::new(&mut self.mapped()).poll(cx) {
+                Poll::Ready(r) => Poll::Ready(r),
+                Poll::Pending => {
+                    // drive the device until this submission is done; its map callback runs
+                    // inside `poll` and completes the future
+                    let waited = gpu.device.poll(wgpu::PollType::Wait {
+                        submission_index: Some(index.clone()),
+                        timeout: None,
+                    });
+                    if waited.is_err() {
+                        // With several threads submitting, wgpu can briefly refuse an index
+                        // that was just returned to another thread; waiting for everything is
+                        // always valid.
+                        if let Err(e) = gpu.device.poll(wgpu::PollType::wait_indefinitely()) {
+                            return Poll::Ready(Err(Error::Gpu(format!(
+                                "waiting for the GPU: {e}"
+                            ))));
+                        }
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
                 }
-                st.index.clone()
-            };
-            if index.is_none() {
-                return Err(Error::Gpu(
-                    "readback waited on before its recording was submitted".into(),
-                ));
             }
-            let waited = gpu.device.poll(wgpu::PollType::Wait {
-                submission_index: index,
-                timeout: None,
-            });
-            if waited.is_err() {
-                // With several threads submitting, wgpu can briefly refuse an index that was
-                // just returned to another thread; waiting for everything is always valid.
-                gpu.device
-                    .poll(wgpu::PollType::wait_indefinitely())
-                    .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-            }
-        }
+        }));
+        // an error reported for this device means the submission may not have run as
+        // recorded: report it rather than bytes
+        gpu.check()?;
+        mapped?;
         let raw = self.buf.raw();
         let bytes = {
             let view = raw

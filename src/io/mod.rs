@@ -19,6 +19,7 @@
 mod axes;
 mod decode;
 mod encode;
+mod frames;
 mod imagej;
 mod index;
 mod layout;
@@ -35,6 +36,7 @@ use serde::Serialize;
 
 use crate::image::SampleType;
 
+pub use frames::Frames;
 pub use layout::MetaSources;
 pub use reader::StackReader;
 pub use stats::PlaneStats;

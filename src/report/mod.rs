@@ -3,6 +3,7 @@
 //!
 //! Not here: TIFF writing (see `io`), any measurement (see `ops` and `pipeline`).
 
+pub mod analysis;
 mod atomic;
 mod outdir;
 pub mod overlay;

@@ -47,20 +47,6 @@ impl Csv {
     }
 }
 
-/// Running totals of one image, for `summary.json`.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct ImageTotals {
-    pub frames: usize,
-    pub cells: usize,
-    pub migrasomes: usize,
-    pub released: usize,
-    pub assigned: usize,
-    pub cargo_positive: Vec<usize>,
-    /// Migrasomes per cell, every cell of every frame (for mean ± SEM).
-    #[serde(skip)]
-    pub per_cell: Vec<f64>,
-}
-
 /// The three CSV writers.
 pub struct Tables {
     migrasomes: Csv,
@@ -108,7 +94,7 @@ impl Tables {
         })
     }
 
-    /// Appends one frame's rows; updates `totals`.
+    /// Appends one frame's rows (per-image totals: `pipeline::migrasome::ImageTotals`).
     pub fn add(
         &mut self,
         image: &str,
@@ -116,7 +102,6 @@ impl Tables {
         z: usize,
         f: &FrameResult,
         pixel_um: f64,
-        totals: &mut ImageTotals,
     ) -> Result<()> {
         let a = pixel_um * pixel_um;
         for m in &f.migrasomes {
@@ -157,7 +142,6 @@ impl Tables {
             }
             row.push_str(&format!(",{:.4}", c.territory_area as f64 * a));
             self.cells.line(&row)?;
-            totals.per_cell.push(c.migrasome_count as f64);
         }
         let n_m = f.migrasomes.len();
         let assigned = f.migrasomes.iter().filter(|m| m.cell_id != 0).count();
@@ -171,10 +155,8 @@ impl Tables {
             "{image},{t},{z},{},{n_m},{per_cell:.4},{assigned},{released}",
             f.cells.len()
         );
-        totals.cargo_positive.resize(self.cargo.len(), 0);
         for k in 0..self.cargo.len() {
             let pos = f.migrasomes.iter().filter(|m| m.cargo[k].0).count();
-            totals.cargo_positive[k] += pos;
             let frac = if n_m == 0 {
                 f64::NAN
             } else {
@@ -188,11 +170,6 @@ impl Tables {
             th.nucleus, th.body, th.spot, th.fiber
         ));
         self.frames.line(&row)?;
-        totals.frames += 1;
-        totals.cells += f.cells.len();
-        totals.migrasomes += n_m;
-        totals.assigned += assigned;
-        totals.released += released;
         Ok(())
     }
 

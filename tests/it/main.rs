@@ -4,6 +4,7 @@
 //! adapter fails the test; nothing is skipped.
 
 mod analyze;
+mod engine;
 mod harness;
 mod io;
 mod kernels;

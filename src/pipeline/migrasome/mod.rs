@@ -2,15 +2,25 @@
 //! migrasomes as small bright extracellular spots of the right size in µm, cargo scored
 //! against a robust local background, released versus attached via retraction fibers, each
 //! migrasome assigned to the territory holding its centroid. `config` holds the parameters
-//! (µm), `frame` the GPU chain for one frame.
+//! (µm), `settings` loads them (preset, TOML, overrides), `roles` settles channel roles and
+//! pixel size from a stack's metadata, `frame` is the GPU chain for one frame, `engine` runs
+//! it over a stream of frames and `stats` sums an image up.
 
 pub mod config;
+pub mod engine;
 pub mod frame;
 pub mod illumination;
+pub mod roles;
+pub mod settings;
 pub mod shape;
+pub mod stats;
 
 pub use config::{AnalyzeParams, Preset, PxParams};
+pub use engine::MigrasomeEngine;
 pub use frame::{
     Capacities, Cell, FrameLabels, FrameResult, FrameStage1, FrameStage2, Migrasome, Rejected,
     Roles, Thresholds, analyze_frame, begin_frame, continue_frame, finish_frame,
 };
+pub use roles::{RoleChoices, resolve_channel, resolve_pixel_size, resolve_roles};
+pub use settings::load_parameters;
+pub use stats::{ImageTotals, PerCell};

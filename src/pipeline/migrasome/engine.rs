@@ -1,0 +1,152 @@
+//! The migrasome analysis of one image as a streaming engine: frames in (all channels of one
+//! (t, z) each), [`FrameResult`]s out, in order, with two frames in flight: frame n+1's
+//! first submission (upload, filters, threshold statistics) is on the GPU before frame n's
+//! results are waited for, so the GPU rarely sits idle. Modelled on
+//! [`crate::pipeline::particles::ParticlesEngine`].
+//!
+//! The object capacities learnt on one frame carry to the next, so a stack re-records a
+//! frame's second stage at most a few times in all. A GPU error (validation, out of memory,
+//! device lost) recorded on the device is checked after every frame's readback, before the
+//! frame reaches the sink: the engine returns `Error::Gpu`, never numbers from a failed
+//! submission. Per-image statistics ([`ImageTotals`]) are accumulated as frames complete.
+//!
+//! Not here: the GPU chain of one frame (see `frame`), writing results (see `report`).
+
+use std::time::Instant;
+
+use super::config::{AnalyzeParams, PxParams};
+use super::frame::{
+    Capacities, FrameResult, FrameStage1, Roles, begin_frame, continue_frame, finish_frame,
+};
+use super::stats::ImageTotals;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::image::Plane;
+pub use crate::pipeline::particles::HostTimes;
+
+/// Runs the migrasome analysis over the frames of one image (one set of channel roles and
+/// one pixel size).
+pub struct MigrasomeEngine<'g> {
+    gpu: &'g Gpu,
+    roles: Roles,
+    px: PxParams,
+    caps: Capacities,
+    /// Host time per phase: `record_upload_s` = first submissions, `threshold_s` = reading
+    /// thresholds and recording second submissions, `results_s` = waiting for results.
+    pub host: HostTimes,
+}
+
+impl<'g> MigrasomeEngine<'g> {
+    /// An engine for `params` (validated here) at `pixel_size_um` µm per pixel.
+    pub fn new(
+        gpu: &'g Gpu,
+        params: &AnalyzeParams,
+        roles: Roles,
+        pixel_size_um: f64,
+    ) -> Result<Self> {
+        params.validate()?;
+        Ok(Self::with_px(
+            gpu,
+            roles,
+            PxParams::new(params, pixel_size_um)?,
+        ))
+    }
+
+    /// An engine for parameters already converted to pixels.
+    pub fn with_px(gpu: &'g Gpu, roles: Roles, px: PxParams) -> Self {
+        MigrasomeEngine {
+            gpu,
+            roles,
+            px,
+            caps: Capacities::default(),
+            host: HostTimes::default(),
+        }
+    }
+
+    pub fn roles(&self) -> &Roles {
+        &self.roles
+    }
+
+    /// The parameters in pixels, as the kernels see them.
+    pub fn px(&self) -> &PxParams {
+        &self.px
+    }
+
+    /// Host seconds outside the sink (waiting for planes, recording, thresholding, waiting
+    /// for results): `summary.json`'s `analysis_s`.
+    pub fn analysis_s(&self) -> f64 {
+        let h = &self.host;
+        h.decode_wait_s + h.record_upload_s + h.threshold_s + h.results_s
+    }
+
+    fn begin(&mut self, planes: &[Plane]) -> Result<FrameStage1> {
+        if let Some(&c) = self
+            .roles
+            .cargo
+            .iter()
+            .chain(&self.roles.nuclei)
+            .chain(std::iter::once(&self.roles.membrane))
+            .find(|&&c| c >= planes.len())
+        {
+            return Err(Error::invalid(format!(
+                "channel {c} does not exist ({} channels)",
+                planes.len()
+            )));
+        }
+        let t0 = Instant::now();
+        let s1 = begin_frame(self.gpu, planes, &self.roles, &self.px)?;
+        self.host.record_upload_s += t0.elapsed().as_secs_f64();
+        Ok(s1)
+    }
+
+    /// Runs every frame of `frames` and hands each result, in order, to `sink` with the
+    /// frame's planes (for QC pictures). Returns the image's totals over these frames.
+    pub fn run<I, K>(
+        &mut self,
+        frames: I,
+        mut sink: impl FnMut(K, FrameResult, &[Plane]) -> Result<()>,
+    ) -> Result<ImageTotals>
+    where
+        I: IntoIterator<Item = Result<(K, Vec<Plane>)>>,
+    {
+        let mut totals = ImageTotals::new(self.roles.cargo.len());
+        let mut frames = frames.into_iter();
+        let mut next_frame = |host: &mut HostTimes| {
+            let t0 = Instant::now();
+            let f = frames.next();
+            host.decode_wait_s += t0.elapsed().as_secs_f64();
+            f
+        };
+        let mut next = match next_frame(&mut self.host) {
+            Some(f) => {
+                let (k, planes) = f?;
+                let s1 = self.begin(&planes)?;
+                Some((k, planes, s1))
+            }
+            None => None,
+        };
+        while let Some((k, planes, s1)) = next.take() {
+            let t0 = Instant::now();
+            let s2 = continue_frame(self.gpu, s1, &self.roles, &self.px, &self.caps)?;
+            self.host.threshold_s += t0.elapsed().as_secs_f64();
+            // the next frame's first stage goes to the GPU before this frame is waited for
+            next = match next_frame(&mut self.host) {
+                Some(f) => {
+                    let (k, planes) = f?;
+                    let s1 = self.begin(&planes)?;
+                    Some((k, planes, s1))
+                }
+                None => None,
+            };
+            let t0 = Instant::now();
+            let f = finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps)?;
+            self.gpu.check()?;
+            self.host.results_s += t0.elapsed().as_secs_f64();
+            totals.add(&f);
+            let t0 = Instant::now();
+            sink(k, f, &planes)?;
+            self.host.sink_s += t0.elapsed().as_secs_f64();
+        }
+        Ok(totals)
+    }
+}

@@ -1,0 +1,73 @@
+//! Analysis parameters from their sources, in order: a preset, then a TOML file (which may
+//! also hold the `[channels]` table for [`super::roles::resolve_roles`]), then
+//! `section.key=value` overrides; validated before they are returned.
+
+use std::path::Path;
+
+use super::config::{AnalyzeParams, Preset};
+use crate::error::{Error, Result};
+
+/// Validated parameters and the TOML `[channels]` table, if the file had one.
+pub fn load_parameters(
+    preset: Preset,
+    config: Option<&Path>,
+    overrides: &[String],
+) -> Result<(AnalyzeParams, Option<toml::Table>)> {
+    let mut p = AnalyzeParams::preset(preset);
+    let mut channels = None;
+    if let Some(path) = config {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        p = AnalyzeParams::from_toml(&text, &p, path)?;
+        let t: toml::Table = toml::from_str(&text)
+            .map_err(|e| Error::format(path, "TOML", e.to_string().replace('\n', " ")))?;
+        channels = t.get("channels").and_then(|c| c.as_table()).cloned();
+    }
+    for s in overrides {
+        p = apply_override(&p, s)?;
+    }
+    p.validate()?;
+    Ok((p, channels))
+}
+
+/// `p` with one `section.key=value` override (as `analyze --set`) laid on top; a value that
+/// is not TOML is taken as a string.
+pub fn apply_override(p: &AnalyzeParams, s: &str) -> Result<AnalyzeParams> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| Error::invalid(format!("--set {s}: expected section.key=value")))?;
+    let (sec, key) = k
+        .split_once('.')
+        .ok_or_else(|| Error::invalid(format!("--set {s}: expected section.key=value")))?;
+    let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {v}"))
+        .or_else(|_| toml::from_str::<toml::Table>(&format!("v = {v:?}")))
+        .map_err(|e| Error::invalid(format!("--set {s}: {e}")))?
+        .remove("v")
+        .expect("parsed key");
+    let mut inner = toml::Table::new();
+    inner.insert(key.to_string(), value);
+    let mut over = toml::Table::new();
+    over.insert(sec.to_string(), toml::Value::Table(inner));
+    AnalyzeParams::merge(p, over, Path::new("--set"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_in_order_and_are_validated() {
+        let (p, ch) = load_parameters(
+            Preset::Wga,
+            None,
+            &[
+                "migrasomes.diameter_max_um=2.5".into(),
+                "migrasomes.diameter_max_um=2.0".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(p.migrasomes.diameter_max_um, 2.0);
+        assert!(ch.is_none());
+        assert!(load_parameters(Preset::Wga, None, &["nokey".into()]).is_err());
+        assert!(load_parameters(Preset::Wga, None, &["bogus.x=1".into()]).is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! The migrasome engine as a library: the same per-frame counts as `migrascope analyze`,
+//! GPU errors reported instead of numbers, and `validate --knobs` on one small case.
+
+use std::path::Path;
+use std::process::Command;
+
+use migrascope::Error;
+use migrascope::gpu::{Gpu, GpuOptions, Recorder};
+use migrascope::image::{Plane, PlaneData};
+use migrascope::io::{Frames, OpenOptions, StackReader};
+use migrascope::pipeline::migrasome::{
+    AnalyzeParams, MigrasomeEngine, Preset, RoleChoices, Roles, resolve_pixel_size, resolve_roles,
+};
+
+use crate::harness::{backends, gpus, one_error_line, run_ok};
+
+fn migrascope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_migrascope"))
+}
+
+/// The engine on the bundled sample gives, frame by frame, the cells and migrasomes that
+/// `analyze` writes to frames.csv (same backend), and the totals of its summary.json.
+#[test]
+fn engine_counts_match_analyze_on_the_sample() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample_migrasomes.ome.tif");
+    for (b, gpu) in gpus() {
+        let reader = StackReader::open(&sample, &OpenOptions::default()).unwrap();
+        let info = reader.info().clone();
+        let roles = resolve_roles(&RoleChoices::default(), None, &info).unwrap();
+        let px = resolve_pixel_size(None, &info).unwrap();
+        let params = AnalyzeParams::preset(Preset::Wga);
+        let mut engine = MigrasomeEngine::new(gpu, &params, roles, px).unwrap();
+        let mut ours = Vec::new();
+        let totals = engine
+            .run(Frames::all(&reader), |(t, z), f, planes| {
+                assert_eq!(planes.len(), info.shape.c);
+                ours.push((t, z, f.cells.len(), f.migrasomes.len()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(ours.len(), info.shape.t * info.shape.z);
+        assert!(
+            ours.iter().all(|o| o.3 > 0),
+            "{b:?}: no migrasomes: {ours:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r");
+        run_ok(
+            migrascope()
+                .arg("analyze")
+                .arg(&sample)
+                .arg("--out")
+                .arg(&out)
+                .args(["--qc-every", "0", "--backend"])
+                .arg(format!("{b:?}").to_lowercase()),
+        );
+        let csv = std::fs::read_to_string(out.join("frames.csv")).unwrap();
+        let theirs: Vec<(usize, usize, usize, usize)> = csv
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                let n = |i: usize| v[i].parse::<usize>().unwrap();
+                (n(1), n(2), n(3), n(4))
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{b:?}");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let img = &summary["images"][0];
+        assert_eq!(img["totals"]["migrasomes"], totals.migrasomes);
+        assert_eq!(img["totals"]["cells"], totals.cells);
+        let pc = totals.per_cell();
+        assert_eq!(img["migrasomes_per_cell"]["cells"].as_f64(), Some(pc.cells));
+        assert_eq!(img["migrasomes_per_cell"]["mean"].as_f64(), Some(pc.mean));
+    }
+}
+
+/// A dispatch bound with one buffer too few (a validation error wgpu reports outside any
+/// error scope) makes the readback of that submission, and every later engine frame on the
+/// device, an `Error::Gpu` naming the problem, not numbers. The device is a fresh one: the
+/// error is sticky and must not reach the other tests' shared devices.
+#[test]
+fn gpu_validation_error_is_reported_not_returned_as_numbers() {
+    for b in backends() {
+        let gpu = Gpu::new(&GpuOptions {
+            device: None,
+            backend: Some(b),
+        })
+        .unwrap();
+        assert!(gpu.check().is_ok());
+        let mut rec = Recorder::new(&gpu);
+        let a = rec.zeroed(64);
+        let c = rec.zeroed(64);
+        // `label::init` binds three buffers (params, mask, parent); two are given
+        rec.dispatch("label", "init", &[&a, &c], [1, 1, 1]).unwrap();
+        let rb = rec.readback(&c, 0, 64);
+        rec.submit();
+        match rb.wait(&gpu) {
+            Err(Error::Gpu(msg)) => assert!(msg.contains("validation"), "{b:?}: {msg}"),
+            other => panic!("{b:?}: expected a GPU error, got {other:?}"),
+        }
+        assert!(matches!(gpu.check(), Err(Error::Gpu(_))));
+        let roles = Roles {
+            nuclei: None,
+            membrane: 0,
+            cargo: vec![],
+        };
+        let params = AnalyzeParams::preset(Preset::Wga);
+        let mut engine = MigrasomeEngine::new(&gpu, &params, roles, 0.1).unwrap();
+        let plane = Plane {
+            width: 64,
+            height: 64,
+            data: PlaneData::U16(vec![100; 64 * 64]),
+        };
+        let mut sunk = 0;
+        let r = engine.run([Ok(((), vec![plane]))], |_, _, _| {
+            sunk += 1;
+            Ok(())
+        });
+        assert!(
+            matches!(r, Err(Error::Gpu(_))),
+            "{b:?}: {:?}",
+            r.map(|_| ())
+        );
+        assert_eq!(sunk, 0, "a result reached the sink after a GPU error");
+    }
+}
+
+/// `validate --knobs rim` on one small case prints the knob's table; an unknown knob is one
+/// clear error before anything runs.
+#[test]
+fn validate_knobs_prints_one_table_per_knob() {
+    let out = run_ok(migrascope().args([
+        "validate",
+        "--seeds",
+        "1",
+        "--size",
+        "512",
+        "--pixel-size",
+        "0.2",
+        "--conditions",
+        "young",
+        "--knobs",
+        "rim",
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("knob: rim"), "{text}");
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("condition"))
+        .unwrap_or_else(|| panic!("no header: {text}"));
+    for col in ["F1", "MAE", "cargo", "released", "dice", "fp_body"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("young")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[1].contains("mean of 1 seeds"), "{text}");
+    let err = migrascope()
+        .args(["validate", "--knobs", "rim,sparkles"])
+        .output()
+        .unwrap();
+    let line = one_error_line(&err);
+    assert!(line.contains("sparkles"), "{line}");
+}
