@@ -90,6 +90,18 @@ pub fn main() -> i32 {
     }
 }
 
+/// The folder of the peer pipelines (`bench --peers`): `benches/peers` of the working
+/// directory when there is one, else of the source tree the binary was built from.
+pub fn default_peers_dir() -> std::path::PathBuf {
+    const PEERS: &str = "benches/peers";
+    let here = std::path::PathBuf::from(PEERS);
+    if here.is_dir() {
+        return here;
+    }
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PEERS);
+    if built.is_dir() { built } else { here }
+}
+
 /// The error and its sources on one line.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
