@@ -4,6 +4,7 @@
 //! adapter fails the test; nothing is skipped.
 
 mod analyze;
+mod exit_codes;
 mod harness;
 mod io;
 mod kernels;
