@@ -1,10 +1,12 @@
-//! TIFF decode throughput, in MB/s of decoded pixels, on the seeded movie of
-//! `../shared/peers/gen_movie.py` (20 frames x 2 channels x 2048 x 2048 uint16, ImageJ):
+//! TIFF decode throughput, in MB/s of decoded pixels, on the seeded benchmark movie of
+//! `migrascope::pipeline::movie` (20 frames x 2 channels x 2048 x 2048 uint16, ImageJ):
 //! uncompressed, LZW and zlib flavours, streamed with 1 and 2 decode threads.
 //!
-//! Make the movie first (needs numpy + tifffile + imagecodecs), then run:
-//!   python3 ../shared/peers/gen_movie.py /tmp/movie --frames 20
 //!   MIGRASCOPE_MOVIE_DIR=/tmp/movie cargo bench --bench decode
+//! makes `movie_raw.tif` there (`make_movie`, seed 42) when it is missing. The compressed
+//! flavours are tifffile's re-encodings of it (needs numpy + tifffile + imagecodecs):
+//!   python3 -c "import tifffile as t; d = t.imread('/tmp/movie/movie_raw.tif'); \
+//!     [t.imwrite(f'/tmp/movie/movie_{c}.tif', d, imagej=True, compression=c) for c in ('lzw', 'zlib')]"
 //! tifffile's single-thread figures for the same files: `python3 tests/py/bench_tifffile.py /tmp/movie`.
 
 use std::hint::black_box;
@@ -24,9 +26,14 @@ fn decode(c: &mut Criterion) {
     group.sample_size(10);
     for flavour in ["raw", "lzw", "zlib"] {
         let path = dir.join(format!("movie_{flavour}.tif"));
+        if flavour == "raw" && !path.exists() {
+            eprintln!("making {} (seed 42, 20 frames)", path.display());
+            std::fs::create_dir_all(&dir).expect("movie folder");
+            migrascope::pipeline::movie::make_movie(&path, 42, 20, 2048).expect("movie");
+        }
         let Ok(reader) = StackReader::open(&path, &OpenOptions::default()) else {
             eprintln!(
-                "skipping {}: make it with ../shared/peers/gen_movie.py (see benches/decode.rs)",
+                "skipping {}: re-encode movie_raw.tif with tifffile (see benches/decode.rs)",
                 path.display()
             );
             continue;

@@ -3,7 +3,7 @@
 //! The input is frame 0, channel 0 of a seeded movie of `pipeline::movie` (the peers' model),
 //! so thresholds and object counts are those of the peer pipelines' steps.
 //!   cargo bench --bench kernels
-//! Peer timings of the same steps: `../shared/peers/{skimage,cv2}_pipeline.py` (their `ms`).
+//! Peer timings of the same steps: `benches/peers/{skimage,cv2}_pipeline.py` (their `ms`).
 
 use std::hint::black_box;
 

@@ -13,6 +13,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An output file or folder could not be created, written or moved into place (a full
+    /// disk, a read-only folder, a parent that is a regular file): not the input's fault.
+    #[error("{}: {source}", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A file is malformed, hostile or unsupported: names the file, the place in it and why.
     #[error("{}: {place}: {reason}", path.display())]
     Format {
@@ -54,6 +62,14 @@ impl Error {
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for [`Error::Output`].
+    pub fn output(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Output {
             path: path.into(),
             source,
         }

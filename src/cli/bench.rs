@@ -1,6 +1,6 @@
 //! `migrascope bench`: the peers' pipeline (or the full analysis) over a movie, timed end to
 //! end: frames/s, megapixels/s, per-stage GPU time (timestamp queries where the adapter has
-//! them) and host time, peak RSS, the adapter; `--peers` runs `../shared/peers/*_pipeline.py`
+//! them) and host time, peak RSS, the adapter; `--peers` runs `benches/peers/*_pipeline.py`
 //! on the same file in the same run and prints the speed ratios and whether counts agree.
 
 use std::path::PathBuf;
@@ -40,11 +40,11 @@ pub struct BenchArgs {
     /// A TCYX movie to use instead of generating one (e.g. gen_movie.py's movie_raw.tif)
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Also run the peer pipelines (python3 ../shared/peers/*_pipeline.py) on the same file
+    /// Also run the peer pipelines (python3 benches/peers/*_pipeline.py) on the same file
     #[arg(long)]
     pub peers: bool,
     /// Folder of the peer scripts
-    #[arg(long, default_value = "../shared/peers")]
+    #[arg(long, default_value_os_t = super::default_peers_dir())]
     pub peers_dir: PathBuf,
     /// Python interpreter for the peers
     #[arg(long, default_value = "python3")]

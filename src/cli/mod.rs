@@ -1,5 +1,6 @@
 //! The command line: clap definitions parsed into validated configs, then library calls.
-//! Errors print as one line (`migrascope: <file>: <place>: <reason>`) with a non-zero exit.
+//! Errors print as one line (`migrascope: <file>: <place>: <reason>`) with the exit code of
+//! their kind ([`exit`]).
 //! No image logic lives here.
 
 mod analyze;
@@ -11,8 +12,11 @@ mod particles;
 mod synth;
 mod validate;
 
+use std::path::{Path, PathBuf};
+
 use clap::{Parser, Subcommand};
 
+use crate::error::Error;
 use crate::gpu::{BackendChoice, GpuOptions};
 
 /// GPU engine that turns fluorescence-microscopy stacks into migrasome counts per cell.
@@ -67,10 +71,110 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
 }
 
-/// Runs the command line; returns the process exit code.
+/// The process exit codes (README, Commands).
+pub mod exit {
+    /// Everything was done.
+    pub const DONE: i32 = 0;
+    /// Some inputs of a batch failed, the others were done (reserved for batches).
+    pub const SOME_INPUTS_FAILED: i32 = 1;
+    /// Bad flags, configuration file or `--set` (clap's own errors exit 2 too).
+    pub const USAGE: i32 = 2;
+    /// An input could not be read or is not supported.
+    pub const INPUT: i32 = 3;
+    /// No usable GPU, or the GPU failed, was lost or ran out of memory.
+    pub const GPU: i32 = 4;
+    /// An output could not be written.
+    pub const OUTPUT: i32 = 5;
+}
+
+/// What the error classification needs to know of the command line: the configuration
+/// sources (their errors are usage errors) and the outputs (I/O errors there are output
+/// errors, whatever code path raised them).
+#[derive(Default)]
+struct Sources {
+    config: Vec<PathBuf>,
+    outputs: Vec<PathBuf>,
+    tiles: bool,
+}
+
+impl Sources {
+    fn of(c: &Command) -> Sources {
+        let mut s = Sources {
+            config: vec![PathBuf::from("--set")],
+            ..Default::default()
+        };
+        match c {
+            Command::Analyze(a) => {
+                s.config.extend(a.config.iter().cloned());
+                s.outputs.push(a.out.clone());
+            }
+            Command::Synth(a) => s.outputs.push(a.out.clone()),
+            Command::Particles(a) => {
+                s.outputs.extend(a.labels.iter().chain(&a.csv).cloned());
+                s.tiles = true;
+            }
+            Command::Validate(a) => s.outputs.extend(a.keep.iter().cloned()),
+            _ => {}
+        }
+        s
+    }
+
+    fn is_output(&self, path: &Path) -> bool {
+        self.outputs.iter().any(|o| {
+            // inside an output folder, or a file's temporary sibling (`.<name>.<pid>.tmp`)
+            path.starts_with(o)
+                || (path.parent() == o.parent()
+                    && o.file_name().is_some_and(|n| {
+                        path.file_name()
+                            .is_some_and(|p| p.to_string_lossy().contains(&*n.to_string_lossy()))
+                    }))
+        })
+    }
+
+    /// The exit code of `e` (see [`exit`]).
+    fn exit_code(&self, e: &Error) -> i32 {
+        match e {
+            Error::Invalid(_) => exit::USAGE,
+            Error::Io { path, .. } | Error::Format { path, .. } if self.config.contains(path) => {
+                exit::USAGE
+            }
+            Error::Io { path, .. } if self.is_output(path) => exit::OUTPUT,
+            Error::Output { .. } => exit::OUTPUT,
+            Error::Io { .. } | Error::Format { .. } => exit::INPUT,
+            Error::Gpu(_) | Error::Kernel { .. } => exit::GPU,
+        }
+    }
+
+    /// What to try, appended to a GPU error's line.
+    fn advice(&self, e: &Error) -> &'static str {
+        let msg = match e {
+            Error::Gpu(m) => m.to_lowercase(),
+            Error::Kernel { msg, .. } => msg.to_lowercase(),
+            _ => return "",
+        };
+        if msg.contains("memory") || msg.contains("exceeds") || msg.contains("too large") {
+            if self.tiles {
+                " (lower --max-gpu-memory so frames are cut into smaller tiles, or pick a \
+                 larger GPU with --device; `migrascope devices` lists them)"
+            } else {
+                " (crop or bin the image, or pick a larger GPU with --device; `migrascope \
+                 devices` lists them)"
+            }
+        } else if msg.contains("lost") {
+            " (the GPU was lost, e.g. a driver reset: run again)"
+        } else if msg.contains("no gpu adapter") {
+            " (`migrascope devices` lists what wgpu sees)"
+        } else {
+            ""
+        }
+    }
+}
+
+/// Runs the command line; returns the process exit code (see [`exit`]).
 pub fn main() -> i32 {
     crate::error::install_panic_hook();
     let cli = Cli::parse();
+    let sources = Sources::of(&cli.command);
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Bench(a) => bench::run(a),
@@ -82,12 +186,24 @@ pub fn main() -> i32 {
         Command::Evaluate(a) => evaluate::run(a),
     };
     match result {
-        Ok(()) => 0,
+        Ok(()) => exit::DONE,
         Err(e) => {
-            eprintln!("migrascope: {}", error_chain(&e));
-            1
+            eprintln!("migrascope: {}{}", error_chain(&e), sources.advice(&e));
+            sources.exit_code(&e)
         }
     }
+}
+
+/// The folder of the peer pipelines (`bench --peers`): `benches/peers` of the working
+/// directory when there is one, else of the source tree the binary was built from.
+pub fn default_peers_dir() -> PathBuf {
+    const PEERS: &str = "benches/peers";
+    let here = PathBuf::from(PEERS);
+    if here.is_dir() {
+        return here;
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(PEERS);
+    if built.is_dir() { built } else { here }
 }
 
 /// The error and its sources on one line.

@@ -169,7 +169,7 @@ impl StackWriter {
             .unwrap_or_default();
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let file = File::create(&tmp).map_err(|e| Error::output(&tmp, e))?;
         let sink = Sink(Arc::new(Mutex::new(BufWriter::with_capacity(
             1 << 20,
             file,
@@ -192,7 +192,12 @@ impl StackWriter {
             labels,
             resolution,
         };
-        w.enc = Some(enc.map_err(|e| Error::format(&w.tmp, "header", tiff_reason(&e)))?);
+        w.enc = Some(enc.map_err(|e| {
+            Error::output(
+                &w.tmp,
+                std::io::Error::other(format!("header: {}", tiff_reason(&e))),
+            )
+        })?);
         Ok(w)
     }
 
@@ -243,7 +248,10 @@ impl StackWriter {
             Some(Enc::Big(e)) => write_any(e, w, h, data, &tags),
             None => return Err(Error::invalid("writer already failed")),
         };
-        r.map_err(|e| Error::format(&self.path, format!("writing page {page}"), tiff_reason(&e)))?;
+        r.map_err(|e| {
+            let why = format!("writing page {page}: {}", tiff_reason(&e));
+            Error::output(&self.path, std::io::Error::other(why))
+        })?;
         self.written += 1;
         Ok(())
     }
@@ -256,7 +264,7 @@ impl StackWriter {
                 w.flush()?;
                 w.get_ref().sync_all()
             })
-            .map_err(|e| Error::io(&self.tmp, e))?;
+            .map_err(|e| Error::output(&self.tmp, e))?;
         Ok(std::mem::take(&mut self.tmp))
     }
 
@@ -273,7 +281,7 @@ impl StackWriter {
         let tmp = self.close_tmp()?;
         std::fs::rename(&tmp, &self.path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            Error::io(&self.path, e)
+            Error::output(&self.path, e)
         })
     }
 }

@@ -1,5 +1,5 @@
-//! The benchmark movie: a seeded, 2-channel TCYX uint16 time-lapse with the model of
-//! `../shared/peers/gen_movie.py` (dim soft-edged cells drifting slowly, ~15 bright Gaussian
+//! The benchmark movie: a seeded, 2-channel TCYX uint16 time-lapse with the model of the
+//! peers' original movie generator (dim soft-edged cells drifting slowly, ~15 bright Gaussian
 //! spots per cell appearing over time, cargo in 40% of them, background 300, shot noise plus
 //! read noise 20). Same model and sizes, not the same pixels (another random generator); shot
 //! noise uses the normal approximation of Poisson (every mean here is >= 300).

@@ -22,7 +22,7 @@ impl AtomicFile {
             .to_string_lossy()
             .into_owned();
         let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let f = File::create(&tmp).map_err(|e| Error::output(&tmp, e))?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
             tmp,
@@ -33,7 +33,8 @@ impl AtomicFile {
     /// Writes bytes; errors name the target file.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         let out = self.out.as_mut().expect("open until commit");
-        out.write_all(bytes).map_err(|e| Error::io(&self.target, e))
+        out.write_all(bytes)
+            .map_err(|e| Error::output(&self.target, e))
     }
 
     /// Writes one line (a newline is added).
@@ -47,10 +48,10 @@ impl AtomicFile {
         let out = self.out.take().expect("open until commit");
         let f = out
             .into_inner()
-            .map_err(|e| Error::io(&self.target, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&self.target, e))?;
+            .map_err(|e| Error::output(&self.target, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::output(&self.target, e))?;
         drop(f);
-        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io(&self.target, e))
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::output(&self.target, e))
     }
 
     pub fn path(&self) -> &Path {

@@ -14,12 +14,12 @@ pub struct OutputDir {
 
 impl OutputDir {
     pub fn create(target: &Path) -> Result<OutputDir> {
-        std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
+        std::fs::create_dir_all(target).map_err(|e| Error::output(target, e))?;
         let partial = target.join(format!(".partial-{}", std::process::id()));
         if partial.exists() {
-            std::fs::remove_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
+            std::fs::remove_dir_all(&partial).map_err(|e| Error::output(&partial, e))?;
         }
-        std::fs::create_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
+        std::fs::create_dir_all(&partial).map_err(|e| Error::output(&partial, e))?;
         Ok(OutputDir {
             target: target.to_path_buf(),
             partial,
@@ -31,7 +31,7 @@ impl OutputDir {
     pub fn path(&self, rel: &str) -> Result<PathBuf> {
         let p = self.partial.join(rel);
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
         }
         Ok(p)
     }
@@ -55,7 +55,7 @@ impl OutputDir {
             Ok(())
         }
         let mut files = Vec::new();
-        walk(&self.partial, &mut files).map_err(|e| Error::io(&self.partial, e))?;
+        walk(&self.partial, &mut files).map_err(|e| Error::output(&self.partial, e))?;
         let rels: Vec<PathBuf> = files
             .iter()
             .map(|f| {
@@ -64,23 +64,35 @@ impl OutputDir {
                     .to_path_buf()
             })
             .collect();
+        // A folder where a file goes would stop the moves halfway: refuse before the first.
+        if let Some(dst) = rels
+            .iter()
+            .map(|r| self.target.join(r))
+            .find(|d| d.is_dir())
+        {
+            let why = std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "a folder of this name is in the way; nothing was written",
+            );
+            return Err(Error::output(&dst, why));
+        }
         self.remove_stale(&rels);
         for (f, rel) in files.iter().zip(&rels) {
             let dst = self.target.join(rel);
             if let Some(parent) = dst.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
             }
-            std::fs::rename(f, &dst).map_err(|e| Error::io(&dst, e))?;
+            std::fs::rename(f, &dst).map_err(|e| Error::output(&dst, e))?;
         }
         let list: String = rels
             .iter()
             .map(|r| format!("{}\n", r.to_string_lossy()))
             .collect();
         let tmp = self.partial.join(MANIFEST);
-        std::fs::write(&tmp, list).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::write(&tmp, list).map_err(|e| Error::output(&tmp, e))?;
         let manifest = self.target.join(MANIFEST);
-        std::fs::rename(&tmp, &manifest).map_err(|e| Error::io(&manifest, e))?;
-        std::fs::remove_dir_all(&self.partial).map_err(|e| Error::io(&self.partial, e))?;
+        std::fs::rename(&tmp, &manifest).map_err(|e| Error::output(&manifest, e))?;
+        std::fs::remove_dir_all(&self.partial).map_err(|e| Error::output(&self.partial, e))?;
         self.committed = true;
         Ok(())
     }

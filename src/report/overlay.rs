@@ -182,6 +182,9 @@ fn save_rgb(path: &Path, rgb: &[u8], frame: &FrameResult) -> Result<()> {
         image::ColorType::Rgb8,
         image::ImageFormat::Png,
     )
-    .map_err(|e| Error::format(path, "PNG", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    .map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::output(path, std::io::Error::other(format!("PNG: {e}")))
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
 }

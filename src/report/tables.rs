@@ -3,13 +3,13 @@
 //! `analyze` command. Positions and sizes are converted from pixels to µm here.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::pipeline::migrasome::FrameResult;
 
-/// A channel name made safe for a CSV header (no commas, quotes or spaces).
+/// A channel name made safe for a CSV header or a file name (no commas, quotes or spaces).
+/// The tables themselves keep the names as they are (quoted where CSV needs it).
 pub fn column_name(name: &str) -> String {
     let s: String = name
         .chars()
@@ -24,29 +24,55 @@ pub fn column_name(name: &str) -> String {
     if s.is_empty() { "ch".into() } else { s }
 }
 
+/// One table, written through the `csv` crate: fields with a comma, a quote or a line break
+/// (an image or channel name) are quoted, quotes doubled (RFC 4180); `\n` ends a record.
 struct Csv {
     path: std::path::PathBuf,
-    out: BufWriter<File>,
+    out: csv::Writer<File>,
 }
 
 impl Csv {
-    fn create(path: &Path, header: &str) -> Result<Csv> {
-        let f = File::create(path).map_err(|e| Error::io(path, e))?;
+    fn create(path: &Path, header: &[String]) -> Result<Csv> {
+        let f = File::create(path).map_err(|e| Error::output(path, e))?;
         let mut c = Csv {
             path: path.to_path_buf(),
-            out: BufWriter::new(f),
+            out: csv::WriterBuilder::new().from_writer(f),
         };
-        c.line(header)?;
+        c.record(header)?;
         Ok(c)
     }
-    fn line(&mut self, s: &str) -> Result<()> {
-        writeln!(self.out, "{s}").map_err(|e| Error::io(&self.path, e))
+    fn record(&mut self, fields: &[String]) -> Result<()> {
+        self.out
+            .write_record(fields)
+            .map_err(|e| Error::output(&self.path, e.into()))
     }
     fn finish(mut self) -> Result<()> {
-        self.out.flush().map_err(|e| Error::io(&self.path, e))
+        self.out.flush().map_err(|e| Error::output(&self.path, e))
     }
 }
 
+<<<<<<< HEAD
+=======
+/// Field lists from text pieces and numbers: `fields![a, "b", format!(..)]`.
+macro_rules! fields {
+    ($($x:expr),* $(,)?) => { vec![$($x.to_string()),*] };
+}
+
+/// Running totals of one image, for `summary.json`.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ImageTotals {
+    pub frames: usize,
+    pub cells: usize,
+    pub migrasomes: usize,
+    pub released: usize,
+    pub assigned: usize,
+    pub cargo_positive: Vec<usize>,
+    /// Migrasomes per cell, every cell of every frame (for mean ± SEM).
+    #[serde(skip)]
+    pub per_cell: Vec<f64>,
+}
+
+>>>>>>> selfcontained
 /// The three CSV writers.
 pub struct Tables {
     migrasomes: Csv,
@@ -59,32 +85,64 @@ pub struct Tables {
 impl Tables {
     /// `channels`: every channel name; `cargo`: names of the cargo channels.
     pub fn create(dir: &Path, channels: &[String], cargo: &[String]) -> Result<Tables> {
-        let ch: Vec<String> = channels.iter().map(|c| column_name(c)).collect();
-        let cg: Vec<String> = cargo.iter().map(|c| column_name(c)).collect();
-        let mut mh = String::from(
-            "image,frame,z,migrasome_id,cell_id,x_um,y_um,area_um2,diameter_um,released",
-        );
+        let ch: Vec<String> = channels.to_vec();
+        let cg: Vec<String> = cargo.to_vec();
+        let mut mh = fields![
+            "image",
+            "frame",
+            "z",
+            "migrasome_id",
+            "cell_id",
+            "x_um",
+            "y_um",
+            "area_um2",
+            "diameter_um",
+            "released"
+        ];
         for c in &ch {
-            mh.push_str(&format!(",mean_{c},sum_{c},max_{c}"));
+            mh.extend(fields![
+                format!("mean_{c}"),
+                format!("sum_{c}"),
+                format!("max_{c}")
+            ]);
         }
+        mh.extend(cg.iter().map(|c| format!("{c}_positive")));
         for c in &cg {
-            mh.push_str(&format!(",{c}_positive"));
+            mh.extend(fields![
+                format!("{c}_background_mean"),
+                format!("{c}_background_sd")
+            ]);
         }
-        for c in &cg {
-            mh.push_str(&format!(",{c}_background_mean,{c}_background_sd"));
-        }
-        let mut chh =
-            String::from("image,frame,z,cell_id,x_um,y_um,area_um2,migrasome_count,released_count");
-        for c in &cg {
-            chh.push_str(&format!(",{c}_positive_count"));
-        }
-        chh.push_str(",territory_area_um2");
-        let mut fh =
-            String::from("image,frame,z,cells,migrasomes,migrasomes_per_cell,assigned,released");
-        for c in &cg {
-            fh.push_str(&format!(",{c}_positive_fraction"));
-        }
-        fh.push_str(",threshold_nucleus,threshold_body,threshold_spot,threshold_fiber");
+        let mut chh = fields![
+            "image",
+            "frame",
+            "z",
+            "cell_id",
+            "x_um",
+            "y_um",
+            "area_um2",
+            "migrasome_count",
+            "released_count"
+        ];
+        chh.extend(cg.iter().map(|c| format!("{c}_positive_count")));
+        chh.push("territory_area_um2".into());
+        let mut fh = fields![
+            "image",
+            "frame",
+            "z",
+            "cells",
+            "migrasomes",
+            "migrasomes_per_cell",
+            "assigned",
+            "released"
+        ];
+        fh.extend(cg.iter().map(|c| format!("{c}_positive_fraction")));
+        fh.extend(fields![
+            "threshold_nucleus",
+            "threshold_body",
+            "threshold_spot",
+            "threshold_fiber"
+        ]);
         Ok(Tables {
             migrasomes: Csv::create(&dir.join("migrasomes.csv"), &mh)?,
             cells: Csv::create(&dir.join("cells.csv"), &chh)?,
@@ -106,42 +164,52 @@ impl Tables {
         let a = pixel_um * pixel_um;
         for m in &f.migrasomes {
             let s = &m.stats;
-            let mut row = format!(
-                "{image},{t},{z},{},{},{:.4},{:.4},{:.4},{:.4},{}",
+            let mut row = fields![
+                image,
+                t,
+                z,
                 m.id,
                 m.cell_id,
-                s.centroid_x * pixel_um,
-                s.centroid_y * pixel_um,
-                s.area as f64 * a,
-                s.equivalent_diameter() * pixel_um,
+                format!("{:.4}", s.centroid_x * pixel_um),
+                format!("{:.4}", s.centroid_y * pixel_um),
+                format!("{:.4}", s.area as f64 * a),
+                format!("{:.4}", s.equivalent_diameter() * pixel_um),
                 m.released as u8
-            );
+            ];
             for c in &s.channels {
-                row.push_str(&format!(",{:.3},{},{}", c.mean, c.sum, c.max));
+                row.extend(fields![format!("{:.3}", c.mean), c.sum, c.max]);
             }
+            row.extend(m.cargo.iter().map(|c| (c.0 as u8).to_string()));
             for c in &m.cargo {
-                row.push_str(&format!(",{}", c.0 as u8));
+                row.extend(fields![format!("{:.3}", c.1), format!("{:.3}", c.2)]);
             }
-            for c in &m.cargo {
-                row.push_str(&format!(",{:.3},{:.3}", c.1, c.2));
-            }
-            self.migrasomes.line(&row)?;
+            self.migrasomes.record(&row)?;
         }
         for c in &f.cells {
-            let mut row = format!(
-                "{image},{t},{z},{},{:.4},{:.4},{:.4},{},{}",
+            let mut row = fields![
+                image,
+                t,
+                z,
                 c.id,
-                c.x * pixel_um,
-                c.y * pixel_um,
-                c.body_area as f64 * a,
+                format!("{:.4}", c.x * pixel_um),
+                format!("{:.4}", c.y * pixel_um),
+                format!("{:.4}", c.body_area as f64 * a),
                 c.migrasome_count,
                 c.released_count
+<<<<<<< HEAD
             );
             for k in &c.cargo_positive_count {
                 row.push_str(&format!(",{k}"));
             }
             row.push_str(&format!(",{:.4}", c.territory_area as f64 * a));
             self.cells.line(&row)?;
+=======
+            ];
+            row.extend(c.cargo_positive_count.iter().map(|k| k.to_string()));
+            row.push(format!("{:.4}", c.territory_area as f64 * a));
+            self.cells.record(&row)?;
+            totals.per_cell.push(c.migrasome_count as f64);
+>>>>>>> selfcontained
         }
         let n_m = f.migrasomes.len();
         let assigned = f.migrasomes.iter().filter(|m| m.cell_id != 0).count();
@@ -151,10 +219,24 @@ impl Tables {
         } else {
             assigned as f64 / f.cells.len() as f64
         };
+<<<<<<< HEAD
         let mut row = format!(
             "{image},{t},{z},{},{n_m},{per_cell:.4},{assigned},{released}",
             f.cells.len()
         );
+=======
+        let mut row = fields![
+            image,
+            t,
+            z,
+            f.cells.len(),
+            n_m,
+            format!("{per_cell:.4}"),
+            assigned,
+            released
+        ];
+        totals.cargo_positive.resize(self.cargo.len(), 0);
+>>>>>>> selfcontained
         for k in 0..self.cargo.len() {
             let pos = f.migrasomes.iter().filter(|m| m.cargo[k].0).count();
             let frac = if n_m == 0 {
@@ -162,14 +244,24 @@ impl Tables {
             } else {
                 pos as f64 / n_m as f64
             };
-            row.push_str(&format!(",{frac:.4}"));
+            row.push(format!("{frac:.4}"));
         }
         let th = f.thresholds;
+<<<<<<< HEAD
         row.push_str(&format!(
             ",{},{},{},{}",
             th.nucleus, th.body, th.spot, th.fiber
         ));
         self.frames.line(&row)?;
+=======
+        row.extend(fields![th.nucleus, th.body, th.spot, th.fiber]);
+        self.frames.record(&row)?;
+        totals.frames += 1;
+        totals.cells += f.cells.len();
+        totals.migrasomes += n_m;
+        totals.assigned += assigned;
+        totals.released += released;
+>>>>>>> selfcontained
         Ok(())
     }
 

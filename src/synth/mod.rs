@@ -372,7 +372,7 @@ pub fn illumination(scene: &Scene) -> Vec<f32> {
 pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
     cfg.validate()?;
     let scene = Scene::build(cfg)?;
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
     let stack = out.join(format!("{IMAGE}.ome.tif"));
     let names = cfg.channel_names();
     let spec = WriteSpec {

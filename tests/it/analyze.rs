@@ -148,3 +148,122 @@ fn particles_bad_input_is_exactly_one_line() {
     let line = one_error_line(&out);
     assert!(line.contains("README.md"), "{line}");
 }
+
+/// An image file and a cargo channel named with commas, quotes and non-ASCII letters
+/// (`run 1, "best" Zürich.ome.tif`, channel `Tom20, "mito"`) go through `analyze`'s tables and
+/// `evaluate` intact: the names read back exactly, the numbers equal the plain sample's, and
+/// so do the scores against the sample's truth (its names adapted the same way).
+#[test]
+fn names_with_commas_quotes_and_accents_round_trip() {
+    use migrascope::evaluate::Table;
+    use migrascope::io::{OpenOptions, StackReader, StackWriter, WriteFlavor, WriteSpec};
+
+    const IMAGE: &str = "run 1, \"best\" Zürich";
+    const CARGO: &str = "Tom20, \"mito\"";
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    // the sample, its cargo channel renamed, written by our OME writer
+    let sample = StackReader::open(
+        &root.join("assets/sample_migrasomes.ome.tif"),
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    let info = sample.info().clone();
+    let mut channels = info.channels.clone();
+    assert_eq!(channels[2].as_deref(), Some("Tom20"));
+    channels[2] = Some(CARGO.into());
+    let odd = dir.path().join(format!("{IMAGE}.ome.tif"));
+    let spec = WriteSpec {
+        shape: info.shape,
+        pixel_size_um: info.pixel_size_um,
+        time_increment_s: info.time_increment_s,
+        channels,
+    };
+    let mut w = StackWriter::create(&odd, &spec, info.dtype, WriteFlavor::Ome).unwrap();
+    for idx in info.shape.plane_indices() {
+        w.push_plane(&sample.read_plane(idx).unwrap().data).unwrap();
+    }
+    w.finish().unwrap();
+    let reread = StackReader::open(&odd, &OpenOptions::default()).unwrap();
+    assert_eq!(reread.info().channel_name(2), CARGO);
+
+    let analyze = |input: &std::path::Path, out: &std::path::Path| {
+        run_ok(
+            migrascope()
+                .arg("analyze")
+                .arg(input)
+                .arg("--out")
+                .arg(out)
+                .args(["--qc-every", "0"]),
+        );
+    };
+    let (plain_out, odd_out) = (dir.path().join("plain"), dir.path().join("odd"));
+    analyze(&root.join("assets/sample_migrasomes.ome.tif"), &plain_out);
+    analyze(&odd, &odd_out);
+
+    // the same tables, but for the names
+    for f in ["migrasomes.csv", "cells.csv", "frames.csv"] {
+        let plain = Table::read(&plain_out.join(f)).unwrap();
+        let odd = Table::read(&odd_out.join(f)).unwrap();
+        let renamed: Vec<String> = plain
+            .header
+            .iter()
+            .map(|h| h.replace("Tom20", CARGO))
+            .collect();
+        assert_eq!(odd.header, renamed, "{f}");
+        assert!(odd.header.iter().any(|h| h.contains(CARGO)), "{f}");
+        assert_eq!(odd.rows.len(), plain.rows.len(), "{f}");
+        for ((_, a), (_, b)) in plain.rows.iter().zip(&odd.rows) {
+            assert_eq!(a[0], "sample_migrasomes");
+            assert_eq!(b[0], IMAGE, "{f}");
+            assert_eq!(a[1..], b[1..], "{f}");
+        }
+    }
+    let text = std::fs::read_to_string(odd_out.join("migrasomes.csv")).unwrap();
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("\"run 1, \"\"best\"\" Zürich\",0,0,"),
+        "{text}"
+    );
+
+    // the truth with the same names, written through the csv crate
+    let truth = dir.path().join("truth");
+    std::fs::create_dir_all(&truth).unwrap();
+    for f in ["truth_migrasomes.csv", "truth_cells.csv"] {
+        let t = Table::read(&root.join("assets/sample_truth").join(f)).unwrap();
+        let mut w = csv::Writer::from_path(truth.join(f)).unwrap();
+        w.write_record(t.header.iter().map(|h| h.replace("Tom20", CARGO)))
+            .unwrap();
+        for (_, row) in &t.rows {
+            let mut row = row.clone();
+            row[0] = IMAGE.into();
+            w.write_record(&row).unwrap();
+        }
+        w.flush().unwrap();
+    }
+    let plain = evaluate(&root.join("assets/sample_truth"), &plain_out).unwrap();
+    let mut odd = evaluate(&truth, &odd_out).unwrap();
+    assert_eq!(odd.per_cargo[0].name, CARGO);
+    odd.per_cargo[0].name = "Tom20".into();
+    assert_eq!(odd, plain);
+    assert!(plain.tp > 0 && plain.cells_matched > 0);
+    // and through the command line
+    let json = |t: &std::path::Path, r: &std::path::Path| {
+        let out = run_ok(
+            migrascope()
+                .args(["evaluate", "--json", "--truth"])
+                .arg(t)
+                .arg("--results")
+                .arg(r),
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["per_cargo"][0]["name"] = "Tom20".into();
+        v
+    };
+    assert_eq!(
+        json(&truth, &odd_out),
+        json(&root.join("assets/sample_truth"), &plain_out)
+    );
+}

@@ -182,3 +182,11 @@ pub fn one_error_line(out: &std::process::Output) -> String {
     assert!(lines[0].starts_with("migrascope: "), "{err}");
     lines[0].to_string()
 }
+
+/// Asserts a run failed with exit code `code` (README, Commands) and one error line (see
+/// [`one_error_line`]); returns that line.
+pub fn fails_with(out: &std::process::Output, code: i32) -> String {
+    let line = one_error_line(out);
+    assert_eq!(out.status.code(), Some(code), "{line}");
+    line
+}

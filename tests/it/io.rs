@@ -1,4 +1,4 @@
-//! TIFF I/O (`migrascope::io`): every image of `../shared/data` against its reference.json
+//! TIFF I/O (`migrascope::io`): every image of `tests/data` against its reference.json
 //! and tifffile's metadata (`data`), writers read back by us and by tifffile (`roundtrip`,
 //! needs python3 + numpy + tifffile: a missing one fails the test), files tifffile writes
 //! (`variants`), streaming (`stream`), hostile files (`hostile`), `migrascope info` (`cli`).
@@ -19,7 +19,7 @@ use migrascope::image::{Plane, PlaneData};
 use migrascope::io::{OpenOptions, PlaneIndex, StackReader};
 
 pub fn data_dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).to_path_buf()
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data")).to_path_buf()
 }
 
 pub fn open(path: &Path) -> StackReader {

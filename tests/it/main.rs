@@ -5,6 +5,7 @@
 
 mod analyze;
 mod engine;
+mod exit_codes;
 mod harness;
 mod io;
 mod kernels;

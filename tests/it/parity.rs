@@ -1,4 +1,4 @@
-//! Parity with scikit-image on real images: every 2D entry of `../shared/data/*/reference.json`
+//! Parity with scikit-image on real images: every 2D entry of `tests/data/*/reference.json`
 //! (made by each folder's reference.py with scikit-image 0.26). Raw integer (and the float32
 //! blobs) images: Otsu threshold, 8- and 4-connected counts and the raw-intensity sums exactly.
 //! After a Gaussian of sigma 2: threshold within 1e-3 relative (we blur in f32, scikit-image
@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::harness::gpus;
 
 pub fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 fn reference(dataset: &str) -> Value {
