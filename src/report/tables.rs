@@ -51,28 +51,11 @@ impl Csv {
     }
 }
 
-<<<<<<< HEAD
-=======
 /// Field lists from text pieces and numbers: `fields![a, "b", format!(..)]`.
 macro_rules! fields {
     ($($x:expr),* $(,)?) => { vec![$($x.to_string()),*] };
 }
 
-/// Running totals of one image, for `summary.json`.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct ImageTotals {
-    pub frames: usize,
-    pub cells: usize,
-    pub migrasomes: usize,
-    pub released: usize,
-    pub assigned: usize,
-    pub cargo_positive: Vec<usize>,
-    /// Migrasomes per cell, every cell of every frame (for mean ± SEM).
-    #[serde(skip)]
-    pub per_cell: Vec<f64>,
-}
-
->>>>>>> selfcontained
 /// The three CSV writers.
 pub struct Tables {
     migrasomes: Csv,
@@ -196,20 +179,10 @@ impl Tables {
                 format!("{:.4}", c.body_area as f64 * a),
                 c.migrasome_count,
                 c.released_count
-<<<<<<< HEAD
-            );
-            for k in &c.cargo_positive_count {
-                row.push_str(&format!(",{k}"));
-            }
-            row.push_str(&format!(",{:.4}", c.territory_area as f64 * a));
-            self.cells.line(&row)?;
-=======
             ];
             row.extend(c.cargo_positive_count.iter().map(|k| k.to_string()));
             row.push(format!("{:.4}", c.territory_area as f64 * a));
             self.cells.record(&row)?;
-            totals.per_cell.push(c.migrasome_count as f64);
->>>>>>> selfcontained
         }
         let n_m = f.migrasomes.len();
         let assigned = f.migrasomes.iter().filter(|m| m.cell_id != 0).count();
@@ -219,12 +192,6 @@ impl Tables {
         } else {
             assigned as f64 / f.cells.len() as f64
         };
-<<<<<<< HEAD
-        let mut row = format!(
-            "{image},{t},{z},{},{n_m},{per_cell:.4},{assigned},{released}",
-            f.cells.len()
-        );
-=======
         let mut row = fields![
             image,
             t,
@@ -235,8 +202,6 @@ impl Tables {
             assigned,
             released
         ];
-        totals.cargo_positive.resize(self.cargo.len(), 0);
->>>>>>> selfcontained
         for k in 0..self.cargo.len() {
             let pos = f.migrasomes.iter().filter(|m| m.cargo[k].0).count();
             let frac = if n_m == 0 {
@@ -247,21 +212,8 @@ impl Tables {
             row.push(format!("{frac:.4}"));
         }
         let th = f.thresholds;
-<<<<<<< HEAD
-        row.push_str(&format!(
-            ",{},{},{},{}",
-            th.nucleus, th.body, th.spot, th.fiber
-        ));
-        self.frames.line(&row)?;
-=======
         row.extend(fields![th.nucleus, th.body, th.spot, th.fiber]);
         self.frames.record(&row)?;
-        totals.frames += 1;
-        totals.cells += f.cells.len();
-        totals.migrasomes += n_m;
-        totals.assigned += assigned;
-        totals.released += released;
->>>>>>> selfcontained
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! The migrasome analysis (see the README and `docs/` for the science: Liu et al., Life Medicine 2023): cells from nuclei and membrane,
+//! The migrasome analysis (Liu et al., Life Medicine 2023; see the README): cells from nuclei and membrane,
 //! migrasomes as small bright extracellular spots of the right size in µm, cargo scored
 //! against a robust local background, released versus attached via retraction fibers, each
 //! migrasome assigned to the territory holding its centroid. `config` holds the parameters
