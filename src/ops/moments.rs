@@ -131,8 +131,21 @@ pub fn record_clipped_iter(
     k: f32,
     iterations: u32,
 ) -> Result<MomentsBufs> {
+    let ks = vec![k; iterations.max(1) as usize - 1];
+    record_clipped_schedule(rec, labels, channel, capacity, &ks)
+}
+
+/// Plain moments, then one clipping round per entry of `ks` at mean ± k·SD of the round
+/// before.
+pub fn record_clipped_schedule(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    channel: &GpuPlane,
+    capacity: u32,
+    ks: &[f32],
+) -> Result<MomentsBufs> {
     let mut m = record_moments(rec, labels, channel, capacity, None, None)?;
-    for _ in 1..iterations.max(1) {
+    for &k in ks {
         let bounds = record_bounds(rec, &m, channel, capacity, k)?;
         m = record_moments(
             rec,

@@ -318,7 +318,7 @@ impl AnalyzeParams {
 }
 
 /// How a threshold is chosen: from the histogram (`otsu`, `li`, ..., or a number), or
-/// `noise:K` = background mean + K background SDs, both sigma-clipped (3 SD, 10 rounds) over
+/// `noise:K` = background mean + K background SDs, both sigma-clipped (one round at 1 SD, three at 3 SD) over
 /// the whole image: robust when the objects cover a tiny fraction of the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
