@@ -31,6 +31,10 @@ pub struct CellParams {
     pub body_local_radius_um: f64,
     /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
     pub body_max_hole_um2: f64,
+    /// The body mask is opened with a disk of this radius: anything narrower (fibers,
+    /// filopodia, migrasomes and clusters of them beside a cell) is cut off. At least the
+    /// largest migrasome's radius (with `size_tolerance`).
+    pub body_opening_um: f64,
     /// Smallest cell body (much larger than any migrasome).
     pub body_min_area_um2: f64,
     /// Migrasomes closer than this to a cell body are part of the cell, not counted.
@@ -128,6 +132,7 @@ impl Default for CellParams {
             body_edge_fraction: 0.5,
             body_local_radius_um: 4.0,
             body_max_hole_um2: 1000.0,
+            body_opening_um: 5.0,
             body_min_area_um2: 50.0,
             body_margin_um: 0.5,
             max_distance_um: 50.0,
@@ -269,6 +274,7 @@ impl AnalyzeParams {
             ("cells.body_edge_fraction", c.body_edge_fraction, true),
             ("cells.body_local_radius_um", c.body_local_radius_um, false),
             ("cells.body_max_hole_um2", c.body_max_hole_um2, true),
+            ("cells.body_opening_um", c.body_opening_um, true),
             ("cells.body_min_area_um2", c.body_min_area_um2, true),
             ("cells.body_margin_um", c.body_margin_um, true),
             ("cells.max_distance_um", c.max_distance_um, true),
@@ -429,7 +435,10 @@ impl PxParams {
             nucleus_min_area: area(p.cells.nucleus_min_area_um2),
             body_sigma: px(p.cells.body_sigma_um),
             body_threshold: p.cells.body_threshold,
-            body_opening: px(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0),
+            body_opening: px(p
+                .cells
+                .body_opening_um
+                .max(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0)),
             body_edge_fraction: p.cells.body_edge_fraction,
             body_local_radius: px(p.cells.body_local_radius_um),
             body_max_hole: area(p.cells.body_max_hole_um2),
