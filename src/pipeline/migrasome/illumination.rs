@@ -63,6 +63,22 @@ fn solve(mut a: [[f64; TERMS]; TERMS], mut b: [f64; TERMS]) -> Option<[f64; TERM
     Some(x)
 }
 
+/// The coefficients fitting `points` (terms, value) best in the least-squares sense.
+fn least_squares<'a>(
+    points: impl Iterator<Item = (&'a [f64; TERMS], f64)>,
+) -> Option<[f64; TERMS]> {
+    let (mut a, mut b) = ([[0.0; TERMS]; TERMS], [0.0; TERMS]);
+    for (ti, y) in points {
+        for r in 0..TERMS {
+            b[r] += ti[r] * y;
+            for c in 0..TERMS {
+                a[r][c] += ti[r] * ti[c];
+            }
+        }
+    }
+    solve(a, b)
+}
+
 fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -119,18 +135,8 @@ fn start(val: &[f64], t: &[[f64; TERMS]], gw: usize, gh: usize) -> [f64; TERMS] 
         for (u, x) in use_pt.iter_mut().zip(&resid) {
             *u = *x <= mid + sd.max(1e-9);
         }
-        let (mut a, mut b) = ([[0.0; TERMS]; TERMS], [0.0; TERMS]);
-        for ((ti, y), &u) in pts.iter().zip(&use_pt) {
-            if u {
-                for r in 0..TERMS {
-                    b[r] += ti[r] * y;
-                    for c in 0..TERMS {
-                        a[r][c] += ti[r] * ti[c];
-                    }
-                }
-            }
-        }
-        match solve(a, b) {
+        let chosen = pts.iter().zip(&use_pt).filter(|(_, u)| **u);
+        match least_squares(chosen.map(|((ti, y), _)| (ti, *y))) {
             Some(c) => coef = c,
             None => break,
         }
@@ -158,20 +164,8 @@ pub fn fit(blocks: &[f32], gw: usize, gh: usize) -> Background {
     let mut coef = start(&val, &t, gw, gh);
     for round in 0..ROUNDS {
         if round > 0 {
-            let mut a = [[0.0; TERMS]; TERMS];
-            let mut b = [0.0; TERMS];
-            for ((ti, &y), &ok) in t.iter().zip(&val).zip(&inlier) {
-                if !ok {
-                    continue;
-                }
-                for r in 0..TERMS {
-                    b[r] += ti[r] * y;
-                    for c in 0..TERMS {
-                        a[r][c] += ti[r] * ti[c];
-                    }
-                }
-            }
-            match solve(a, b) {
+            let chosen = t.iter().zip(&val).zip(&inlier).filter(|(_, ok)| **ok);
+            match least_squares(chosen.map(|((ti, y), _)| (ti, *y))) {
                 Some(c) => coef = c,
                 None => break,
             }
