@@ -751,11 +751,33 @@ fn finish(
             );
         }
     }
-    let verdicts: Vec<Option<Reject>> = spots
+    let mut verdicts: Vec<Option<Reject>> = spots
         .iter()
         .zip(&cand_shapes)
         .map(|(s, sh)| judge(s.area, sh, &px.shape_rules))
         .collect();
+    // a bright protrusion breaks into fragments at the spot threshold: a round candidate
+    // beside a fragment (too small or elongated) nearly as bright as itself is its tip
+    let peak = |s: &ObjectStats| s.channels[roles.membrane].max - thr.membrane_background;
+    let fragments: Vec<usize> = (0..spots.len())
+        .filter(|&i| matches!(verdicts[i], Some(Reject::TooSmall | Reject::Elongated)))
+        .collect();
+    let reach = px.shaft_reach as i64;
+    for i in 0..spots.len() {
+        if verdicts[i].is_some() {
+            continue;
+        }
+        let (a, pa) = (&spots[i].bbox, peak(&spots[i]));
+        let beside = fragments.iter().any(|&j| {
+            let b = &spots[j].bbox;
+            let gap_x = (b[0] as i64 - a[2] as i64).max(a[0] as i64 - b[2] as i64);
+            let gap_y = (b[1] as i64 - a[3] as i64).max(a[1] as i64 - b[3] as i64);
+            gap_x.max(gap_y) <= reach && peak(&spots[j]) > px.shape_rules.max_tip_ratio * pa
+        });
+        if beside && pa > 0.0 {
+            verdicts[i] = Some(Reject::ProtrusionTip);
+        }
+    }
     // kept candidates renumbered 1..K and rejected ones 1..R, both in raster order
     let (mut kept_id, mut rej_id) = (vec![0u32; spots.len() + 1], vec![0u32; spots.len() + 1]);
     let (mut k, mut r) = (0, 0);
