@@ -368,17 +368,13 @@ pub fn illumination(scene: &Scene) -> Vec<f32> {
     render::Renderer::new(scene).illum
 }
 
-/// Builds the scene, writes the stack and the truth files into `out` (created if needed).
-pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
-    cfg.validate()?;
-    let scene = Scene::build(cfg)?;
-    std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
-    let stack = out.join(format!("{IMAGE}.ome.tif"));
-    let names = cfg.channel_names();
-    let spec = WriteSpec {
+/// How a synthetic stack (or its truth label stack, without channel names) is written: the
+/// config's frames, size and pixel size, one frame every `TIME_INCREMENT_S`.
+fn write_spec(cfg: &SynthConfig, channels: Vec<Option<String>>) -> WriteSpec {
+    WriteSpec {
         shape: Shape {
             t: cfg.frames,
-            c: names.len(),
+            c: channels.len().max(1),
             z: 1,
             y: cfg.size,
             x: cfg.size,
@@ -389,8 +385,18 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
             z: None,
         },
         time_increment_s: Some(TIME_INCREMENT_S),
-        channels: names.into_iter().map(Some).collect(),
-    };
+        channels,
+    }
+}
+
+/// Builds the scene, writes the stack and the truth files into `out` (created if needed).
+pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
+    cfg.validate()?;
+    let scene = Scene::build(cfg)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
+    let stack = out.join(format!("{IMAGE}.ome.tif"));
+    let names = cfg.channel_names();
+    let spec = write_spec(cfg, names.into_iter().map(Some).collect());
     let renderer = render::Renderer::new(&scene);
     let planes = (0..cfg.frames).flat_map(|t| renderer.frame(t));
     write_ome_u16(&stack, &spec, planes)?;

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::scene::Scene;
 use super::{IMAGE, TIME_INCREMENT_S};
 use crate::error::{Error, Result};
-use crate::io::{PixelSize, Shape, WriteSpec, write_labels};
+use crate::io::write_labels;
 use crate::report::AtomicFile;
 
 /// Writes the four truth files into `dir`; returns their paths (migrasomes, cells, json,
@@ -32,22 +32,7 @@ pub fn write_all(scene: &Scene, dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf
 
 fn write_bodies(scene: &Scene, path: &Path) -> Result<()> {
     let cfg = &scene.cfg;
-    let spec = WriteSpec {
-        shape: Shape {
-            t: cfg.frames,
-            c: 1,
-            z: 1,
-            y: cfg.size,
-            x: cfg.size,
-        },
-        pixel_size_um: PixelSize {
-            x: Some(cfg.pixel_size_um),
-            y: Some(cfg.pixel_size_um),
-            z: None,
-        },
-        time_increment_s: Some(TIME_INCREMENT_S),
-        channels: vec![],
-    };
+    let spec = super::write_spec(cfg, vec![]);
     write_labels(path, &spec, (0..cfg.frames).map(|t| scene.body_labels(t)))
 }
 
