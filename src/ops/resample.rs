@@ -1,10 +1,9 @@
-//! Resampling and the rolling-ball-like background: the image is averaged down by a factor,
-//! grey-opened with a disk larger than any cell (cells vanish, uneven illumination stays),
-//! smoothed and interpolated back up. Subtracting it flattens the illumination before cell
-//! bodies are thresholded (Fiji users know it as "Subtract Background").
+//! Resampling: block means (`down_mean`), bilinear interpolation back to full size
+//! (`up_bilinear`), and what they make cheap at reduced size: the local level of large bright
+//! objects (`local_level`), against which cell bodies are thresholded at their half maximum.
 
 use super::morphology::opening;
-use super::{GpuPlane, RawKind, filters, grid_px};
+use super::{GpuPlane, RawKind, grid_px};
 use crate::error::{Error, Result};
 use crate::gpu::Recorder;
 
@@ -65,17 +64,6 @@ pub fn down_mean(rec: &mut Recorder, src: &GpuPlane, f: u32) -> Result<GpuPlane>
 /// Bilinear interpolation of a `f`-times smaller image back to `w` x `h`.
 pub fn up_bilinear(rec: &mut Recorder, src: &GpuPlane, w: u32, h: u32, f: u32) -> Result<GpuPlane> {
     resample(rec, "up_bilinear", src, w, h, f)
-}
-
-/// Smooth background under objects smaller than `radius` px: opened at 1/f size with a disk
-/// of `radius / f` px (f chosen so that disk is about 12 px), smoothed, interpolated back.
-pub fn rolling_background(rec: &mut Recorder, img: &GpuPlane, radius: f64) -> Result<GpuPlane> {
-    let f = ((radius / 12.0).floor() as u32).max(1);
-    let small = down_mean(rec, img, f)?;
-    let r = (radius / f as f64).round().max(1.0) as u32;
-    let opened = opening(rec, &small, r)?;
-    let smooth = filters::gaussian_blur(rec, &opened, [r as f64 / 2.0; 2])?;
-    up_bilinear(rec, &smooth, img.width, img.height, f)
 }
 
 /// Local level of large bright objects: the block means of `img` (blocks of f px, f chosen

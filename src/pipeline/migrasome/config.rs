@@ -394,8 +394,6 @@ pub struct PxParams {
     pub spot_threshold: Rule,
     pub split_distance: u32,
     pub split: bool,
-    pub min_area: u32,
-    pub max_area: u32,
     pub shape_rules: ShapeRules,
     /// A candidate's shaft is looked for beyond `shaft_gap` px from its edge (its own
     /// blurred rim is no shaft) and up to `shaft_reach` px.
@@ -450,8 +448,6 @@ impl PxParams {
             spot_threshold: m.threshold,
             split_distance: px(m.diameter_min_um).floor().max(1.0) as u32,
             split: m.split,
-            min_area: disk(dmin).floor().max(4.0) as u32,
-            max_area: disk(dmax).ceil().min(u32::MAX as f64) as u32,
             shape_rules: ShapeRules {
                 min_area: disk(dmin).floor().max(4.0) as u32,
                 max_area: disk(dmax).ceil().min(u32::MAX as f64) as u32,

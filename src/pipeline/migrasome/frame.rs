@@ -555,7 +555,7 @@ fn record_rest(
             &[],
             caps.spots,
             KeepRule {
-                min_area: px.max_area.saturating_add(1),
+                min_area: px.shape_rules.max_area.saturating_add(1),
                 ..Default::default()
             },
         )?;
@@ -742,14 +742,6 @@ fn finish(
         } else {
             0.0
         };
-    }
-    if std::env::var_os("MIGRASCOPE_DEBUG_TIPS").is_some() {
-        for (s, sh) in spots.iter().zip(&cand_shapes) {
-            eprintln!(
-                "tip {:.1} {:.1} {:.3} {}",
-                s.centroid_x, s.centroid_y, sh.tip_ratio, s.area
-            );
-        }
     }
     let mut verdicts: Vec<Option<Reject>> = spots
         .iter()

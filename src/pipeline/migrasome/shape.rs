@@ -88,18 +88,6 @@ pub enum Reject {
     ProtrusionTip,
 }
 
-impl Reject {
-    pub fn name(self) -> &'static str {
-        match self {
-            Reject::InBodyZone => "in body zone",
-            Reject::TooSmall => "too small",
-            Reject::TooLarge => "too large",
-            Reject::Elongated => "elongated",
-            Reject::ProtrusionTip => "protrusion tip",
-        }
-    }
-}
-
 /// The geometric rules a candidate must pass (pixels).
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct ShapeRules {
