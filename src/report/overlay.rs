@@ -94,7 +94,7 @@ pub fn render(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     }
     for m in &frame.migrasomes {
         let r = m.stats.equivalent_diameter() / 2.0 + 3.0;
-        let c = if m.cargo.iter().any(|x| x.0) {
+        let c = if m.cargo.iter().any(|x| x.positive) {
             POSITIVE
         } else {
             NEGATIVE

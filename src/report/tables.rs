@@ -162,9 +162,12 @@ impl Tables {
             for c in &s.channels {
                 row.extend(fields![format!("{:.3}", c.mean), c.sum, c.max]);
             }
-            row.extend(m.cargo.iter().map(|c| (c.0 as u8).to_string()));
+            row.extend(m.cargo.iter().map(|c| (c.positive as u8).to_string()));
             for c in &m.cargo {
-                row.extend(fields![format!("{:.3}", c.1), format!("{:.3}", c.2)]);
+                row.extend(fields![
+                    format!("{:.3}", c.background.mean),
+                    format!("{:.3}", c.background.sd)
+                ]);
             }
             self.migrasomes.record(&row)?;
         }
@@ -203,7 +206,7 @@ impl Tables {
             released
         ];
         for k in 0..self.cargo.len() {
-            let pos = f.migrasomes.iter().filter(|m| m.cargo[k].0).count();
+            let pos = f.migrasomes.iter().filter(|m| m.cargo[k].positive).count();
             let frac = if n_m == 0 {
                 f64::NAN
             } else {

@@ -49,7 +49,7 @@ impl ImageTotals {
             self.per_cell.push(c.migrasome_count as f64);
         }
         for (k, n) in self.cargo_positive.iter_mut().enumerate() {
-            *n += f.migrasomes.iter().filter(|m| m.cargo[k].0).count();
+            *n += f.migrasomes.iter().filter(|m| m.cargo[k].positive).count();
         }
         self.frames += 1;
         self.cells += f.cells.len();

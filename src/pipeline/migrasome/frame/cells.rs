@@ -1,0 +1,203 @@
+//! Stage "cells": nuclei, cell bodies and territories.
+//!
+//! Nuclei: the blurred nuclear channel above its threshold, labelled, small ones dropped.
+//! Bodies are found at the cell scale and independently of the spots: the blurred,
+//! background-subtracted membrane above the floor and above a fraction of its local level (a
+//! half-maximum edge whatever the body's brightness), opened with a disk larger than any
+//! migrasome (cuts off fibers, filopodia and migrasome clusters), holes filled, and (with a
+//! nuclei channel) only the regions that hold a nucleus or are cut by the image border.
+//! Territories: every pixel within reach of a nucleus (or a body without a nuclei channel)
+//! takes the nearest one's label.
+
+use crate::error::Result;
+use crate::gpu::{Gpu, Recorder};
+use crate::ops::expand::expand_labels;
+use crate::ops::label::{KeepRule, Labels, component_any, label_components};
+use crate::ops::mask::{and_mask, and_not, neither, or_nonzero};
+use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
+use crate::ops::morphology::binary_opening;
+use crate::ops::{GpuPlane, filters, threshold::threshold_above};
+
+use super::super::config::PxParams;
+use super::{Capacities, Thresholds};
+
+/// The GPU images later stages use.
+pub(super) struct CellPlanes {
+    /// Bodies, labelled 1..B.
+    pub bodies: GpuPlane,
+    /// Bodies grown by the body margin: no migrasome starts inside it.
+    pub body_zone: GpuPlane,
+    /// Territory of each seed (nucleus, or body without a nuclei channel), labelled 1..S.
+    pub territory: GpuPlane,
+}
+
+/// Object tables being read back.
+pub(super) struct PendingCells {
+    nuclei: Option<PendingObjects>,
+    bodies: PendingObjects,
+    holes: PendingObjects,
+    regions: Option<PendingObjects>,
+    /// Per territory (with a nuclei channel): the body pixels in it, as channel 0's sum.
+    territory: Option<PendingObjects>,
+}
+
+/// The objects of the stage, read back.
+#[derive(Default)]
+pub(super) struct CellObjects {
+    pub nuclei: Option<Vec<ObjectStats>>,
+    pub bodies: Vec<ObjectStats>,
+    pub territory: Vec<ObjectStats>,
+}
+
+/// Records the stage.
+pub(super) fn record(
+    rec: &mut Recorder,
+    nuc_img: Option<&GpuPlane>,
+    body_img: &GpuPlane,
+    px: &PxParams,
+    thr: &Thresholds,
+    caps: &Capacities,
+) -> Result<(CellPlanes, PendingCells)> {
+    let nuclei = match nuc_img {
+        Some(n) => {
+            let nm = threshold_above(rec, n, thr.nucleus)?;
+            let nl = label_components(rec, &nm, 8)?;
+            Some(record_objects(
+                rec,
+                &nl,
+                &[],
+                caps.nuclei,
+                KeepRule {
+                    min_area: px.nucleus_min_area,
+                    ..Default::default()
+                },
+            )?)
+        }
+        None => None,
+    };
+    let bm = threshold_above(rec, body_img, thr.body)?;
+    let bm = if px.body_edge_fraction > 0.0 {
+        let level = crate::ops::resample::local_level(
+            rec,
+            body_img,
+            px.body_opening,
+            px.body_local_radius,
+        )?;
+        let rel = filters::axpby(rec, 1.0, body_img, -(px.body_edge_fraction as f32), &level)?;
+        let rel = threshold_above(rec, &rel, 0.0)?;
+        and_mask(rec, &bm, &rel)?
+    } else {
+        bm
+    };
+    let bm = binary_opening(rec, &bm, px.body_opening)?;
+    let outside = neither(rec, &bm, &bm)?;
+    let outside = label_components(rec, &outside, 4)?;
+    let (p_holes, holes) = record_objects(
+        rec,
+        &outside,
+        &[],
+        caps.holes,
+        KeepRule {
+            min_area: 0,
+            max_area: px.body_max_hole,
+            exclude_edges: true,
+        },
+    )?;
+    let bm = or_nonzero(rec, &bm, &holes.plane)?;
+    // a body cut by the image border may have its nucleus outside the field: it is kept as
+    // a body (its edge must not count as migrasomes), though it is no cell of this frame
+    let mut p_regions = None;
+    let bm = match &nuclei {
+        Some((_, kept)) => {
+            let regions = label_components(rec, &bm, 8)?;
+            let (p_reg, inner) = record_objects(
+                rec,
+                &regions,
+                &[],
+                caps.bodies,
+                KeepRule {
+                    exclude_edges: true,
+                    ..Default::default()
+                },
+            )?;
+            p_regions = Some(p_reg);
+            let with_nucleus = component_any(rec, &regions, &kept.plane)?;
+            let at_border = and_not(rec, &bm, &inner.plane)?;
+            let keep = or_nonzero(rec, &with_nucleus, &at_border)?;
+            and_mask(rec, &bm, &keep)?
+        }
+        None => bm,
+    };
+    let bl = label_components(rec, &bm, 8)?;
+    let (p_bodies, bodies) = record_objects(
+        rec,
+        &bl,
+        &[],
+        caps.bodies,
+        KeepRule {
+            min_area: px.body_min_area,
+            ..Default::default()
+        },
+    )?;
+    let body_zone = expand_labels(rec, &bodies.plane, px.body_margin)?;
+    let (p_nuclei, seeds) = match nuclei {
+        Some((p, kept)) => (Some(p), kept),
+        None => (None, bodies.clone()),
+    };
+    let territory = expand_labels(rec, &seeds.plane, px.max_distance)?;
+    // body area per territory
+    let p_territory = if nuc_img.is_some() {
+        let terr = Labels {
+            plane: territory.clone(),
+            count: seeds.count.clone(),
+            parent: seeds.parent.clone(),
+            rank: seeds.rank.clone(),
+        };
+        let body_mask = or_nonzero(rec, &bodies.plane, &bodies.plane)?;
+        Some(record_objects(rec, &terr, &[&body_mask], caps.nuclei, KeepRule::default())?.0)
+    } else {
+        None
+    };
+    Ok((
+        CellPlanes {
+            bodies: bodies.plane,
+            body_zone,
+            territory,
+        },
+        PendingCells {
+            nuclei: p_nuclei,
+            bodies: p_bodies,
+            holes: p_holes,
+            regions: p_regions,
+            territory: p_territory,
+        },
+    ))
+}
+
+impl PendingCells {
+    /// Reads the tables back; `None` when a capacity was too small (it has been raised).
+    pub fn finish(self, gpu: &Gpu, caps: &mut Capacities) -> Result<Option<CellObjects>> {
+        let mut grow = false;
+        let bodies = super::done(self.bodies.finish(gpu)?, &mut caps.bodies, &mut grow);
+        let nuclei = match self.nuclei {
+            Some(n) => super::done(n.finish(gpu)?, &mut caps.nuclei, &mut grow),
+            None => None,
+        };
+        super::done(self.holes.finish(gpu)?, &mut caps.holes, &mut grow);
+        if let Some(r) = self.regions {
+            super::done(r.finish(gpu)?, &mut caps.bodies, &mut grow);
+        }
+        let territory = match self.territory {
+            Some(t) => super::done(t.finish(gpu)?, &mut caps.nuclei, &mut grow),
+            None => None,
+        };
+        if grow {
+            return Ok(None);
+        }
+        Ok(Some(CellObjects {
+            nuclei,
+            bodies: bodies.unwrap_or_default(),
+            territory: territory.unwrap_or_default(),
+        }))
+    }
+}

@@ -1,0 +1,554 @@
+//! One frame (one 2D plane position, all channels) of the migrasome analysis on the GPU.
+//!
+//! Submission 1 (`begin_frame`) uploads the channels and computes the enhanced images (nuclei
+//! blurred, membrane blurred at the cell scale with its block means, spots = difference of
+//! Gaussians, fibers = Hessian ridge) and the statistics of their thresholds; the host reads
+//! those back, fits the background under the bodies (`illumination`) and settles the
+//! thresholds (`continue_frame`). Submission 2 runs the stages, each in its own module and
+//! each handing the next a named struct: [`cells`] (nuclei, bodies, territories), [`spots`]
+//! (candidates outside the body zone, split, measured), [`fibers`] (attachment and the shaft
+//! beside each candidate), [`cargo`] (local backgrounds); `finish_frame` reads back only small
+//! tables and the label images that are written out, and the host stages judge the candidates
+//! (`spots::judge`) and assign them to cells ([`assign`]).
+
+mod assign;
+mod cargo;
+mod cells;
+mod fibers;
+mod spots;
+
+pub use cargo::LocalBackground;
+
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Readback, Recorder};
+use crate::image::Plane;
+use crate::ops::mask::neither;
+use crate::ops::measure::{Finished, ObjectStats};
+use crate::ops::moments;
+use crate::ops::threshold::{PendingHistogram, compute, record_histogram, threshold_above};
+use crate::ops::{GpuPlane, RawKind, filters, to_f32, upload_plane};
+
+use super::config::{PxParams, Rule};
+use super::illumination::{self, Background};
+use super::shape::{Reject, Shape};
+
+/// Which channel plays which part.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Roles {
+    pub nuclei: Option<usize>,
+    pub membrane: usize,
+    pub cargo: Vec<usize>,
+}
+
+/// Thresholds chosen for this frame (in the units of each enhanced image).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Thresholds {
+    pub nucleus: f64,
+    pub body: f64,
+    pub spot: f64,
+    pub fiber: f64,
+    /// Hysteresis: weaker ridge pixels join the fibers when connected to a strong one.
+    pub fiber_low: f64,
+    /// Background level of the membrane channel (sigma-clipped mean of the frame).
+    pub membrane_background: f64,
+}
+
+/// One detected migrasome (pixel units; the report converts to µm).
+#[derive(Clone, Debug)]
+pub struct Migrasome {
+    pub id: u32,
+    pub cell_id: u32,
+    pub stats: ObjectStats,
+    pub shape: Shape,
+    pub released: bool,
+    /// Per cargo channel.
+    pub cargo: Vec<CargoCall>,
+}
+
+/// A migrasome's call in one cargo channel.
+#[derive(Clone, Copy, Debug)]
+pub struct CargoCall {
+    /// Mean inside above the local background's mean + k SD.
+    pub positive: bool,
+    /// The local background (an annulus around it, or the frame's where that is too small).
+    pub background: LocalBackground,
+}
+
+/// One cell (territory of one nucleus, or of one body without a nuclei channel).
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub id: u32,
+    pub x: f64,
+    pub y: f64,
+    pub body_area: u64,
+    pub territory_area: u64,
+    pub migrasome_count: u32,
+    pub released_count: u32,
+    pub cargo_positive_count: Vec<u32>,
+}
+
+/// Label images read back for writing and pictures.
+#[derive(Clone, Debug)]
+pub struct FrameLabels {
+    pub cells: Vec<u32>,
+    pub migrasomes: Vec<u32>,
+    pub bodies: Vec<u32>,
+    /// Candidates that were not counted (numbered as `FrameResult::rejected`), and spot
+    /// pixels dropped for reaching into a body's exclusion zone (1).
+    pub rejected: Vec<u32>,
+    pub in_body_zone: Vec<u32>,
+}
+
+/// A candidate that was not counted, and why.
+#[derive(Clone, Debug)]
+pub struct Rejected {
+    pub stats: ObjectStats,
+    pub shape: Shape,
+    pub reason: Reject,
+}
+
+#[derive(Clone, Debug)]
+pub struct FrameResult {
+    pub width: usize,
+    pub height: usize,
+    pub thresholds: Thresholds,
+    pub cells: Vec<Cell>,
+    pub migrasomes: Vec<Migrasome>,
+    pub rejected: Vec<Rejected>,
+    pub labels: FrameLabels,
+}
+
+/// Record capacities, carried from frame to frame so steady state needs one pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Capacities {
+    pub nuclei: u32,
+    pub bodies: u32,
+    pub holes: u32,
+    pub spots: u32,
+}
+
+impl Default for Capacities {
+    fn default() -> Self {
+        Capacities {
+            nuclei: 256,
+            bodies: 256,
+            holes: 256,
+            spots: 1024,
+        }
+    }
+}
+
+/// Sigma-clipping rounds of a `noise:K` threshold. Cell bodies can cover a third of a frame
+/// and are far above the background: three rounds at 3 SD left the SD two to three times
+/// the background's (thresholds far too high, dim migrasomes and dim bodies lost). A first
+/// hard cut at 1 SD drops the bodies at once; three rounds at 3 SD then readmit the
+/// background's tails (within 3 % of ten rounds at 3 SD, in half the passes).
+const NOISE_CLIPS: [f32; 4] = [1.0, 3.0, 3.0, 3.0];
+/// A threshold being computed on the GPU.
+enum PendingThreshold {
+    Hist(PendingHistogram, crate::ops::threshold::Method),
+    Noise(Readback, Readback, RawKind, f64),
+    /// `noise:K` on the image of another `noise:` threshold: its moments, another K
+    SameImage(f64),
+    /// already read
+    Done,
+}
+
+/// Records what `rule` needs to threshold `img` (`ones`: a plane of 1s, the whole frame).
+fn record_threshold(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    rule: Rule,
+    ones: &GpuPlane,
+) -> Result<PendingThreshold> {
+    Ok(match rule {
+        Rule::Hist(m) => PendingThreshold::Hist(record_histogram(rec, img)?, m),
+        Rule::Noise(k) => {
+            let m = moments::record_clipped_schedule(rec, ones, img, 1, &NOISE_CLIPS)?;
+            PendingThreshold::Noise(
+                rec.readback(&m.records, 0, moments::REC as u64 * 4),
+                rec.readback(&m.range, 0, 8),
+                img.kind,
+                k,
+            )
+        }
+    })
+}
+
+impl PendingThreshold {
+    fn finish(self, gpu: &Gpu) -> Result<f64> {
+        Ok(self.finish_with_stats(gpu)?.0)
+    }
+
+    /// The threshold, and for `noise:K` the clipped mean and SD it came from.
+    fn finish_with_stats(self, gpu: &Gpu) -> Result<(f64, Option<(f64, f64)>)> {
+        match self {
+            PendingThreshold::Hist(h, m) => Ok((compute(m, &h.finish(gpu)?), None)),
+            PendingThreshold::Noise(recs, range, kind, k) => {
+                let r: Vec<u32> = recs.wait_as(gpu)?;
+                let range: Vec<u32> = range.wait_as(gpu)?;
+                let (_, mean, sd) = moments::decode(&r, [range[0], range[1]], kind)[0];
+                Ok((mean + k * sd, Some((mean, sd))))
+            }
+            PendingThreshold::SameImage(_) | PendingThreshold::Done => {
+                Err(Error::Gpu("threshold read twice".into()))
+            }
+        }
+    }
+}
+
+/// Submission 2's results being read back.
+struct Pending2 {
+    cells: cells::PendingCells,
+    split: spots::PendingSplit,
+    candidates: spots::Measured,
+    cargo: cargo::PendingCargo,
+    territory_rb: Readback,
+    candidates_rb: Readback,
+    bodies_rb: Readback,
+    in_body_zone_rb: Readback,
+}
+
+/// A frame whose first submission (enhanced images, threshold statistics) is on the GPU.
+pub struct FrameStage1 {
+    w: usize,
+    h: usize,
+    raws: Vec<GpuPlane>,
+    nuc_img: Option<GpuPlane>,
+    mem: GpuPlane,
+    body_blur: GpuPlane,
+    /// Block means of `body_blur` being read back (readback, block size, grid width, height)
+    body_blocks: Option<(Readback, u32, u32, u32)>,
+    /// The background surface under the bodies, once fitted (block size, grid size, fit).
+    body_bg: Option<(u32, u32, u32, Background)>,
+    spot_img: GpuPlane,
+    fiber_img: GpuPlane,
+    h_nuc: Option<PendingThreshold>,
+    h_spot: PendingThreshold,
+    h_fiber: PendingThreshold,
+    h_fiber_low: PendingThreshold,
+    h_mem_bg: PendingThreshold,
+}
+
+/// Uploads one frame (`planes`: all its channels) and submits the enhanced images and their
+/// threshold statistics; returns at once. [`finish_frame`] completes it. Submitting the next
+/// frame's first stage before finishing this one keeps the GPU busy.
+pub fn begin_frame(
+    gpu: &Gpu,
+    planes: &[Plane],
+    roles: &Roles,
+    px: &PxParams,
+) -> Result<FrameStage1> {
+    let (w, h) = (planes[roles.membrane].width, planes[roles.membrane].height);
+    for p in planes {
+        if (p.width, p.height) != (w, h) {
+            return Err(Error::invalid("channels of one frame differ in size"));
+        }
+    }
+    let mut rec = Recorder::new(gpu);
+    let raws: Vec<GpuPlane> = planes
+        .iter()
+        .map(|p| upload_plane(&mut rec, p))
+        .collect::<Result<_>>()?;
+    let mem = to_f32(&mut rec, &raws[roles.membrane])?;
+    let nuc_img = match roles.nuclei {
+        Some(c) => {
+            let f = to_f32(&mut rec, &raws[c])?;
+            Some(filters::gaussian_blur(&mut rec, &f, [px.nucleus_sigma; 2])?)
+        }
+        None => None,
+    };
+    // bodies: the membrane blurred at the cell scale; its block means go to the host, which
+    // fits the background surface under the cells (see `illumination`)
+    let body_blur = filters::gaussian_blur(&mut rec, &mem, [px.body_sigma; 2])?;
+    let block = px.body_sigma.round().max(1.0) as u32;
+    let blocks = crate::ops::resample::down_mean(&mut rec, &body_blur, block)?;
+    let body_blocks = rec.readback(&blocks.buf, 0, blocks.len() as u64 * 4);
+    let spot_img =
+        filters::difference_of_gaussians(&mut rec, &mem, px.smooth_sigma, px.background_sigma)?;
+    let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
+    let zero = GpuPlane {
+        buf: rec.zeroed(mem.len() as u64 * 4),
+        kind: RawKind::U32,
+        width: mem.width,
+        height: mem.height,
+    };
+    let ones = neither(&mut rec, &zero, &zero)?;
+    let h_nuc = nuc_img
+        .as_ref()
+        .map(|n| record_threshold(&mut rec, n, px.nucleus_threshold, &ones))
+        .transpose()?;
+    let h_spot = record_threshold(&mut rec, &spot_img, px.spot_threshold, &ones)?;
+    let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold, &ones)?;
+    // both fiber thresholds on one image: one set of clipped moments serves two `noise:K`
+    let h_fiber_low = match (px.fiber_threshold, px.fiber_threshold_low) {
+        (Rule::Noise(_), Rule::Noise(k)) => PendingThreshold::SameImage(k),
+        (_, low) => record_threshold(&mut rec, &fiber_img, low, &ones)?,
+    };
+    let h_mem_bg = record_threshold(&mut rec, &mem, Rule::Noise(0.0), &ones)?;
+    rec.submit();
+    Ok(FrameStage1 {
+        w,
+        h,
+        raws,
+        nuc_img,
+        mem,
+        body_blur,
+        body_blocks: Some((body_blocks, block, blocks.width, blocks.height)),
+        body_bg: None,
+        spot_img,
+        fiber_img,
+        h_nuc,
+        h_spot,
+        h_fiber,
+        h_fiber_low,
+        h_mem_bg,
+    })
+}
+
+/// A frame whose second submission (everything else) is on the GPU.
+pub struct FrameStage2 {
+    s1: FrameStage1,
+    thr: Thresholds,
+    pending: Pending2,
+}
+
+/// Reads the thresholds of a frame's first stage and submits its second stage.
+pub fn continue_frame(
+    gpu: &Gpu,
+    s1: FrameStage1,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &Capacities,
+) -> Result<FrameStage2> {
+    let (rb, block, gw, gh) = s1
+        .body_blocks
+        .ok_or_else(|| Error::Gpu("body blocks read twice".into()))?;
+    let blocks: Vec<f32> = rb.wait_as(gpu)?;
+    let bg = illumination::fit(&blocks, gw as usize, gh as usize);
+    let body_floor = match px.body_threshold {
+        Rule::Noise(k) => k * bg.sd,
+        Rule::Hist(crate::ops::threshold::Method::Value(v)) => v,
+        Rule::Hist(m) => {
+            return Err(Error::invalid(format!(
+                "cells.body_threshold {}: only noise:K or a number (above the fitted background)",
+                m.name()
+            )));
+        }
+    };
+    let (fiber, fiber_stats) = s1.h_fiber.finish_with_stats(gpu)?;
+    let fiber_low = match (s1.h_fiber_low, fiber_stats) {
+        (PendingThreshold::SameImage(k), Some((mean, sd))) => mean + k * sd,
+        (low, _) => low.finish(gpu)?,
+    };
+    let thr = Thresholds {
+        nucleus: match s1.h_nuc {
+            Some(hn) => hn.finish(gpu)?,
+            None => f64::NAN,
+        },
+        body: body_floor,
+        spot: s1.h_spot.finish(gpu)?,
+        fiber,
+        fiber_low,
+        membrane_background: s1.h_mem_bg.finish(gpu)?,
+    };
+    let s1 = FrameStage1 {
+        h_nuc: None,
+        body_blocks: None,
+        body_bg: Some((block, gw, gh, bg)),
+        h_spot: PendingThreshold::Done,
+        h_fiber: PendingThreshold::Done,
+        h_fiber_low: PendingThreshold::Done,
+        h_mem_bg: PendingThreshold::Done,
+        ..s1
+    };
+    let pending = submit_rest(gpu, &s1, roles, px, &thr, caps)?;
+    Ok(FrameStage2 { s1, thr, pending })
+}
+
+fn submit_rest(
+    gpu: &Gpu,
+    s1: &FrameStage1,
+    roles: &Roles,
+    px: &PxParams,
+    thr: &Thresholds,
+    caps: &Capacities,
+) -> Result<Pending2> {
+    let mut rec = Recorder::new(gpu);
+    let (block, gw, gh, bg) = s1
+        .body_bg
+        .as_ref()
+        .ok_or_else(|| Error::Gpu("body background not fitted".into()))?;
+    let grid = GpuPlane {
+        buf: rec.upload(&bg.grid),
+        kind: RawKind::F32,
+        width: *gw,
+        height: *gh,
+    };
+    let surface =
+        crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
+    let body_img = filters::subtract(&mut rec, &s1.body_blur, &surface)?;
+    let p2 = record_rest(&mut rec, s1, &body_img, roles, px, thr, caps)?;
+    rec.submit();
+    Ok(p2)
+}
+
+/// Waits for a frame's results (recording its second stage again, with room, when it had
+/// more objects than the capacities).
+pub fn finish_frame(
+    gpu: &Gpu,
+    mut s2: FrameStage2,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+) -> Result<FrameResult> {
+    loop {
+        match finish(gpu, s2.pending, roles, px, caps, s2.s1.w, s2.s1.h, s2.thr)? {
+            Some(r) => return Ok(r),
+            None => s2.pending = submit_rest(gpu, &s2.s1, roles, px, &s2.thr, caps)?,
+        }
+    }
+}
+
+/// Runs the analysis on one frame; `planes` are all channels of that frame.
+pub fn analyze_frame(
+    gpu: &Gpu,
+    planes: &[Plane],
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+) -> Result<FrameResult> {
+    let s1 = begin_frame(gpu, planes, roles, px)?;
+    let s2 = continue_frame(gpu, s1, roles, px, caps)?;
+    finish_frame(gpu, s2, roles, px, caps)
+}
+
+fn record_rest(
+    rec: &mut Recorder,
+    s1: &FrameStage1,
+    body_img: &GpuPlane,
+    roles: &Roles,
+    px: &PxParams,
+    thr: &Thresholds,
+    caps: &Capacities,
+) -> Result<Pending2> {
+    let (cell_planes, p_cells) = cells::record(rec, s1.nuc_img.as_ref(), body_img, px, thr, caps)?;
+    let spots_raw = threshold_above(rec, &s1.spot_img, thr.spot)?;
+    let (spot_planes, split) = spots::record(
+        rec,
+        &s1.spot_img,
+        &spots_raw,
+        &cell_planes.body_zone,
+        px,
+        thr,
+        caps,
+    )?;
+    let fiber_planes = fibers::record(
+        rec,
+        &s1.fiber_img,
+        &s1.mem,
+        &spots_raw,
+        &spot_planes.outside_zone,
+        &cell_planes.bodies,
+        &cell_planes.body_zone,
+        px,
+        thr,
+    )?;
+    let candidates =
+        spots::record_measure(rec, &spot_planes.labels, &s1.raws, &fiber_planes, caps)?;
+    let cargo = cargo::record(
+        rec,
+        &candidates.labels,
+        &cell_planes.body_zone,
+        &s1.raws,
+        &roles.cargo,
+        px,
+        caps.spots,
+    )?;
+    let n = candidates.labels.len() as u64 * 4;
+    Ok(Pending2 {
+        cells: p_cells,
+        split,
+        territory_rb: rec.readback(&cell_planes.territory.buf, 0, n),
+        candidates_rb: rec.readback(&candidates.labels.buf, 0, n),
+        bodies_rb: rec.readback(&cell_planes.bodies.buf, 0, n),
+        in_body_zone_rb: rec.readback(&spot_planes.in_body_zone.buf, 0, n),
+        candidates,
+        cargo,
+    })
+}
+
+/// Objects of a finished table, or `None` after raising the capacity (`grow` set).
+fn done(f: Finished, cap: &mut u32, grow: &mut bool) -> Option<Vec<ObjectStats>> {
+    match f {
+        Finished::Done(v) => Some(v),
+        Finished::NeedCapacity(n) => {
+            *cap = n.next_power_of_two().max(*cap * 2);
+            *grow = true;
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    gpu: &Gpu,
+    p: Pending2,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+    w: usize,
+    h: usize,
+    thr: Thresholds,
+) -> Result<Option<FrameResult>> {
+    let cell_objects = p.cells.finish(gpu, caps)?;
+    let split_ok = p.split.finish(gpu, caps)?;
+    let candidates = p.candidates.finish(gpu, caps)?;
+    let (Some(cell_objects), true, Some(candidates)) = (cell_objects, split_ok, candidates) else {
+        return Ok(None);
+    };
+    let candidate_img: Vec<u32> = p.candidates_rb.wait_as(gpu)?;
+    let territory: Vec<u32> = p.territory_rb.wait_as(gpu)?;
+    let (shapes, verdicts) = spots::judge(
+        &candidates,
+        &candidate_img,
+        w,
+        roles.membrane,
+        thr.membrane_background,
+        px,
+    );
+    let (kept_id, rejected_id) = spots::renumber(&verdicts);
+    let cargo = p.cargo.finish(gpu)?;
+    let (cells, migrasomes, rejected) = assign::assign(
+        assign::Found {
+            candidates,
+            shapes,
+            verdicts,
+            kept_id: &kept_id,
+            rejected_id: &rejected_id,
+            cargo,
+            cells: cell_objects,
+            territory: &territory,
+            width: w,
+            height: h,
+        },
+        roles,
+        px,
+    );
+    let labels = FrameLabels {
+        migrasomes: spots::relabel(&candidate_img, &kept_id),
+        rejected: spots::relabel(&candidate_img, &rejected_id),
+        bodies: p.bodies_rb.wait_as(gpu)?,
+        cells: territory,
+        in_body_zone: p.in_body_zone_rb.wait_as(gpu)?,
+    };
+    Ok(Some(FrameResult {
+        width: w,
+        height: h,
+        thresholds: thr,
+        cells,
+        migrasomes,
+        rejected,
+        labels,
+    }))
+}

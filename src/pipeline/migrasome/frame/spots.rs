@@ -1,0 +1,274 @@
+//! Stage "spots": migrasome candidates and the host's verdict on each.
+//!
+//! On the GPU: the spot mask (difference of Gaussians above its threshold) loses every
+//! component that reaches a body's exclusion zone (a spot cut by the zone's edge is the edge of
+//! a body, a ruffle or a protrusion, not a migrasome); components too large for one migrasome
+//! (clusters) are split at local maxima at least the smallest diameter apart; every candidate is
+//! labelled and measured over every raw channel, with the nearby fiber shaft and the attached
+//! flag from the fibers stage (see `fibers`). On the host, `judge` rules on size and shape
+//! (see `shape`) and on protrusion tips.
+
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Readback, Recorder};
+use crate::ops::GpuPlane;
+use crate::ops::expand::expand_labels;
+use crate::ops::label::{KeepRule, Labels, component_any, label_components};
+use crate::ops::mask::{and_mask, and_not, fill};
+use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
+use crate::ops::peaks::{PeakParams, local_maxima_within};
+
+use super::super::config::PxParams;
+use super::super::shape::{Reject, Shape, judge as judge_shape, shapes};
+use super::fibers::FiberPlanes;
+use super::{Capacities, Thresholds};
+
+/// Value given to spot pixels of components without a split marker (kept apart by the
+/// equal-value labelling).
+const UNMARKED: u32 = u32::MAX - 1;
+/// Peak spacing rounds recorded per frame (see `ops::peaks`).
+const PEAK_ROUNDS: u32 = 16;
+
+/// The GPU images of the stage.
+pub(super) struct SpotPlanes {
+    /// Spot pixels outside the body zone (whole components).
+    pub outside_zone: GpuPlane,
+    /// Spot components dropped for reaching into the body zone (1), for the QC picture.
+    pub in_body_zone: GpuPlane,
+    /// Candidates, split and labelled (not yet numbered 1..N: see [`Measured`]).
+    pub labels: Labels,
+}
+
+/// Split work being read back.
+pub(super) struct PendingSplit {
+    clusters: Option<PendingObjects>,
+    /// Nonzero when a plateau needed more spacing rounds than recorded.
+    undecided: Option<Readback>,
+}
+
+/// Records the candidates. `spots_raw`: the spot mask; `body_zone`: bodies grown by the margin.
+pub(super) fn record(
+    rec: &mut Recorder,
+    spot_img: &GpuPlane,
+    spots_raw: &GpuPlane,
+    body_zone: &GpuPlane,
+    px: &PxParams,
+    thr: &Thresholds,
+    caps: &Capacities,
+) -> Result<(SpotPlanes, PendingSplit)> {
+    let sc = label_components(rec, spots_raw, 8)?;
+    let in_body_zone = component_any(rec, &sc, body_zone)?;
+    let sm = and_not(rec, spots_raw, &in_body_zone)?;
+    let (seg, split) = if px.split {
+        let cc = label_components(rec, &sm, 8)?;
+        let (p_cl, large) = record_objects(
+            rec,
+            &cc,
+            &[],
+            caps.spots,
+            KeepRule {
+                min_area: px.shape_rules.max_area.saturating_add(1),
+                ..Default::default()
+            },
+        )?;
+        let pk = local_maxima_within(
+            rec,
+            spot_img,
+            PeakParams {
+                min_distance: px.split_distance,
+                threshold_abs: Some(thr.spot as f32),
+                threshold_rel: None,
+                exclude_border: false,
+            },
+            PEAK_ROUNDS,
+            Some(&large.plane),
+        )?;
+        let markers = and_mask(rec, &pk.mask, &large.plane)?;
+        let markers = label_components(rec, &markers, 8)?;
+        let nearest = expand_labels(rec, &markers.plane, f64::INFINITY)?;
+        let seg = and_mask(rec, &nearest, &large.plane)?;
+        (
+            fill(rec, &seg, &sm, UNMARKED)?,
+            PendingSplit {
+                clusters: Some(p_cl),
+                undecided: Some(rec.readback(&pk.undecided, 0, 4)),
+            },
+        )
+    } else {
+        (
+            sm.clone(),
+            PendingSplit {
+                clusters: None,
+                undecided: None,
+            },
+        )
+    };
+    let labels = label_components(rec, &seg, 8)?;
+    Ok((
+        SpotPlanes {
+            outside_zone: sm,
+            in_body_zone,
+            labels,
+        },
+        split,
+    ))
+}
+
+impl PendingSplit {
+    /// Checks the split; `false` when the clusters' capacity was too small (it has been raised).
+    pub fn finish(self, gpu: &Gpu, caps: &mut Capacities) -> Result<bool> {
+        let mut grow = false;
+        if let Some(c) = self.clusters {
+            super::done(c.finish(gpu)?, &mut caps.spots, &mut grow);
+        }
+        if let Some(u) = self.undecided
+            && u.wait_as::<u32>(gpu)?[0] != 0
+        {
+            return Err(Error::Gpu(
+                "local maxima: a plateau needs more spacing rounds than recorded".into(),
+            ));
+        }
+        Ok(!grow)
+    }
+}
+
+/// Every candidate measured: over the raw channels, plus the two context planes of the fibers
+/// stage (measured in the same pass, then taken off into [`Context`]).
+pub(super) struct Measured {
+    pending: PendingObjects,
+    n_raw: usize,
+    /// Candidates numbered 1..N in raster order.
+    pub labels: GpuPlane,
+}
+
+/// What the fibers stage says of one candidate.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Context {
+    /// Brightest fiber-shaft pixel just beyond the candidate (membrane units; 0 if none).
+    pub shaft_peak: f64,
+    /// The candidate lies on the network of fibers that reaches a body.
+    pub attached: bool,
+}
+
+/// One candidate, measured.
+pub(super) struct Candidate {
+    /// Area, box, centroid and one entry per raw channel.
+    pub stats: ObjectStats,
+    pub context: Context,
+}
+
+pub(super) fn record_measure(
+    rec: &mut Recorder,
+    labels: &Labels,
+    raws: &[GpuPlane],
+    fibers: &FiberPlanes,
+    caps: &Capacities,
+) -> Result<Measured> {
+    let mut chans: Vec<&GpuPlane> = raws.iter().collect();
+    chans.push(&fibers.shaft_near);
+    chans.push(&fibers.attached);
+    let (pending, kept) = record_objects(rec, labels, &chans, caps.spots, KeepRule::default())?;
+    Ok(Measured {
+        pending,
+        n_raw: raws.len(),
+        labels: kept.plane,
+    })
+}
+
+impl Measured {
+    /// The candidates; `None` when the capacity was too small (it has been raised).
+    pub fn finish(self, gpu: &Gpu, caps: &mut Capacities) -> Result<Option<Vec<Candidate>>> {
+        let mut grow = false;
+        let Some(objects) = super::done(self.pending.finish(gpu)?, &mut caps.spots, &mut grow)
+        else {
+            return Ok(None);
+        };
+        let n_raw = self.n_raw;
+        Ok(Some(
+            objects
+                .into_iter()
+                .map(|mut stats| {
+                    let attached = stats.channels[n_raw + 1].max >= 1.0;
+                    let shaft_peak = stats.channels[n_raw].max;
+                    stats.channels.truncate(n_raw);
+                    Candidate {
+                        stats,
+                        context: Context {
+                            shaft_peak,
+                            attached,
+                        },
+                    }
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// The host's verdict on every candidate (`None`: a migrasome), with its shape.
+/// `membrane`: the membrane channel's index; `background`: its background level.
+pub(super) fn judge(
+    candidates: &[Candidate],
+    label_img: &[u32],
+    width: usize,
+    membrane: usize,
+    background: f64,
+    px: &PxParams,
+) -> (Vec<Shape>, Vec<Option<Reject>>) {
+    let mut cand_shapes = shapes(label_img, width, candidates.len());
+    let peak = |c: &Candidate| c.stats.channels[membrane].max - background;
+    for (c, sh) in candidates.iter().zip(cand_shapes.iter_mut()) {
+        let (pk, shaft) = (peak(c), c.context.shaft_peak - background);
+        sh.tip_ratio = if pk > 0.0 { shaft.max(0.0) / pk } else { 0.0 };
+    }
+    let mut verdicts: Vec<Option<Reject>> = candidates
+        .iter()
+        .zip(&cand_shapes)
+        .map(|(c, sh)| judge_shape(c.stats.area, sh, &px.shape_rules))
+        .collect();
+    // a bright protrusion breaks into fragments at the spot threshold: a round candidate
+    // beside a fragment (too small or elongated) nearly as bright as itself is its tip
+    let fragments: Vec<usize> = (0..candidates.len())
+        .filter(|&i| matches!(verdicts[i], Some(Reject::TooSmall | Reject::Elongated)))
+        .collect();
+    let reach = px.shaft_reach as i64;
+    for i in 0..candidates.len() {
+        if verdicts[i].is_some() {
+            continue;
+        }
+        let (a, pa) = (&candidates[i].stats.bbox, peak(&candidates[i]));
+        let beside = fragments.iter().any(|&j| {
+            let b = &candidates[j].stats.bbox;
+            let gap_x = (b[0] as i64 - a[2] as i64).max(a[0] as i64 - b[2] as i64);
+            let gap_y = (b[1] as i64 - a[3] as i64).max(a[1] as i64 - b[3] as i64);
+            gap_x.max(gap_y) <= reach && peak(&candidates[j]) > px.shape_rules.max_tip_ratio * pa
+        });
+        if beside && pa > 0.0 {
+            verdicts[i] = Some(Reject::ProtrusionTip);
+        }
+    }
+    (cand_shapes, verdicts)
+}
+
+/// Kept candidates renumbered 1..K and rejected ones 1..R, both in raster order: the new id of
+/// candidate label l in each (0 where it is in the other set).
+pub(super) fn renumber(verdicts: &[Option<Reject>]) -> (Vec<u32>, Vec<u32>) {
+    let n = verdicts.len();
+    let (mut kept_id, mut rej_id) = (vec![0u32; n + 1], vec![0u32; n + 1]);
+    let (mut k, mut r) = (0, 0);
+    for (i, v) in verdicts.iter().enumerate() {
+        if v.is_none() {
+            k += 1;
+            kept_id[i + 1] = k;
+        } else {
+            r += 1;
+            rej_id[i + 1] = r;
+        }
+    }
+    (kept_id, rej_id)
+}
+
+/// A label image through a lookup table (labels beyond it become 0).
+pub(super) fn relabel(img: &[u32], ids: &[u32]) -> Vec<u32> {
+    img.iter()
+        .map(|&l| ids.get(l as usize).copied().unwrap_or(0))
+        .collect()
+}
