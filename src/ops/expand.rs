@@ -51,23 +51,37 @@ pub fn feature_transform(rec: &mut Recorder, labels: &GpuPlane) -> Result<GpuPla
 
 /// `skimage.segmentation.expand_labels(labels, distance)`.
 pub fn expand_labels(rec: &mut Recorder, labels: &GpuPlane, distance: f64) -> Result<GpuPlane> {
+    Ok(expand_labels_by(rec, labels, &[distance])?.remove(0))
+}
+
+/// `expand_labels` at several distances from one feature transform (an annulus is the
+/// difference of two).
+pub fn expand_labels_by(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    distances: &[f64],
+) -> Result<Vec<GpuPlane>> {
     let feature = feature_transform(rec, labels)?;
-    let d2 = max_d2(distance);
-    let p = rec.params(&ExpandParams {
-        width: labels.width,
-        height: labels.height,
-        max_d2_lo: d2 as u32,
-        max_d2_hi: (d2 >> 32) as u32,
-    });
-    let out = rec.storage(labels.len() as u64 * 4);
-    rec.dispatch_at(
-        "expand",
-        "assign",
-        &[(0, &p), (1, &labels.buf), (4, &feature.buf), (5, &out)],
-        grid_px(labels),
-    )?;
-    Ok(GpuPlane {
-        buf: out,
-        ..labels.clone()
-    })
+    let mut out = Vec::with_capacity(distances.len());
+    for &distance in distances {
+        let d2 = max_d2(distance);
+        let p = rec.params(&ExpandParams {
+            width: labels.width,
+            height: labels.height,
+            max_d2_lo: d2 as u32,
+            max_d2_hi: (d2 >> 32) as u32,
+        });
+        let o = rec.storage(labels.len() as u64 * 4);
+        rec.dispatch_at(
+            "expand",
+            "assign",
+            &[(0, &p), (1, &labels.buf), (4, &feature.buf), (5, &o)],
+            grid_px(labels),
+        )?;
+        out.push(GpuPlane {
+            buf: o,
+            ..labels.clone()
+        });
+    }
+    Ok(out)
 }

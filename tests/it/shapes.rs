@@ -73,8 +73,12 @@ proptest! {
             let mut rec = Recorder::new(gpu);
             let lp = GpuPlane { buf: rec.upload(&lab), kind: RawKind::U32, width: w as u32, height: h as u32 };
             let out = expand::expand_labels(&mut rec, &lp, dist).unwrap();
+            // several distances from one feature transform: each as expand_labels alone
+            let both = expand::expand_labels_by(&mut rec, &lp, &[dist / 2.0, dist]).unwrap();
             rec.submit();
             prop_assert!(read_u32(gpu, &out) == want, "{b:?} {w}x{h} fill {fill} distance {dist}");
+            prop_assert!(read_u32(gpu, &both[1]) == want, "{b:?} by: {dist}");
+            prop_assert!(read_u32(gpu, &both[0]) == cpu::expand::expand_labels(&lab, w, h, dist / 2.0), "{b:?} by: {dist}/2");
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Readback, Recorder};
-use crate::ops::expand::expand_labels;
+use crate::ops::expand::expand_labels_by;
 use crate::ops::mask::{and_not, neither};
 use crate::ops::moments::{self, record_clipped_moments};
 use crate::ops::{GpuPlane, RawKind};
@@ -51,11 +51,11 @@ pub(super) fn record(
     px: &PxParams,
     capacity: u32,
 ) -> Result<PendingCargo> {
-    let outer = expand_labels(rec, spots, px.annulus_outer)?;
-    let inner = expand_labels(rec, spots, px.annulus_gap)?;
-    let ann = and_not(rec, &outer, &inner)?;
+    let grown = expand_labels_by(rec, spots, &[px.annulus_outer, px.annulus_gap])?;
+    let (outer, inner) = (&grown[0], &grown[1]);
+    let ann = and_not(rec, outer, inner)?;
     let ann = and_not(rec, &ann, body_zone)?;
-    let bg = neither(rec, &inner, body_zone)?;
+    let bg = neither(rec, inner, body_zone)?;
     let mut channels = Vec::new();
     for &c in cargo {
         let m = record_clipped_moments(rec, &ann, &raws[c], capacity, px.cargo_clip as f32)?;

@@ -107,7 +107,7 @@ pub(super) fn record(
     // a body cut by the image border may have its nucleus outside the field: it is kept as
     // a body (its edge must not count as migrasomes), though it is no cell of this frame
     let mut p_regions = None;
-    let bm = match &nuclei {
+    let bl = match &nuclei {
         Some((_, kept)) => {
             let regions = label_components(rec, &bm, 8)?;
             let (p_reg, inner) = record_objects(
@@ -124,18 +124,22 @@ pub(super) fn record(
             let with_nucleus = component_any(rec, &regions, &kept.plane)?;
             let at_border = and_not(rec, &bm, &inner.plane)?;
             let keep = or_nonzero(rec, &with_nucleus, &at_border)?;
-            and_mask(rec, &bm, &keep)?
+            // the kept regions, still labelled as `regions` (whole components, raster order;
+            // dropped ones are empty and fail the area rule below): no second labelling
+            Labels {
+                plane: and_mask(rec, &regions.plane, &keep)?,
+                ..regions
+            }
         }
-        None => bm,
+        None => label_components(rec, &bm, 8)?,
     };
-    let bl = label_components(rec, &bm, 8)?;
     let (p_bodies, bodies) = record_objects(
         rec,
         &bl,
         &[],
         caps.bodies,
         KeepRule {
-            min_area: px.body_min_area,
+            min_area: px.body_min_area.max(1),
             ..Default::default()
         },
     )?;

@@ -59,7 +59,12 @@ pub(super) fn record(
     let in_body_zone = component_any(rec, &sc, body_zone)?;
     let sm = and_not(rec, spots_raw, &in_body_zone)?;
     let (seg, split) = if px.split {
-        let cc = label_components(rec, &sm, 8)?;
+        // the components of `sm` are those of `sc` left whole: no second labelling (labels
+        // of dropped components are empty, and the area rule below drops them)
+        let cc = Labels {
+            plane: and_mask(rec, &sc.plane, &sm)?,
+            ..sc.clone()
+        };
         let (p_cl, large) = record_objects(
             rec,
             &cc,
