@@ -67,7 +67,12 @@ pub struct Report {
     pub f1: f64,
     pub cell_count_mae: f64,
     pub cells_matched: usize,
+    /// Truth cells whose nucleus lies in the image (the per-cell scores are over these).
     pub cells_truth: usize,
+    /// Truth cells whose nucleus lies outside the image (known from `truth_bodies.tif`).
+    pub cells_truth_outside: usize,
+    /// `cell_count_mae` with those counted too, as predicted 0.
+    pub cell_count_mae_with_outside: f64,
     pub cargo_accuracy: Option<f64>,
     pub released_accuracy: Option<f64>,
     pub released_count_mae: f64,
@@ -281,11 +286,19 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         }
     }
 
-    let (mut cells_truth, mut cells_matched) = (0, 0);
-    let (mut count_err, mut rel_err) = (0.0, 0.0);
+    let (mut cells_truth, mut cells_matched, mut cells_outside) = (0, 0, 0);
+    let (mut count_err, mut rel_err, mut count_err_outside) = (0.0, 0.0, 0.0);
     let mut cargo_err = vec![0.0; nc];
+    let field = field_extent(truth)?;
     for (k, truth_cells) in &tc {
         let preds = rc.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        // a truth cell whose nucleus lies outside the image is no cell of it (no tool can
+        // match it by its nucleus); its migrasomes still count as migrasomes
+        let (truth_cells, outside): (Vec<&CellRow>, Vec<&CellRow>) = truth_cells
+            .iter()
+            .partition(|c| field.is_none_or(|f| f.contains(c.xy)));
+        cells_outside += outside.len();
+        count_err_outside += outside.iter().map(|c| c.count).sum::<f64>();
         let a: Vec<_> = truth_cells.iter().map(|c| c.xy).collect();
         let b: Vec<_> = preds.iter().map(|c| c.xy).collect();
         let mut pred_of = vec![None; a.len()];
@@ -293,7 +306,7 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
             pred_of[i] = Some(&preds[j]);
         }
         cells_truth += a.len();
-        for (t, p) in truth_cells.iter().zip(pred_of) {
+        for (t, p) in truth_cells.into_iter().zip(pred_of) {
             cells_matched += usize::from(p.is_some());
             count_err += (t.count - p.map_or(0.0, |p| p.count)).abs();
             rel_err += (t.released - p.map_or(0.0, |p| p.released)).abs();
@@ -340,6 +353,12 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         cell_count_mae: per_cell(count_err),
         cells_matched,
         cells_truth,
+        cells_truth_outside: cells_outside,
+        cell_count_mae_with_outside: if cells_truth + cells_outside > 0 {
+            (count_err + count_err_outside) / (cells_truth + cells_outside) as f64
+        } else {
+            0.0
+        },
         cargo_accuracy: ratio(cargo_ok.iter().sum(), tp * nc),
         released_accuracy: ratio(rel_ok, tp),
         released_count_mae: per_cell(rel_err),
@@ -364,6 +383,39 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
 struct BodyScores {
     dice: Option<f64>,
     near: Option<usize>,
+}
+
+/// The image's extent in µm (coordinates from the centre of pixel (0, 0)), from
+/// `truth_bodies.tif`; `None` without it.
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    width_um: f64,
+    height_um: f64,
+    pixel_um: f64,
+}
+
+impl Field {
+    fn contains(&self, (x, y): (f64, f64)) -> bool {
+        let h = self.pixel_um / 2.0;
+        (-h..self.width_um - h).contains(&x) && (-h..self.height_um - h).contains(&y)
+    }
+}
+
+fn field_extent(truth: &Path) -> Result<Option<Field>> {
+    let tpath = truth.join("truth_bodies.tif");
+    if !tpath.is_file() {
+        return Ok(None);
+    }
+    let r = StackReader::open(&tpath, &OpenOptions::default())?;
+    let info = r.info();
+    let Some(px) = info.pixel_size_um.x.filter(|p| *p > 0.0) else {
+        return Err(Error::format(&tpath, "calibration", "no pixel size"));
+    };
+    Ok(Some(Field {
+        width_um: info.shape.x as f64 * px,
+        height_um: info.shape.y as f64 * px,
+        pixel_um: px,
+    }))
 }
 
 /// A label stack read as masks (label != 0), one per frame (z = 0), with its pixel size.
@@ -515,6 +567,12 @@ impl Report {
             self.cell_count_mae,
             self.released_count_mae
         );
+        if self.cells_truth_outside > 0 {
+            s += &format!(
+                "            {} truth cell(s) with the nucleus outside the image left out; with them: count MAE {:.3}\n",
+                self.cells_truth_outside, self.cell_count_mae_with_outside
+            );
+        }
         s += &format!(
             "released    accuracy {} over {} matched\n",
             opt(self.released_accuracy),
@@ -546,7 +604,8 @@ impl Report {
         );
         s += &format!(
             "rules: detection matches truth within max({MIN_MATCH_UM} µm, truth radius), one-to-one, \
-             closest pairs first; cells by nucleus within {CELL_MATCH_UM} µm (unmatched truth cells count 0)"
+             closest pairs first; cells by nucleus within {CELL_MATCH_UM} µm (unmatched truth cells count 0; \
+             truth cells with the nucleus outside the image are left out)"
         );
         s
     }

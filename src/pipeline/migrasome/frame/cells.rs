@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::gpu::{Gpu, Recorder};
 use crate::ops::expand::expand_labels;
 use crate::ops::label::{KeepRule, Labels, component_any, label_components};
-use crate::ops::mask::{and_mask, and_not, neither, or_nonzero};
+use crate::ops::mask::{and_mask, and_not, fill, neither, or_nonzero};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::morphology::binary_opening;
 use crate::ops::{GpuPlane, filters, threshold::threshold_above};
@@ -21,13 +21,18 @@ use crate::ops::{GpuPlane, filters, threshold::threshold_above};
 use super::super::config::PxParams;
 use super::{Capacities, Thresholds};
 
+/// Territory label of a body cut by the image border whose nucleus is outside the field (no
+/// cell of this frame; above every record capacity, so never measured).
+pub(super) const NOT_A_CELL: u32 = u32::MAX - 1;
+
 /// The GPU images later stages use.
 pub(super) struct CellPlanes {
     /// Bodies, labelled 1..B.
     pub bodies: GpuPlane,
     /// Bodies grown by the body margin: no migrasome starts inside it.
     pub body_zone: GpuPlane,
-    /// Territory of each seed (nucleus, or body without a nuclei channel), labelled 1..S.
+    /// Territory of each seed (nucleus, or body without a nuclei channel), labelled 1..S, and
+    /// [`NOT_A_CELL`] around bodies cut by the border without a nucleus.
     pub territory: GpuPlane,
 }
 
@@ -107,6 +112,7 @@ pub(super) fn record(
     // a body cut by the image border may have its nucleus outside the field: it is kept as
     // a body (its edge must not count as migrasomes), though it is no cell of this frame
     let mut p_regions = None;
+    let mut border_only = None;
     let bl = match &nuclei {
         Some((_, kept)) => {
             let regions = label_components(rec, &bm, 8)?;
@@ -124,6 +130,7 @@ pub(super) fn record(
             let with_nucleus = component_any(rec, &regions, &kept.plane)?;
             let at_border = and_not(rec, &bm, &inner.plane)?;
             let keep = or_nonzero(rec, &with_nucleus, &at_border)?;
+            border_only = Some(and_not(rec, &at_border, &with_nucleus)?);
             // the kept regions, still labelled as `regions` (whole components, raster order;
             // dropped ones are empty and fail the area rule below): no second labelling
             Labels {
@@ -148,7 +155,14 @@ pub(super) fn record(
         Some((p, kept)) => (Some(p), kept),
         None => (None, bodies.clone()),
     };
-    let territory = expand_labels(rec, &seeds.plane, px.max_distance)?;
+    // bodies cut by the border without their nucleus seed territories too, all labelled
+    // NOT_A_CELL: the migrasomes of a cell whose nucleus is outside the field are nobody's,
+    // not its neighbours'
+    let seed_plane = match &border_only {
+        Some(b) => fill(rec, &seeds.plane, b, NOT_A_CELL)?,
+        None => seeds.plane.clone(),
+    };
+    let territory = expand_labels(rec, &seed_plane, px.max_distance)?;
     // body area per territory
     let p_territory = if nuc_img.is_some() {
         let terr = Labels {

@@ -508,7 +508,10 @@ fn finish(
         return Ok(None);
     };
     let candidate_img: Vec<u32> = p.candidates_rb.wait_as(gpu)?;
-    let territory: Vec<u32> = p.territory_rb.wait_as(gpu)?;
+    let mut territory: Vec<u32> = p.territory_rb.wait_as(gpu)?;
+    for t in territory.iter_mut().filter(|t| **t == cells::NOT_A_CELL) {
+        *t = 0;
+    }
     let (shapes, verdicts) = spots::judge(
         &candidates,
         &candidate_img,
