@@ -394,7 +394,7 @@ fn read_masks(path: &Path) -> Result<Masks> {
     })
 }
 
-/// Scores `<image>_bodies.tif` in `results` against `truth_bodies.tif` in `truth` (the truth
+/// Scores `images/<image>/<image>_bodies.tif` (or `<image>_bodies.tif`) in `results` against `truth_bodies.tif` in `truth` (the truth
 /// holds one image: the only name in its tables), and counts the false positives `fps` within
 /// [`NEAR_BODY_UM`] of a truth body.
 fn score_bodies(
@@ -419,7 +419,16 @@ fn score_bodies(
         )));
     };
     let tm = read_masks(&tpath)?;
-    let rpath = results.join(format!("{name}_bodies.tif"));
+    // `analyze` writes it in the image's folder; a results folder may also hold it at the top
+    let in_folder = results
+        .join(crate::report::outdir::IMAGES)
+        .join(name)
+        .join(format!("{name}_bodies.tif"));
+    let rpath = if in_folder.is_file() {
+        in_folder
+    } else {
+        results.join(format!("{name}_bodies.tif"))
+    };
     let dice = if rpath.is_file() {
         let rmk = read_masks(&rpath)?;
         if (rmk.width, rmk.height, rmk.frames.len()) != (tm.width, tm.height, tm.frames.len()) {
