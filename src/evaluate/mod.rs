@@ -16,7 +16,8 @@
 //!   (`n/a` in the table) when nothing matched.
 //! - **Bodies** (when the truth folder has `truth_bodies.tif`): `body_dice` = Dice of (truth
 //!   label != 0) and (predicted label != 0), pooled over frames (2·Σ|A∩B| / (Σ|A| + Σ|B|); 1
-//!   when both are empty), the prediction read from `<image>_bodies.tif` in the results
+//!   when both are empty), the prediction read from `images/<image>/<image>_bodies.tif` (or
+//!   `<image>_bodies.tif`) in the results
 //!   (`null` when either file is missing). `fp_near_body_per_cell` = false-positive
 //!   detections whose centroid pixel lies within 2 µm of a truth body pixel (centre to
 //!   centre; 0 inside a body), divided by the truth cells (pooled over frames, like

@@ -447,10 +447,12 @@ impl Run<'_> {
                 if self.done.iter().any(|d| d.name == name) {
                     continue;
                 }
-                let Some(image) = resumable(&self.out.join(IMAGES).join(&name), &print, settings)
+                let Some(mut image) =
+                    resumable(&self.out.join(IMAGES).join(&name), &print, settings)
                 else {
                     continue;
                 };
+                image["file"] = json!(file); // the same content, maybe moved since
                 let text = |v: &Value| -> Vec<String> {
                     v.as_array()
                         .map(|a| a.iter().map(|s| s.as_str().unwrap_or("").into()).collect())

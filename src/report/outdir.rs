@@ -106,13 +106,19 @@ impl ResultsDir {
         AtomicFile::create_at(&self.root.join(rel), &tmp)
     }
 
-    /// Moves `staged` into `images/<name>/`, replacing an earlier folder of that name (moved
-    /// aside first, removed after; put back when the move fails).
+    /// Moves `staged` into `images/<name>/`, replacing an earlier folder of that name: swapped
+    /// in one step where the system can (Linux `renameat2(RENAME_EXCHANGE)`), else moved aside
+    /// first (put back when the move fails); the earlier folder is removed after.
     pub fn commit(&self, mut staged: StagedImage, name: &str) -> Result<PathBuf> {
         let images = self.root.join(IMAGES);
         std::fs::create_dir_all(&images).map_err(|e| Error::output(&images, e))?;
         sync_tree(&staged.dir)?;
         let dst = self.image_dir(name);
+        if dst.exists() && exchange(&staged.dir, &dst).is_ok() {
+            // `staged.dir` now holds the earlier folder: dropping it removes that
+            sync_dir(&images);
+            return Ok(dst);
+        }
         let old = if dst.exists() {
             let old = self.staging.join(format!("old-{}", self.next()));
             std::fs::rename(&dst, &old).map_err(|e| Error::output(&dst, e))?;
@@ -182,6 +188,37 @@ impl ResultsDir {
     pub fn abandon(self) {
         let _ = std::fs::remove_dir_all(&self.staging);
     }
+}
+
+/// Swaps two paths in one step (Linux); an error where the system or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
 
 /// Takes the folder's lock, or says which run holds it.
