@@ -40,8 +40,9 @@ const IMAGE_JSON: &str = "image.json";
 /// The failed inputs of a batch, at the top of the results folder.
 pub const FAILURES: &str = "failures.csv";
 /// The combined tables are rebuilt after an input when this long has passed since the last
-/// time (and always at the end): a long batch of small files does not spend its time
-/// rewriting them, and a kill loses nothing (the next run rebuilds them).
+/// time, and ten times as long as that took (and always at the end): a long batch of small
+/// files does not spend its time rewriting them, and a kill loses nothing (the next run
+/// rebuilds them).
 const REBUILD_EVERY: Duration = Duration::from_secs(2);
 
 /// One stack ready to analyse: opened, its roles and pixel size settled.
@@ -353,7 +354,7 @@ pub fn analyze_batch(
         run.dir = Some(ResultsDir::open(out, &TOP_FILES)?);
     }
     let mut stopped = None;
-    let mut last_rebuild = Instant::now();
+    let (mut last_rebuild, mut rebuild_took) = (Instant::now(), Duration::ZERO);
     for (i, file) in files.iter().enumerate() {
         let r = run.one(
             gpu,
@@ -377,13 +378,15 @@ pub fn analyze_batch(
             on(Event::Failed(&f));
             run.failed.push(f);
         }
-        let due = i + 1 < files.len() && last_rebuild.elapsed() >= REBUILD_EVERY;
+        let due =
+            i + 1 < files.len() && last_rebuild.elapsed() >= REBUILD_EVERY.max(rebuild_took * 10);
         if let (true, Some(dir)) = (due, &run.dir) {
+            let t0 = Instant::now();
             if let Err(e) = run.write_top(dir, gpu, params, o, files.len(), started, "running") {
                 stopped = Some(e);
                 break;
             }
-            last_rebuild = Instant::now();
+            (last_rebuild, rebuild_took) = (Instant::now(), t0.elapsed());
         }
     }
     let status = match (&stopped, run.failed.is_empty()) {

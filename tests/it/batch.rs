@@ -238,11 +238,52 @@ fn seeded() -> (u64, impl FnMut(u64) -> u64) {
     })
 }
 
-/// 200 small stacks, 20 of them corrupt in five ways (truncated at several places, garbage,
-/// empty, a wrong signature, a first IFD past the end); returns (all, the corrupt ones).
+/// `src` (a little-endian classic TIFF) with page `page` marked Deflate-compressed though it is
+/// not: the file opens, and that page fails to decode when it is read.
+fn undecodable_page(src: &Path, page: usize) -> Vec<u8> {
+    let mut b = std::fs::read(src).unwrap();
+    assert_eq!(&b[..4], b"II*\0");
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let mut ifd = u32_at(&b, 4);
+    for _ in 0..page {
+        ifd = u32_at(&b, ifd + 2 + 12 * u16_at(&b, ifd));
+    }
+    let entry = (0..u16_at(&b, ifd))
+        .map(|j| ifd + 2 + 12 * j)
+        .find(|&e| u16_at(&b, e) == 259)
+        .expect("a Compression tag");
+    b[entry + 8..entry + 10].copy_from_slice(&8u16.to_le_bytes());
+    b
+}
+
+/// 200 small stacks, 20 of them corrupt in six ways (truncated at several places, garbage,
+/// empty, a wrong signature, a first IFD past the end, a page of the second frame that does
+/// not decode: that one fails halfway through its analysis); returns (all, the corrupt ones).
 fn two_hundred(dir: &Path) -> (Vec<PathBuf>, BTreeSet<PathBuf>) {
     let bases: Vec<PathBuf> = (1..=3).map(|s| synth(dir, s, 96)).collect();
     let good = std::fs::read(&bases[0]).unwrap();
+    let two_frames = dir.join("two-frames");
+    run_ok(
+        migrascope()
+            .args(["synth", "--out"])
+            .arg(&two_frames)
+            .args([
+                "--seed",
+                "4",
+                "--size",
+                "96",
+                "--frames",
+                "2",
+                "--cells",
+                "1",
+                "--pixel-size",
+                "0.25",
+                "--diameter",
+                "0.6,2",
+            ]),
+    );
+    let late = undecodable_page(&two_frames.join("synth.ome.tif"), 4);
     let inputs = dir.join("in");
     std::fs::create_dir_all(&inputs).unwrap();
     let mut all = Vec::new();
@@ -263,12 +304,14 @@ fn two_hundred(dir: &Path) -> (Vec<PathBuf>, BTreeSet<PathBuf>) {
                 // a wrong signature
                 3 => [b"XX".as_slice(), &good[2..]].concat(),
                 // a first IFD past the end of the file
-                _ => [
+                _ if k_bad / 5 % 2 == 0 => [
                     b"II*\0".as_slice(),
                     &0xFFFF_FF00u32.to_le_bytes(),
                     &[0u8; 64],
                 ]
                 .concat(),
+                // frame 1 does not decode (page 4 of 6)
+                _ => late.clone(),
             };
             std::fs::write(&p, bytes).unwrap();
             bad.insert(p.clone());
@@ -375,6 +418,12 @@ fn batch_of_200_with_20_corrupt_killed_and_resumed() {
             .iter()
             .all(|r| !r[1].is_empty() && !r[2].is_empty() && r[3] == "3")
     );
+    // the two that fail in their second frame name the page
+    let late: Vec<_> = failures
+        .iter()
+        .filter(|r| r[1].starts_with("page 4 (t=1"))
+        .collect();
+    assert_eq!(late.len(), 2, "{failures:?}");
 
     let after = complete_images(&out);
     assert_eq!(
