@@ -1,8 +1,8 @@
 //! `migrascope analyze`: migrasome counts per cell for every frame of every file.
-//! Flags → validated parameters (preset, then `--config` TOML, then `--set`) → the inputs
-//! opened and checked (`report::analysis::open_inputs`) → one `MigrasomeEngine` per image,
-//! its results written by `report::analysis::write_analysis` (tables, label stacks, QC
-//! pictures, `summary.json` in `--out`, written completely or not at all). No logic here.
+//! Flags → validated parameters (preset, then `--config` TOML, then `--set`) →
+//! `report::analysis::analyze_batch` (each input opened, checked, analysed and committed on
+//! its own into `--out`; bad inputs of a batch reported and skipped) → the closing summary
+//! and the exit code (README, Commands). No logic here.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,9 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::pipeline::migrasome::{Preset, RoleChoices, load_parameters};
-use crate::report::analysis::{InputOptions, WriteOptions, open_inputs, write_analysis};
+use crate::report::analysis::{
+    BatchOptions, Event, FAILURES, InputOptions, WriteOptions, analyze_batch,
+};
 
 /// The sample `analyze` runs on without arguments.
 pub const SAMPLE: &str = "assets/sample_migrasomes.ome.tif";
@@ -61,6 +63,10 @@ pub struct AnalyzeArgs {
     /// repeatable
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Skip inputs whose complete results are already in --out (same file content, same
+    /// parameters); analyse the rest
+    #[arg(long)]
+    pub resume: bool,
     /// Time every GPU kernel (timestamp queries); prints a table, adds it to summary.json
     #[arg(long)]
     pub profile: bool,
@@ -71,36 +77,72 @@ pub struct AnalyzeArgs {
     pub gpu: super::GpuArgs,
 }
 
-struct Progress(Option<indicatif::ProgressBar>);
+/// The progress bar (a terminal only): over the frames of a single input, over the inputs of
+/// a batch.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    batch: bool,
+}
 
 impl Progress {
-    fn new(total: u64) -> Self {
+    fn new(inputs: usize) -> Self {
+        let batch = inputs > 1;
         if !std::io::stderr().is_terminal() {
-            return Progress(None);
+            return Progress { bar: None, batch };
         }
-        let pb = indicatif::ProgressBar::new(total);
+        let (len, unit) = if batch {
+            (inputs as u64, "inputs")
+        } else {
+            (0, "frames")
+        };
+        let pb = indicatif::ProgressBar::new(len);
         pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} frames  {per_sec}  ETA {eta}  {msg}",
-            )
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{bar:30}} {{pos}}/{{len}} {unit}  {{per_sec}}  ETA {{eta}}  {{msg}}"
+            ))
             .expect("valid template"),
         );
-        Progress(Some(pb))
+        Progress {
+            bar: Some(pb),
+            batch,
+        }
     }
-    fn step(&self, msg: String) {
-        if let Some(p) = &self.0 {
-            p.set_message(msg);
-            p.inc(1);
+    fn event(&self, ev: &Event) {
+        let Some(p) = &self.bar else { return };
+        match *ev {
+            Event::Started { frames, .. } if !self.batch => p.set_length(frames as u64),
+            Event::Started { .. } => {}
+            Event::Frame { name, t, result } => {
+                p.set_message(format!(
+                    "{name} t={t}: {} cells, {} migrasomes",
+                    result.cells.len(),
+                    result.migrasomes.len()
+                ));
+                if !self.batch {
+                    p.inc(1);
+                }
+            }
+            Event::Done { .. } | Event::Resumed { .. } | Event::Failed(_) if self.batch => p.inc(1),
+            Event::Done { .. } | Event::Resumed { .. } | Event::Failed(_) => {}
+        }
+    }
+    /// A line on stderr, above the bar.
+    fn line(&self, s: String) {
+        match &self.bar {
+            Some(p) => p.suspend(|| eprintln!("{s}")),
+            None => eprintln!("{s}"),
         }
     }
     fn done(&self) {
-        if let Some(p) = &self.0 {
+        if let Some(p) = &self.bar {
             p.finish_and_clear();
         }
     }
 }
 
-pub fn run(a: AnalyzeArgs) -> Result<()> {
+/// Runs `analyze`; returns the exit code of a run that went through its inputs (0, or 1 when
+/// some inputs of a batch failed), or the error that ended it.
+pub fn run(a: AnalyzeArgs) -> Result<i32> {
     let gpu = Gpu::new(&a.gpu.options()?)?;
     let started = Instant::now();
     let files = if a.files.is_empty() {
@@ -109,58 +151,91 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         a.files.clone()
     };
     let (params, toml_channels) = load_parameters(a.preset, a.config.as_deref(), &a.set)?;
-    let inputs = open_inputs(
-        &gpu,
-        &files,
-        &params,
-        &InputOptions {
-            series: a.series,
-            roles: RoleChoices {
-                nuclei: a.nuclei.clone(),
-                migrasomes: a.migrasome_channel.clone(),
-                cargo: a.cargo.clone(),
-            },
-            toml_channels,
-            pixel_size: a.pixel_size,
-        },
-    )?;
     if a.profile && !gpu.enable_profiling() {
         eprintln!(
             "migrascope: --profile: this adapter has no timestamp queries; timing wall-clock only"
         );
     }
-    let total_frames: usize = inputs.iter().map(|i| i.info.shape.t * i.info.shape.z).sum();
-    let progress = Progress::new(total_frames as u64);
-    let written = write_analysis(
+    let batch = files.len() > 1;
+    let progress = Progress::new(files.len());
+    let report = analyze_batch(
         &gpu,
-        &inputs,
+        &files,
         &params,
-        &WriteOptions {
-            preset: a.preset,
-            qc_every: a.qc_every,
-            profile: a.profile,
+        &BatchOptions {
+            input: InputOptions {
+                series: a.series,
+                roles: RoleChoices {
+                    nuclei: a.nuclei.clone(),
+                    migrasomes: a.migrasome_channel.clone(),
+                    cargo: a.cargo.clone(),
+                },
+                toml_channels,
+                pixel_size: a.pixel_size,
+            },
+            write: WriteOptions {
+                preset: a.preset,
+                qc_every: a.qc_every,
+                profile: a.profile,
+            },
+            resume: a.resume,
+            keep_going: batch,
         },
         &a.out,
         started,
-        |name, t, f| {
-            progress.step(format!(
-                "{name} t={t}: {} cells, {} migrasomes",
-                f.cells.len(),
-                f.migrasomes.len()
-            ))
+        |ev| {
+            progress.event(&ev);
+            if let Event::Failed(f) = ev {
+                progress.line(format!("migrascope: {}", f.message));
+            }
         },
     )?;
     progress.done();
-    if a.profile {
-        super::print_profile(&written.profile, written.frames);
+    let done = report.done();
+    if let Some(e) = report.stopped {
+        if done > 0 {
+            eprintln!(
+                "migrascope: stopped after {done} of {} input(s); their results are kept in {} \
+                 (`--resume` goes on from there)",
+                report.total,
+                a.out.display()
+            );
+        }
+        return Err(e);
     }
-    if !a.quiet {
+    if a.profile {
+        super::print_profile(&report.profile, report.frames);
+    }
+    if !report.failed.is_empty() {
+        let names: Vec<String> = report
+            .failed
+            .iter()
+            .map(|f| f.file.display().to_string())
+            .collect();
         eprintln!(
-            "migrascope: {} frame(s) analysed in {:.1} s; results in {}",
-            written.frames,
-            written.wall_s,
-            written.dest.display()
+            "migrascope: {} of {} input(s) failed and were skipped (see {}): {}",
+            report.failed.len(),
+            report.total,
+            a.out.join(FAILURES).display(),
+            names.join(", ")
         );
     }
-    Ok(())
+    if !a.quiet {
+        let skipped = if report.resumed.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped {} input(s) already done", report.resumed.len())
+        };
+        eprintln!(
+            "migrascope: {} frame(s) analysed in {:.1} s{skipped}; results in {}",
+            report.frames,
+            report.wall_s,
+            report.dest.display()
+        );
+    }
+    Ok(match report.failed.first() {
+        None => super::exit::DONE,
+        Some(_) if done > 0 => super::exit::SOME_INPUTS_FAILED,
+        Some(f) => f.exit_code,
+    })
 }

@@ -14,7 +14,7 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub truth: PathBuf,
     /// Folder with migrasomes.csv and cells.csv (what `analyze` writes); with
-    /// <image>_bodies.tif also the body Dice
+    /// images/<image>/<image>_bodies.tif (or <image>_bodies.tif) also the body Dice
     #[arg(long)]
     pub results: PathBuf,
     /// Print one JSON line instead of a table

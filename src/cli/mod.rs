@@ -75,7 +75,7 @@ pub enum Command {
 pub mod exit {
     /// Everything was done.
     pub const DONE: i32 = 0;
-    /// Some inputs of a batch failed, the others were done (reserved for batches).
+    /// Some inputs of a batch failed (reported, skipped), the others were done.
     pub const SOME_INPUTS_FAILED: i32 = 1;
     /// Bad flags, configuration file or `--set` (clap's own errors exit 2 too).
     pub const USAGE: i32 = 2;
@@ -145,11 +145,22 @@ impl Sources {
         }
     }
 
-    /// What to try, appended to a GPU error's line.
+    /// What to try, appended to a GPU error's line (or a full disk's).
     fn advice(&self, e: &Error) -> &'static str {
         let msg = match e {
             Error::Gpu(m) => m.to_lowercase(),
             Error::Kernel { msg, .. } => msg.to_lowercase(),
+            Error::Output { source, .. } | Error::Io { source, .. }
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::StorageFull
+                        | std::io::ErrorKind::FileTooLarge
+                        | std::io::ErrorKind::QuotaExceeded
+                ) =>
+            {
+                return " (the disk is full or a file-size limit was reached: free space or \
+                        choose another output)";
+            }
             _ => return "",
         };
         if msg.contains("memory") || msg.contains("exceeds") || msg.contains("too large") {
@@ -177,16 +188,16 @@ pub fn main() -> i32 {
     let sources = Sources::of(&cli.command);
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
-        Command::Bench(a) => bench::run(a),
-        Command::Devices(a) => devices::run(a),
-        Command::Info(a) => info::run(a),
-        Command::Particles(a) => particles::run(a),
-        Command::Synth(a) => synth::run(a),
-        Command::Validate(a) => validate::run(a),
-        Command::Evaluate(a) => evaluate::run(a),
+        Command::Bench(a) => bench::run(a).map(|()| exit::DONE),
+        Command::Devices(a) => devices::run(a).map(|()| exit::DONE),
+        Command::Info(a) => info::run(a).map(|()| exit::DONE),
+        Command::Particles(a) => particles::run(a).map(|()| exit::DONE),
+        Command::Synth(a) => synth::run(a).map(|()| exit::DONE),
+        Command::Validate(a) => validate::run(a).map(|()| exit::DONE),
+        Command::Evaluate(a) => evaluate::run(a).map(|()| exit::DONE),
     };
     match result {
-        Ok(()) => exit::DONE,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("migrascope: {}{}", error_chain(&e), sources.advice(&e));
             sources.exit_code(&e)

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{Report, evaluate};
 use crate::gpu::Gpu;
 use crate::pipeline::migrasome::{Preset, load_parameters};
-use crate::report::analysis::{InputOptions, WriteOptions, open_inputs, write_analysis};
+use crate::report::analysis::{BatchOptions, WriteOptions, analyze_batch};
 use crate::synth::{Condition, Realism, SynthConfig, generate};
 
 #[derive(clap::Args, Debug)]
@@ -258,26 +258,25 @@ pub fn run(a: ValidateArgs) -> Result<()> {
                 let truth = dir.join("truth");
                 let results = dir.join("results");
                 generate(&cfg, &truth)?;
-                let inputs = open_inputs(
+                analyze_batch(
                     &gpu,
                     &[truth.join("synth.ome.tif")],
                     &params,
-                    &InputOptions::default(),
-                )?;
-                write_analysis(
-                    &gpu,
-                    &inputs,
-                    &params,
-                    &WriteOptions {
-                        preset,
-                        qc_every: if a.keep.is_some() { 1 } else { 0 },
-                        profile: false,
+                    &BatchOptions {
+                        input: Default::default(),
+                        write: WriteOptions {
+                            preset,
+                            qc_every: if a.keep.is_some() { 1 } else { 0 },
+                            profile: false,
+                        },
+                        resume: false,
+                        keep_going: false,
                     },
                     &results,
                     Instant::now(),
-                    |_, _, _| {},
-                )?;
-                drop(inputs);
+                    |_| {},
+                )?
+                .into_result()?;
                 let report = evaluate(&truth, &results)?;
                 let r = Run {
                     knob: knob.clone(),

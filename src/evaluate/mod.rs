@@ -16,7 +16,8 @@
 //!   (`n/a` in the table) when nothing matched.
 //! - **Bodies** (when the truth folder has `truth_bodies.tif`): `body_dice` = Dice of (truth
 //!   label != 0) and (predicted label != 0), pooled over frames (2·Σ|A∩B| / (Σ|A| + Σ|B|); 1
-//!   when both are empty), the prediction read from `<image>_bodies.tif` in the results
+//!   when both are empty), the prediction read from `images/<image>/<image>_bodies.tif` (or
+//!   `<image>_bodies.tif`) in the results
 //!   (`null` when either file is missing). `fp_near_body_per_cell` = false-positive
 //!   detections whose centroid pixel lies within 2 µm of a truth body pixel (centre to
 //!   centre; 0 inside a body), divided by the truth cells (pooled over frames, like
@@ -446,7 +447,7 @@ fn read_masks(path: &Path) -> Result<Masks> {
     })
 }
 
-/// Scores `<image>_bodies.tif` in `results` against `truth_bodies.tif` in `truth` (the truth
+/// Scores `images/<image>/<image>_bodies.tif` (or `<image>_bodies.tif`) in `results` against `truth_bodies.tif` in `truth` (the truth
 /// holds one image: the only name in its tables), and counts the false positives `fps` within
 /// [`NEAR_BODY_UM`] of a truth body.
 fn score_bodies(
@@ -471,7 +472,16 @@ fn score_bodies(
         )));
     };
     let tm = read_masks(&tpath)?;
-    let rpath = results.join(format!("{name}_bodies.tif"));
+    // `analyze` writes it in the image's folder; a results folder may also hold it at the top
+    let in_folder = results
+        .join(crate::report::outdir::IMAGES)
+        .join(name)
+        .join(format!("{name}_bodies.tif"));
+    let rpath = if in_folder.is_file() {
+        in_folder
+    } else {
+        results.join(format!("{name}_bodies.tif"))
+    };
     let dice = if rpath.is_file() {
         let rmk = read_masks(&rpath)?;
         if (rmk.width, rmk.height, rmk.frames.len()) != (tm.width, tm.height, tm.frames.len()) {

@@ -250,7 +250,12 @@ impl StackWriter {
         };
         r.map_err(|e| {
             let why = format!("writing page {page}: {}", tiff_reason(&e));
-            Error::output(&self.path, std::io::Error::other(why))
+            // keep the OS's kind (a full disk, a file-size limit) for the advice
+            let kind = match &e {
+                tiff::TiffError::IoError(io) => io.kind(),
+                _ => std::io::ErrorKind::Other,
+            };
+            Error::output(&self.path, std::io::Error::new(kind, why))
         })?;
         self.written += 1;
         Ok(())

@@ -22,10 +22,16 @@ impl AtomicFile {
             .to_string_lossy()
             .into_owned();
         let tmp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let f = File::create(&tmp).map_err(|e| Error::output(&tmp, e))?;
+        AtomicFile::create_at(target, &tmp)
+    }
+
+    /// Like [`AtomicFile::create`], with the temporary file at `tmp` (on the same file
+    /// system as `target`, e.g. a staging folder beside it).
+    pub fn create_at(target: &Path, tmp: &Path) -> Result<AtomicFile> {
+        let f = File::create(tmp).map_err(|e| Error::output(tmp, e))?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
-            tmp,
+            tmp: tmp.to_path_buf(),
             out: Some(BufWriter::new(f)),
         })
     }
@@ -56,6 +62,16 @@ impl AtomicFile {
 
     pub fn path(&self) -> &Path {
         &self.target
+    }
+}
+
+/// For writers that take `std::io::Write` (the `csv` crate); errors come back through them.
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.as_mut().expect("open until commit").write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.as_mut().expect("open until commit").flush()
     }
 }
 

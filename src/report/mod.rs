@@ -5,9 +5,10 @@
 
 pub mod analysis;
 mod atomic;
-mod outdir;
+pub mod fingerprint;
+pub mod outdir;
 pub mod overlay;
 pub mod tables;
 
 pub use atomic::AtomicFile;
-pub use outdir::OutputDir;
+pub use outdir::ResultsDir;

@@ -8,6 +8,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::pipeline::migrasome::FrameResult;
 
+/// The tables, per image and combined.
+pub const TABLES: [&str; 3] = ["migrasomes.csv", "cells.csv", "frames.csv"];
+
 /// A channel name made safe for a CSV header or a file name (no commas, quotes or spaces).
 /// The tables themselves keep the names as they are (quoted where CSV needs it).
 pub fn column_name(name: &str) -> String {
@@ -127,9 +130,9 @@ impl Tables {
             "threshold_fiber"
         ]);
         Ok(Tables {
-            migrasomes: Csv::create(&dir.join("migrasomes.csv"), &mh)?,
-            cells: Csv::create(&dir.join("cells.csv"), &chh)?,
-            frames: Csv::create(&dir.join("frames.csv"), &fh)?,
+            migrasomes: Csv::create(&dir.join(TABLES[0]), &mh)?,
+            cells: Csv::create(&dir.join(TABLES[1]), &chh)?,
+            frames: Csv::create(&dir.join(TABLES[2]), &fh)?,
             channels: ch,
             cargo: cg,
         })

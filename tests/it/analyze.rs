@@ -28,18 +28,28 @@ fn sample_runs_and_matches_its_truth() {
         "cells.csv",
         "frames.csv",
         "summary.json",
-        "sample_migrasomes_cells.tif",
-        "sample_migrasomes_migrasomes.tif",
-        "qc/sample_migrasomes_t0000_z000.png",
+        "images/sample_migrasomes/sample_migrasomes_cells.tif",
+        "images/sample_migrasomes/sample_migrasomes_migrasomes.tif",
+        "images/sample_migrasomes/sample_migrasomes_bodies.tif",
+        "images/sample_migrasomes/qc/sample_migrasomes_t0000_z000.png",
+        "images/sample_migrasomes/qc/sample_migrasomes_t0000_z000_rejected.png",
+        "images/sample_migrasomes/migrasomes.csv",
+        "images/sample_migrasomes/image.json",
+        "images/sample_migrasomes/done.json",
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
-    let leftovers: Vec<_> = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".partial"))
-        .collect();
-    assert!(leftovers.is_empty(), "partial folder left behind");
+    // a single input: no failures table, no staging folder left
+    assert!(!out.join("failures.csv").exists());
+    assert!(
+        !out.join(".migrascope-staging").exists(),
+        "staging folder left"
+    );
+    // the combined table is the image's own
+    assert_eq!(
+        std::fs::read(out.join("migrasomes.csv")).unwrap(),
+        std::fs::read(out.join("images/sample_migrasomes/migrasomes.csv")).unwrap()
+    );
     let truth = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample_truth");
     // the figures the README gives for the sample (31 of 32 found, none false)
     let r = evaluate(&truth, &out).unwrap();
@@ -54,6 +64,8 @@ fn sample_runs_and_matches_its_truth() {
     );
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "done");
+    assert_eq!(summary["inputs"]["analysed"][0], "sample_migrasomes");
     assert_eq!(summary["images"][0]["roles"]["nuclei"], "Hoechst");
     assert_eq!(summary["images"][0]["roles"]["cargo"][0], "Tom20");
     assert!(

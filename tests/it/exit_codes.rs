@@ -137,8 +137,8 @@ fn unwritable_output_exits_5_and_leaves_nothing() {
     assert_eq!(everything(dir.path()), vec![file.clone()], "left behind");
 }
 
-/// A results folder whose `cells.csv` is a folder: the run fails when it moves its files into
-/// place (exit 5) and takes its partial folder with it.
+/// A results folder whose `cells.csv` is a folder: the run refuses before it writes anything
+/// (exit 5), and leaves the folder as it was.
 #[test]
 fn output_that_cannot_be_moved_into_place_exits_5() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,8 @@
 //! adapter fails the test; nothing is skipped.
 
 mod analyze;
+#[cfg(unix)]
+mod batch;
 mod engine;
 mod exit_codes;
 mod harness;
