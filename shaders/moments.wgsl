@@ -12,7 +12,8 @@
 
 const REC: u32 = 5u; // n, sum lo, sum hi, sumsq lo, sumsq hi
 
-struct Params { n: u32, capacity: u32, kind: u32, use_bounds: u32, k: f32, _p0: u32, _p1: u32, _p2: u32 }
+// whole != 0: every pixel is label 1 and `labels` is not read (whole-frame statistics)
+struct Params { n: u32, capacity: u32, kind: u32, use_bounds: u32, k: f32, whole: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read> params_in: Params;
 // parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
@@ -66,7 +67,8 @@ fn moments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.n) { break; }
-        let l = labels[i];
+        var l = 1u;
+        if (p.whole == 0u) { l = labels[i]; }
         if (l == 0u || l > p.capacity) { continue; }
         let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
         if (raw_is_nan(bits, p.kind)) { continue; }

@@ -17,7 +17,7 @@ struct MomParams {
     kind: u32,
     use_bounds: u32,
     k: f32,
-    _p0: u32,
+    whole: u32,
     _p1: u32,
     _p2: u32,
 }
@@ -38,6 +38,18 @@ pub fn record_moments(
     bounds: Option<&Buf>,
     range: Option<&Buf>,
 ) -> Result<MomentsBufs> {
+    moments_pass(rec, Some(labels), channel, capacity, bounds, range)
+}
+
+/// `labels` None: the whole frame as label 1 (no label image read).
+fn moments_pass(
+    rec: &mut Recorder,
+    labels: Option<&GpuPlane>,
+    channel: &GpuPlane,
+    capacity: u32,
+    bounds: Option<&Buf>,
+    range: Option<&Buf>,
+) -> Result<MomentsBufs> {
     let cap = capacity.max(1);
     let range = match range {
         Some(r) => r.clone(),
@@ -53,24 +65,27 @@ pub fn record_moments(
         }
     };
     let p = rec.params(&MomParams {
-        n: labels.len() as u32,
+        n: channel.len() as u32,
         capacity: cap,
         kind: channel.kind as u32,
         use_bounds: bounds.is_some() as u32,
+        whole: labels.is_none() as u32,
         ..Default::default()
     });
+    // the whole-frame pass binds the channel in the (unread) label slot
+    let label_buf = labels.map_or(&channel.buf, |l| &l.buf);
     rec.dispatch_at(
         "moments",
         "moments",
         &[
             (0, &p),
-            (1, &labels.buf),
+            (1, label_buf),
             (2, &channel.buf),
             (3, &range),
             (4, b),
             (5, &records),
         ],
-        grid_px(labels),
+        grid_px(channel),
     )?;
     Ok(MomentsBufs { records, range })
 }
@@ -144,10 +159,30 @@ pub fn record_clipped_schedule(
     capacity: u32,
     ks: &[f32],
 ) -> Result<MomentsBufs> {
-    let mut m = record_moments(rec, labels, channel, capacity, None, None)?;
+    clipped_schedule(rec, Some(labels), channel, capacity, ks)
+}
+
+/// `record_clipped_schedule` over the whole frame (one label, every pixel), without a label
+/// image: the robust mean and SD behind a `noise:K` threshold.
+pub fn record_frame_schedule(
+    rec: &mut Recorder,
+    channel: &GpuPlane,
+    ks: &[f32],
+) -> Result<MomentsBufs> {
+    clipped_schedule(rec, None, channel, 1, ks)
+}
+
+fn clipped_schedule(
+    rec: &mut Recorder,
+    labels: Option<&GpuPlane>,
+    channel: &GpuPlane,
+    capacity: u32,
+    ks: &[f32],
+) -> Result<MomentsBufs> {
+    let mut m = moments_pass(rec, labels, channel, capacity, None, None)?;
     for &k in ks {
         let bounds = record_bounds(rec, &m, channel, capacity, k)?;
-        m = record_moments(
+        m = moments_pass(
             rec,
             labels,
             channel,

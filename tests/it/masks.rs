@@ -88,7 +88,13 @@ proptest! {
             let bb = rec.upload(&bounds);
             let a = moments::record_moments(&mut rec, &lp, &cp, cap as u32, None, None).unwrap();
             let b = moments::record_moments(&mut rec, &lp, &cp, cap as u32, Some(&bb), None).unwrap();
+            // whole-frame clipping schedule (no label image) == the same schedule over a plane of 1s
+            let ones = u32_plane(&mut rec, &vec![1u32; w * h], w, h);
+            let ks = [1.0f32, 3.0, 3.0];
+            let sa = moments::record_clipped_schedule(&mut rec, &ones, &cp, 1, &ks).unwrap();
+            let sb = moments::record_frame_schedule(&mut rec, &cp, &ks).unwrap();
             rec.submit();
+            prop_assert_eq!(read_words(gpu, &sa.records, 5), read_words(gpu, &sb.records, 5), "{:?} whole frame", bk);
             for (bufs, want) in [(a, &want), (b, &want_b)] {
                 let r = read_words(gpu, &bufs.records, cap * 5);
                 for l in 0..cap {

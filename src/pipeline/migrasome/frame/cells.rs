@@ -16,7 +16,7 @@ use crate::ops::label::{KeepRule, Labels, component_any, label_components};
 use crate::ops::mask::{and_mask, and_not, fill, neither, or_nonzero};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::morphology::binary_opening;
-use crate::ops::{GpuPlane, filters, threshold::threshold_above};
+use crate::ops::{GpuPlane, RawKind, filters, threshold::threshold_above};
 
 use super::super::config::PxParams;
 use super::{Capacities, Thresholds};
@@ -41,7 +41,6 @@ pub(super) struct PendingCells {
     nuclei: Option<PendingObjects>,
     bodies: PendingObjects,
     holes: PendingObjects,
-    regions: Option<PendingObjects>,
     /// Per territory (with a nuclei channel): the body pixels in it, as channel 0's sum.
     territory: Option<PendingObjects>,
 }
@@ -111,24 +110,13 @@ pub(super) fn record(
     let bm = or_nonzero(rec, &bm, &holes.plane)?;
     // a body cut by the image border may have its nucleus outside the field: it is kept as
     // a body (its edge must not count as migrasomes), though it is no cell of this frame
-    let mut p_regions = None;
     let mut border_only = None;
     let bl = match &nuclei {
         Some((_, kept)) => {
             let regions = label_components(rec, &bm, 8)?;
-            let (p_reg, inner) = record_objects(
-                rec,
-                &regions,
-                &[],
-                caps.bodies,
-                KeepRule {
-                    exclude_edges: true,
-                    ..Default::default()
-                },
-            )?;
-            p_regions = Some(p_reg);
             let with_nucleus = component_any(rec, &regions, &kept.plane)?;
-            let at_border = and_not(rec, &bm, &inner.plane)?;
+            let frame = image_frame(rec, &bm);
+            let at_border = component_any(rec, &regions, &frame)?;
             let keep = or_nonzero(rec, &with_nucleus, &at_border)?;
             border_only = Some(and_not(rec, &at_border, &with_nucleus)?);
             // the kept regions, still labelled as `regions` (whole components, raster order;
@@ -186,7 +174,6 @@ pub(super) fn record(
             nuclei: p_nuclei,
             bodies: p_bodies,
             holes: p_holes,
-            regions: p_regions,
             territory: p_territory,
         },
     ))
@@ -202,9 +189,6 @@ impl PendingCells {
             None => None,
         };
         super::done(self.holes.finish(gpu)?, &mut caps.holes, &mut grow);
-        if let Some(r) = self.regions {
-            super::done(r.finish(gpu)?, &mut caps.bodies, &mut grow);
-        }
         let territory = match self.territory {
             Some(t) => super::done(t.finish(gpu)?, &mut caps.nuclei, &mut grow),
             None => None,
@@ -217,5 +201,24 @@ impl PendingCells {
             bodies: bodies.unwrap_or_default(),
             territory: territory.unwrap_or_default(),
         }))
+    }
+}
+
+/// A u32 plane the size of `like`: 1 on the image's outermost rows and columns, else 0.
+fn image_frame(rec: &mut Recorder, like: &GpuPlane) -> GpuPlane {
+    let (w, h) = (like.width as usize, like.height as usize);
+    let mut v = vec![0u32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                v[y * w + x] = 1;
+            }
+        }
+    }
+    GpuPlane {
+        buf: rec.upload(&v),
+        kind: RawKind::U32,
+        width: like.width,
+        height: like.height,
     }
 }

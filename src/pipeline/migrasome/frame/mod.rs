@@ -22,7 +22,6 @@ pub use cargo::LocalBackground;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Readback, Recorder};
 use crate::image::Plane;
-use crate::ops::mask::neither;
 use crate::ops::measure::{Finished, ObjectStats};
 use crate::ops::moments;
 use crate::ops::threshold::{PendingHistogram, compute, record_histogram, threshold_above};
@@ -154,17 +153,12 @@ enum PendingThreshold {
     Done,
 }
 
-/// Records what `rule` needs to threshold `img` (`ones`: a plane of 1s, the whole frame).
-fn record_threshold(
-    rec: &mut Recorder,
-    img: &GpuPlane,
-    rule: Rule,
-    ones: &GpuPlane,
-) -> Result<PendingThreshold> {
+/// Records what `rule` needs to threshold `img`.
+fn record_threshold(rec: &mut Recorder, img: &GpuPlane, rule: Rule) -> Result<PendingThreshold> {
     Ok(match rule {
         Rule::Hist(m) => PendingThreshold::Hist(record_histogram(rec, img)?, m),
         Rule::Noise(k) => {
-            let m = moments::record_clipped_schedule(rec, ones, img, 1, &NOISE_CLIPS)?;
+            let m = moments::record_frame_schedule(rec, img, &NOISE_CLIPS)?;
             PendingThreshold::Noise(
                 rec.readback(&m.records, 0, moments::REC as u64 * 4),
                 rec.readback(&m.range, 0, 8),
@@ -267,25 +261,18 @@ pub fn begin_frame(
     let spot_img =
         filters::difference_of_gaussians(&mut rec, &mem, px.smooth_sigma, px.background_sigma)?;
     let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
-    let zero = GpuPlane {
-        buf: rec.zeroed(mem.len() as u64 * 4),
-        kind: RawKind::U32,
-        width: mem.width,
-        height: mem.height,
-    };
-    let ones = neither(&mut rec, &zero, &zero)?;
     let h_nuc = nuc_img
         .as_ref()
-        .map(|n| record_threshold(&mut rec, n, px.nucleus_threshold, &ones))
+        .map(|n| record_threshold(&mut rec, n, px.nucleus_threshold))
         .transpose()?;
-    let h_spot = record_threshold(&mut rec, &spot_img, px.spot_threshold, &ones)?;
-    let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold, &ones)?;
+    let h_spot = record_threshold(&mut rec, &spot_img, px.spot_threshold)?;
+    let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold)?;
     // both fiber thresholds on one image: one set of clipped moments serves two `noise:K`
     let h_fiber_low = match (px.fiber_threshold, px.fiber_threshold_low) {
         (Rule::Noise(_), Rule::Noise(k)) => PendingThreshold::SameImage(k),
-        (_, low) => record_threshold(&mut rec, &fiber_img, low, &ones)?,
+        (_, low) => record_threshold(&mut rec, &fiber_img, low)?,
     };
-    let h_mem_bg = record_threshold(&mut rec, &mem, Rule::Noise(0.0), &ones)?;
+    let h_mem_bg = record_threshold(&mut rec, &mem, Rule::Noise(0.0))?;
     rec.submit();
     Ok(FrameStage1 {
         w,
