@@ -109,6 +109,9 @@ pub struct FiberParams {
     pub threshold_low: Rule,
     /// A migrasome within this distance of a fiber connected to its cell is attached.
     pub distance_um: f64,
+    /// A migrasome with a fiber piece at least this large (µm²) just beside it is attached
+    /// even when the piece's link to a cell is not seen (faint fibers break up); 0: off.
+    pub min_piece_um2: f64,
 }
 
 /// Every parameter of the analysis.
@@ -174,6 +177,7 @@ impl Default for FiberParams {
             threshold: rule("noise:3"),
             threshold_low: rule("noise:1.5"),
             distance_um: 0.3,
+            min_piece_um2: 0.0,
         }
     }
 }
@@ -290,6 +294,7 @@ impl AnalyzeParams {
             ("cargo.clip", self.cargo.clip, false),
             ("fibers.sigma_um", self.fibers.sigma_um, false),
             ("fibers.distance_um", self.fibers.distance_um, true),
+            ("fibers.min_piece_um2", self.fibers.min_piece_um2, true),
         ];
         for (name, v, zero_ok) in pos {
             if !v.is_finite() || v < 0.0 || (!zero_ok && v == 0.0) {
@@ -407,6 +412,8 @@ pub struct PxParams {
     pub fiber_threshold: Rule,
     pub fiber_threshold_low: Rule,
     pub fiber_distance: f64,
+    /// Smallest fiber piece (px) that attaches a migrasome beside it; 0: off.
+    pub fiber_min_piece: u32,
 }
 
 impl PxParams {
@@ -464,6 +471,11 @@ impl PxParams {
             fiber_threshold: p.fibers.threshold,
             fiber_threshold_low: p.fibers.threshold_low,
             fiber_distance: px(p.fibers.distance_um).max(FIBER_MIN_DISTANCE_PX),
+            fiber_min_piece: if p.fibers.min_piece_um2 > 0.0 {
+                area(p.fibers.min_piece_um2).max(1)
+            } else {
+                0
+            },
         })
     }
 }

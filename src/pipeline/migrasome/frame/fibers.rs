@@ -11,12 +11,13 @@
 use crate::error::Result;
 use crate::gpu::Recorder;
 use crate::ops::expand::expand_labels;
-use crate::ops::label::{component_any, label_components};
+use crate::ops::label::{KeepRule, component_any, label_components};
 use crate::ops::mask::{and_not, neither, or_nonzero};
+use crate::ops::measure::{PendingObjects, record_objects};
 use crate::ops::{GpuPlane, RawKind, filters, threshold::threshold_above};
 
 use super::super::config::PxParams;
-use super::Thresholds;
+use super::{Capacities, Thresholds};
 
 /// Per-pixel context the candidates are measured over.
 pub(super) struct FiberPlanes {
@@ -24,6 +25,8 @@ pub(super) struct FiberPlanes {
     pub attached: GpuPlane,
     /// The membrane value of the nearest shaft pixel within reach, else 0 (f32).
     pub shaft_near: GpuPlane,
+    /// The fiber pieces measured (with `fibers.min_piece_um2`), for their capacity.
+    pub pieces: Option<PendingObjects>,
 }
 
 /// Records the stage. `mem`: the membrane (f32); `spots_raw`: the spot mask; `spots`: the
@@ -39,6 +42,7 @@ pub(super) fn record(
     body_zone: &GpuPlane,
     px: &PxParams,
     thr: &Thresholds,
+    caps: &Capacities,
 ) -> Result<FiberPlanes> {
     let strong = threshold_above(rec, fiber_img, thr.fiber)?;
     let weak = threshold_above(rec, fiber_img, thr.fiber_low.min(thr.fiber))?;
@@ -48,10 +52,28 @@ pub(super) fn record(
     let net = or_nonzero(rec, &net, spots)?;
     let net = expand_labels(rec, &net, px.fiber_distance)?;
     let nl = label_components(rec, &net, 8)?;
-    let attached = component_any(rec, &nl, bodies)?;
     let own_edge = expand_labels(rec, spots_raw, px.shaft_gap)?;
     let shaft = and_not(rec, &fm, &own_edge)?;
     let shaft = and_not(rec, &shaft, body_zone)?;
+    // a network that reaches a body, or that holds a fiber piece long enough to be no noise
+    // (a faint fiber breaks up before it reaches its cell; a released migrasome has none)
+    let (attached, pieces) = if px.fiber_min_piece > 0 {
+        let sl = label_components(rec, &shaft, 8)?;
+        let (pending, long) = record_objects(
+            rec,
+            &sl,
+            &[],
+            caps.fibers,
+            KeepRule {
+                min_area: px.fiber_min_piece,
+                ..Default::default()
+            },
+        )?;
+        let anchors = or_nonzero(rec, bodies, &long.plane)?;
+        (component_any(rec, &nl, &anchors)?, Some(pending))
+    } else {
+        (component_any(rec, &nl, bodies)?, None)
+    };
     let off_shaft = neither(rec, &shaft, &shaft)?;
     let shaft_img = filters::replace_masked(rec, mem, &off_shaft, 0.0)?;
     // the value of the nearest shaft pixel within reach, carried by the exact distance
@@ -65,6 +87,7 @@ pub(super) fn record(
     let shaft_near = expand_labels(rec, &shaft_bits, px.shaft_reach as f64)?;
     Ok(FiberPlanes {
         attached,
+        pieces,
         shaft_near: GpuPlane {
             kind: RawKind::F32,
             ..shaft_near

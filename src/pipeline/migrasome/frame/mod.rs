@@ -22,7 +22,7 @@ pub use cargo::LocalBackground;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Readback, Recorder};
 use crate::image::Plane;
-use crate::ops::measure::{Finished, ObjectStats};
+use crate::ops::measure::{Finished, ObjectStats, PendingObjects};
 use crate::ops::moments;
 use crate::ops::threshold::{PendingHistogram, compute, record_histogram, threshold_above};
 use crate::ops::{GpuPlane, RawKind, filters, to_f32, upload_plane};
@@ -124,6 +124,7 @@ pub struct Capacities {
     pub bodies: u32,
     pub holes: u32,
     pub spots: u32,
+    pub fibers: u32,
 }
 
 impl Default for Capacities {
@@ -133,6 +134,7 @@ impl Default for Capacities {
             bodies: 256,
             holes: 256,
             spots: 1024,
+            fibers: 1024,
         }
     }
 }
@@ -194,6 +196,7 @@ impl PendingThreshold {
 /// Submission 2's results being read back.
 struct Pending2 {
     cells: cells::PendingCells,
+    fiber_pieces: Option<PendingObjects>,
     split: spots::PendingSplit,
     candidates: spots::Measured,
     cargo: cargo::PendingCargo,
@@ -440,6 +443,7 @@ fn record_rest(
         &cell_planes.body_zone,
         px,
         thr,
+        caps,
     )?;
     let candidates =
         spots::record_measure(rec, &spot_planes.labels, &s1.raws, &fiber_planes, caps)?;
@@ -454,6 +458,7 @@ fn record_rest(
     )?;
     let n = candidates.labels.len() as u64 * 4;
     Ok(Pending2 {
+        fiber_pieces: fiber_planes.pieces,
         cells: p_cells,
         split,
         territory_rb: rec.readback(&cell_planes.territory.buf, 0, n),
@@ -491,7 +496,14 @@ fn finish(
     let cell_objects = p.cells.finish(gpu, caps)?;
     let split_ok = p.split.finish(gpu, caps)?;
     let candidates = p.candidates.finish(gpu, caps)?;
-    let (Some(cell_objects), true, Some(candidates)) = (cell_objects, split_ok, candidates) else {
+    let mut pieces_grow = false;
+    if let Some(f) = p.fiber_pieces {
+        done(f.finish(gpu)?, &mut caps.fibers, &mut pieces_grow);
+    }
+    let pieces_ok = !pieces_grow;
+    let (Some(cell_objects), true, true, Some(candidates)) =
+        (cell_objects, split_ok, pieces_ok, candidates)
+    else {
         return Ok(None);
     };
     let candidate_img: Vec<u32> = p.candidates_rb.wait_as(gpu)?;
