@@ -109,6 +109,7 @@ impl Sources {
         match c {
             Command::Analyze(a) => {
                 s.config.extend(a.config.iter().cloned());
+                s.config.extend(a.samples.iter().cloned());
                 s.outputs.push(a.out.clone());
             }
             Command::Synth(a) => s.outputs.push(a.out.clone()),
