@@ -422,3 +422,91 @@ const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/assets/sample_migrasomes.ome.tif"
 );
+
+/// The acceptance run, small: `synth` fields of young and senescent cells, 3 replicates × 1
+/// field × 8 cells each, analysed with a sample sheet; `compare` finds more migrasomes per
+/// senescent cell with p < 0.001 at the cell unit and n = 3 per condition at the replicate
+/// unit. (README, Comparing conditions: the full-size run, 48 cells per replicate.)
+#[test]
+fn senescent_cells_have_more_migrasomes_than_young_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sheet = String::from("file,condition,replicate,plate\n");
+    let mut files = Vec::new();
+    for (c, cond) in ["young", "senescent"].iter().enumerate() {
+        for rep in 1..=3 {
+            let dir = tmp.path().join(format!("{cond}_{rep}"));
+            let seed = (100 * c + rep).to_string();
+            run_ok(&mut migrascope(&[
+                "synth",
+                "--out",
+                dir.to_str().unwrap(),
+                "--condition",
+                cond,
+                "--seed",
+                &seed,
+                "--cells",
+                "8",
+                "--size",
+                "1024",
+            ]));
+            let f = dir.join("synth.ome.tif");
+            sheet += &format!("{},{cond},{rep},P{rep}\n", f.display());
+            files.push(f);
+        }
+    }
+    let sheet_path = tmp.path().join("samples.csv");
+    std::fs::write(&sheet_path, sheet).unwrap();
+    let res = tmp.path().join("res");
+    run_ok(
+        migrascope(&[
+            "analyze",
+            "--qc-every",
+            "0",
+            "--samples",
+            sheet_path.to_str().unwrap(),
+        ])
+        .args(&files)
+        .arg("--out")
+        .arg(&res),
+    );
+    let cells = std::fs::read_to_string(res.join("cells.csv")).unwrap();
+    assert!(
+        cells
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",condition,replicate,plate")
+    );
+    let r = res.to_str().unwrap();
+    let args = [
+        "compare",
+        r,
+        "--metric",
+        "migrasome_count",
+        "--control",
+        "young",
+        "--json",
+    ];
+    let cell = &json_lines(&run_ok(&mut migrascope(&args)))[0];
+    assert_eq!(
+        (cell["group"].as_str(), cell["unit"].as_str()),
+        (Some("senescent"), Some("cell"))
+    );
+    let (n_y, n_s) = (
+        cell["n_control"].as_u64().unwrap(),
+        cell["n_group"].as_u64().unwrap(),
+    );
+    assert!(n_y >= 20 && n_s >= 20, "{cell}");
+    assert!(
+        cell["mean_group"].as_f64() > cell["mean_control"].as_f64(),
+        "{cell}"
+    );
+    assert!(cell["p"].as_f64().unwrap() < 0.001, "{cell}");
+    let rep = &json_lines(&run_ok(migrascope(&args).args(["--unit", "replicate"])))[0];
+    assert_eq!(
+        (rep["n_control"].as_u64(), rep["n_group"].as_u64()),
+        (Some(3), Some(3)),
+        "{rep}"
+    );
+    assert_eq!(rep["unit"], "replicate");
+}
