@@ -15,6 +15,7 @@ pub mod io;
 pub mod ops;
 pub mod pipeline;
 pub mod report;
+pub mod stats;
 pub mod synth;
 
 pub use error::{Error, Result};

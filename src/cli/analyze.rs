@@ -14,6 +14,7 @@ use crate::pipeline::migrasome::{Preset, RoleChoices, load_parameters};
 use crate::report::analysis::{
     BatchOptions, Event, FAILURES, InputOptions, WriteOptions, analyze_batch,
 };
+use crate::report::samples::SampleSheet;
 
 /// The sample `analyze` runs on without arguments.
 pub const SAMPLE: &str = "assets/sample_migrasomes.ome.tif";
@@ -35,6 +36,11 @@ pub struct AnalyzeArgs {
     /// Results folder
     #[arg(long, default_value = "migrascope-results")]
     pub out: PathBuf,
+    /// Sample sheet (CSV): columns file,condition,replicate and any metadata columns; every
+    /// input needs a row (matched by path or file name); the values become the last columns
+    /// of cells.csv and migrasomes.csv
+    #[arg(long, value_name = "CSV")]
+    pub samples: Option<PathBuf>,
     /// Parameters in TOML (sections [channels], [cells], [migrasomes], [cargo], [fibers])
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -143,13 +149,17 @@ impl Progress {
 /// Runs `analyze`; returns the exit code of a run that went through its inputs (0, or 1 when
 /// some inputs of a batch failed), or the error that ended it.
 pub fn run(a: AnalyzeArgs) -> Result<i32> {
-    let gpu = Gpu::new(&a.gpu.options()?)?;
-    let started = Instant::now();
     let files = if a.files.is_empty() {
         vec![sample_path()]
     } else {
         a.files.clone()
     };
+    let samples = match &a.samples {
+        Some(p) => Some(SampleSheet::read(p)?.match_inputs(&files)?),
+        None => None,
+    };
+    let gpu = Gpu::new(&a.gpu.options()?)?;
+    let started = Instant::now();
     let (params, toml_channels) = load_parameters(a.preset, a.config.as_deref(), &a.set)?;
     if a.profile && !gpu.enable_profiling() {
         eprintln!(
@@ -180,6 +190,7 @@ pub fn run(a: AnalyzeArgs) -> Result<i32> {
             },
             resume: a.resume,
             keep_going: batch,
+            samples,
         },
         &a.out,
         started,

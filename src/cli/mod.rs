@@ -5,6 +5,7 @@
 
 mod analyze;
 mod bench;
+mod compare;
 mod devices;
 mod evaluate;
 mod info;
@@ -55,6 +56,8 @@ impl GpuArgs {
 pub enum Command {
     /// Migrasome counts per cell (and cargo, released, size) for every frame of TIFF stacks
     Analyze(analyze::AnalyzeArgs),
+    /// Compare conditions of analyze results (sample sheet): statistics per metric
+    Compare(compare::CompareArgs),
     /// Time a pipeline over a movie (and the peer pipelines on the same file)
     Bench(bench::BenchArgs),
     /// List GPU adapters with their backend, type, driver and limits
@@ -106,6 +109,7 @@ impl Sources {
         match c {
             Command::Analyze(a) => {
                 s.config.extend(a.config.iter().cloned());
+                s.config.extend(a.samples.iter().cloned());
                 s.outputs.push(a.out.clone());
             }
             Command::Synth(a) => s.outputs.push(a.out.clone()),
@@ -114,6 +118,7 @@ impl Sources {
                 s.tiles = true;
             }
             Command::Validate(a) => s.outputs.extend(a.keep.iter().cloned()),
+            Command::Compare(a) => s.outputs.extend(a.out.iter().cloned()),
             _ => {}
         }
         s
@@ -189,6 +194,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Bench(a) => bench::run(a).map(|()| exit::DONE),
+        Command::Compare(a) => compare::run(a).map(|()| exit::DONE),
         Command::Devices(a) => devices::run(a).map(|()| exit::DONE),
         Command::Info(a) => info::run(a).map(|()| exit::DONE),
         Command::Particles(a) => particles::run(a).map(|()| exit::DONE),

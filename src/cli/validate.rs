@@ -271,6 +271,7 @@ pub fn run(a: ValidateArgs) -> Result<()> {
                         },
                         resume: false,
                         keep_going: false,
+                        samples: None,
                     },
                     &results,
                     Instant::now(),

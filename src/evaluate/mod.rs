@@ -25,7 +25,7 @@
 //!
 //! Not here: CSV parsing (see `table`), detection (see `pipeline`).
 
-mod table;
+pub mod table;
 
 use std::collections::BTreeMap;
 use std::path::Path;

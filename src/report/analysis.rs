@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use super::fingerprint::{self, FilePrint};
 use super::outdir::{DONE, IMAGES, ResultsDir, StagedImage};
 use super::overlay;
+use super::samples::{SAMPLE_COLUMNS, Samples};
 use super::tables::{TABLES, Tables};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
@@ -137,6 +138,8 @@ pub struct BatchOptions {
     pub resume: bool,
     /// A batch: a bad input is reported and skipped; else its error ends the run.
     pub keep_going: bool,
+    /// The sample sheet's values of every input (`None`: `condition` and `replicate` empty).
+    pub samples: Option<Samples>,
 }
 
 /// An input of a batch that could not be analysed.
@@ -445,6 +448,14 @@ impl Run<'_> {
         on: &mut impl FnMut(Event),
     ) -> Result<()> {
         let print = fingerprint::file(file)?;
+        let (columns, values) = match &o.samples {
+            Some(s) => (s.columns.clone(), s.values[index].clone()),
+            None => (
+                SAMPLE_COLUMNS.map(String::from).to_vec(),
+                vec![String::new(); 2],
+            ),
+        };
+        let settings = &fingerprint::json(&json!([settings, columns, values]));
         if o.resume {
             for name in [base.to_string(), format!("{base}_s{}", o.input.series)] {
                 if self.done.iter().any(|d| d.name == name) {
@@ -505,13 +516,20 @@ impl Run<'_> {
         });
         let staged = dir.stage()?;
         let final_dir = dir.image_dir(&name);
-        let (image, frames, analysis_s) =
-            write_image(gpu, &input, &name, &o.write, &staged, &mut *on)
-                .and_then(|r| {
-                    write_done(&staged, &name, file, &print, settings)?;
-                    Ok(r)
-                })
-                .map_err(|e| unstage(e, staged.dir(), &final_dir))?;
+        let (image, frames, analysis_s) = write_image(
+            gpu,
+            &input,
+            &name,
+            &o.write,
+            (&columns, &values),
+            &staged,
+            &mut *on,
+        )
+        .and_then(|r| {
+            write_done(&staged, &name, file, &print, settings)?;
+            Ok(r)
+        })
+        .map_err(|e| unstage(e, staged.dir(), &final_dir))?;
         dir.commit(staged, &name)?;
         self.frames += frames;
         self.analysis_s += analysis_s;
@@ -638,6 +656,7 @@ fn write_image(
     input: &Input,
     name: &str,
     o: &WriteOptions,
+    (sample_columns, sample_values): (&[String], &[String]),
     staged: &StagedImage,
     on: &mut impl FnMut(Event),
 ) -> Result<(Value, usize, f64)> {
@@ -648,7 +667,13 @@ fn write_image(
         .iter()
         .map(|&c| channel_names[c].clone())
         .collect();
-    let mut tables = Tables::create(staged.dir(), &channel_names, &cargo_names)?;
+    let mut tables = Tables::create(
+        staged.dir(),
+        &channel_names,
+        &cargo_names,
+        sample_columns,
+        sample_values,
+    )?;
     let sh = info.shape;
     let spec = WriteSpec {
         shape: Shape { c: 1, ..sh },

@@ -8,6 +8,7 @@ mod atomic;
 pub mod fingerprint;
 pub mod outdir;
 pub mod overlay;
+pub mod samples;
 pub mod tables;
 
 pub use atomic::AtomicFile;

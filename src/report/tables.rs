@@ -66,11 +66,22 @@ pub struct Tables {
     frames: Csv,
     channels: Vec<String>,
     cargo: Vec<String>,
+    /// The sample sheet's values of this image (`condition`, `replicate`, metadata).
+    sample: Vec<String>,
 }
 
 impl Tables {
-    /// `channels`: every channel name; `cargo`: names of the cargo channels.
-    pub fn create(dir: &Path, channels: &[String], cargo: &[String]) -> Result<Tables> {
+    /// `channels`: every channel name; `cargo`: names of the cargo channels;
+    /// `sample_columns`/`sample`: the sample sheet's columns (`condition`, `replicate`,
+    /// metadata) and this image's values, the last columns of `migrasomes.csv` and
+    /// `cells.csv`.
+    pub fn create(
+        dir: &Path,
+        channels: &[String],
+        cargo: &[String],
+        sample_columns: &[String],
+        sample: &[String],
+    ) -> Result<Tables> {
         let ch: Vec<String> = channels.to_vec();
         let cg: Vec<String> = cargo.to_vec();
         let mut mh = fields![
@@ -99,6 +110,7 @@ impl Tables {
                 format!("{c}_background_sd")
             ]);
         }
+        mh.extend(sample_columns.iter().cloned());
         let mut chh = fields![
             "image",
             "frame",
@@ -112,6 +124,7 @@ impl Tables {
         ];
         chh.extend(cg.iter().map(|c| format!("{c}_positive_count")));
         chh.push("territory_area_um2".into());
+        chh.extend(sample_columns.iter().cloned());
         let mut fh = fields![
             "image",
             "frame",
@@ -135,6 +148,7 @@ impl Tables {
             frames: Csv::create(&dir.join(TABLES[2]), &fh)?,
             channels: ch,
             cargo: cg,
+            sample: sample.to_vec(),
         })
     }
 
@@ -172,6 +186,7 @@ impl Tables {
                     format!("{:.3}", c.background.sd)
                 ]);
             }
+            row.extend(self.sample.iter().cloned());
             self.migrasomes.record(&row)?;
         }
         for c in &f.cells {
@@ -188,6 +203,7 @@ impl Tables {
             ];
             row.extend(c.cargo_positive_count.iter().map(|k| k.to_string()));
             row.push(format!("{:.4}", c.territory_area as f64 * a));
+            row.extend(self.sample.iter().cloned());
             self.cells.record(&row)?;
         }
         let n_m = f.migrasomes.len();

@@ -6,6 +6,7 @@
 mod analyze;
 #[cfg(unix)]
 mod batch;
+mod compare;
 mod engine;
 mod exit_codes;
 mod harness;
