@@ -1,4 +1,4 @@
-//! Statistics against scipy (`tests/data/stats/reference.json`, made by
+//! Statistics against scipy (`tests/stats/reference.json`, made by
 //! `make_reference.py` beside it) and the `compare` command on real `analyze` results.
 
 use std::path::Path;
@@ -8,10 +8,7 @@ use crate::harness::{fails_with, run_ok};
 
 use migrascope::stats::{Test, UMethod, mann_whitney_u, stars, student_t, welch_t};
 
-const REFERENCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/stats/reference.json"
-);
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/stats/reference.json");
 
 fn rel(a: f64, b: f64) -> f64 {
     if a == b {

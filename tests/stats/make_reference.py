@@ -6,7 +6,7 @@ variances, shifted apart until p falls to ~1e-15) and stores scipy's results for
 ttest_ind (equal_var True and False) and mannwhitneyu (method auto, exact, asymptotic;
 two-sided, continuity correction) in reference.json next to this script.
 
-    /usr/bin/python3 tests/data/stats/make_reference.py
+    /usr/bin/python3 tests/stats/make_reference.py
 
 The data are rounded to 4 decimals so they read back exactly as written.
 """
