@@ -91,7 +91,9 @@ pub(crate) fn read_page_plane(
         let (cx, cy) = ((k % across) * tw, (k / across) * th);
         let rows = th.min(h - cy);
         // Strips at the bottom may hold fewer rows; tiles always hold th rows.
-        let need = row_bytes * if p.tiled { th } else { rows };
+        let need = row_bytes
+            .checked_mul(if p.tiled { th } else { rows })
+            .ok_or("chunk exceeds the reader's size limit")?;
         let ci = first_chunk + k;
         let data = read_chunk(dec, offsets[ci], counts[ci], p.compression, need)
             .map_err(|e| format!("chunk {ci}: {e}"))?;
@@ -189,7 +191,8 @@ fn unpack_bits(src: &[u8], need: usize) -> Vec<u8> {
             i = end;
         } else if n != -128 {
             if let Some(&b) = src.get(i) {
-                out.extend(std::iter::repeat_n(b, 1 - n as isize as usize));
+                // n in -127..=-1: the next byte 1 - n times.
+                out.extend(std::iter::repeat_n(b, (1 - n as isize) as usize));
             }
             i += 1;
         }
@@ -351,6 +354,8 @@ mod tests {
     fn packbits_and_predictor() {
         assert_eq!(unpack_bits(&[0xFE, 7, 1, 1, 2], 10), vec![7, 7, 7, 1, 2]);
         assert_eq!(unpack_bits(&[0x80, 0xFF], 4), Vec::<u8>::new());
+        // The longest run, -127: 128 copies (once computed as 1 - (-127 as usize)).
+        assert_eq!(unpack_bits(&[0x81, 9], 1000), vec![9; 128]);
         let mut v = vec![1, 1, 1, 255];
         undo_horizontal(&mut v, 1, 8);
         assert_eq!(v, vec![1, 2, 3, 2]);
