@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one fuzz target with the limits the README states, one job, niced; libFuzzer's log
-# (with the final stats) goes to fuzz/logs/<target>-<date>.log.
+# (with the final stats) goes to fuzz/logs/<target>-<date>/fuzz-0.log.
 #
 #   fuzz/run.sh open_stack 3600          # seconds (default 600)
 #   fuzz/run.sh config 600 -runs=3000000  # extra libFuzzer flags after the seconds
@@ -19,19 +19,24 @@ case $target in
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 [ -d "$corpus" ] || /usr/bin/python3 seed_corpus.py
-mkdir -p logs "artifacts/$target"
-log=logs/$target-$(date +%Y%m%d-%H%M%S).log
+here=$(pwd)
+stamp=$(date +%Y%m%d-%H%M%S)
+# With -jobs, libFuzzer writes the job's output to fuzz-0.log in its working directory: one
+# directory per run, so runs of different targets can go side by side.
+run_dir=logs/$target-$stamp
+mkdir -p "$run_dir" "artifacts/$target"
+log=$run_dir/fuzz-0.log
 echo "log: fuzz/$log"
 set +e
-nice -n 15 cargo +nightly fuzz run -O -a "$target" "$corpus" -- \
+(cd "$run_dir" && nice -n 15 cargo +nightly fuzz run --fuzz-dir "$here" -O -a "$target" \
+  "$here/$corpus" -- \
   -jobs=1 -workers=1 \
   -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
-  -max_len=$max_len -dict=$dict -max_total_time="$secs" -print_final_stats=1 \
-  "$@" > "$log.cargo" 2>&1
+  -max_len=$max_len -dict="$here/$dict" -max_total_time="$secs" -print_final_stats=1 \
+  "$@" > cargo.log 2>&1)
 rc=$?
 set -e
-# With -jobs, libFuzzer writes the job's output to fuzz-0.log in the working directory.
-[ -f fuzz-0.log ] && mv fuzz-0.log "$log"
 rm -f /dev/shm/migrascope-fuzz-*.tif
-grep -E "^#[0-9]+ +DONE|stat::|ERROR|SUMMARY|Test unit written" "$log" || tail -n 20 "$log.cargo"
+grep -E "^#[0-9]+[[:space:]]+DONE|stat::|ERROR|SUMMARY|Test unit written" "$log" ||
+  tail -n 20 "$run_dir/cargo.log"
 exit $rc

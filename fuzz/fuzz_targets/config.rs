@@ -56,9 +56,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok((p, channels)) = parameters_from_text(preset, Some((path, toml_text)), &sets) else {
         return;
     };
-    p.validate().expect("parameters_from_text returns validated parameters");
+    p.validate()
+        .expect("parameters_from_text returns validated parameters");
     // What analyze does next with them.
-    let _ = resolve_roles(&RoleChoices::default(), channels.as_ref(), &three_channels());
+    let _ = resolve_roles(
+        &RoleChoices::default(),
+        channels.as_ref(),
+        &three_channels(),
+    );
     for px in [0.065, 0.1, 1.0] {
         PxParams::new(&p, px).expect("a positive pixel size");
     }

@@ -34,7 +34,11 @@ pub fn read_ends(r: &StackReader) {
     };
     for idx in [PlaneIndex::default(), last] {
         if let Ok(p) = r.read_plane(idx) {
-            assert_eq!((p.width, p.height), (s.x, s.y), "plane size differs from info");
+            assert_eq!(
+                (p.width, p.height),
+                (s.x, s.y),
+                "plane size differs from info"
+            );
             assert_eq!(p.sample_type(), info.dtype, "sample type differs from info");
             std::hint::black_box(PlaneStats::of(&p));
         }
@@ -47,5 +51,8 @@ pub fn read_ends(r: &StackReader) {
         t: s.t,
         ..PlaneIndex::default()
     };
-    assert!(r.read_plane(outside).is_err(), "plane outside the stack read");
+    assert!(
+        r.read_plane(outside).is_err(),
+        "plane outside the stack read"
+    );
 }

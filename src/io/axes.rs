@@ -160,6 +160,9 @@ mod tests {
         );
         assert_eq!(shaped("ImageJ=1", 1), None);
         // Sizes whose product overflows are no usable description.
-        assert_eq!(shaped("{\"shape\": [4294967296, 4294967296, 4, 4]}", 1), None);
+        assert_eq!(
+            shaped("{\"shape\": [4294967296, 4294967296, 4, 4]}", 1),
+            None
+        );
     }
 }

@@ -277,7 +277,8 @@ pub(crate) fn index_file(origin: &Origin, path: &Path) -> Result<(FileIndex, Fil
             ),
         ));
     }
-    if let Some((page, why)) = tags_past_the_end(&mut f, little_endian, bigtiff, first_ifd, file_len)
+    if let Some((page, why)) =
+        tags_past_the_end(&mut f, little_endian, bigtiff, first_ifd, file_len)
     {
         return Err(Error::format(path, format!("page {page}"), why));
     }
@@ -465,10 +466,11 @@ fn text(mut b: Vec<u8>) -> String {
     })
 }
 
-/// Tags whose values the `tiff` crate (building each page) or this module decodes.
+/// Tags whose values the `tiff` crate (building each page) or this module decodes; the last
+/// two are `TAG_IJ_BYTECOUNTS` and `TAG_IJ_METADATA`.
 const DECODED_TAGS: [u16; 28] = [
-    254, 255, 256, 257, 258, 259, 262, 270, 273, 277, 278, 279, 282, 283, 284, 296, 317, 322,
-    323, 324, 325, 330, 338, 339, 347, 530, TAG_IJ_BYTECOUNTS, TAG_IJ_METADATA,
+    254, 255, 256, 257, 258, 259, 262, 270, 273, 277, 278, 279, 282, 283, 284, 296, 317, 322, 323,
+    324, 325, 330, 338, 339, 347, 530, 50838, 50839,
 ];
 
 /// The first page (and why) with a decoded tag whose values lie past the end of the file,

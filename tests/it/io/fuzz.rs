@@ -20,6 +20,23 @@ enum Expect {
 
 /// Each file of `tests/data/fuzz` (see its README.md for where each came from).
 const CASES: &[(&str, Expect)] = &[
+    // open_stack, first minute: a YResolution tag claiming 2^26 rationals in a 388-byte file.
+    // The tiff crate sizes its value buffer from the count before reading (up to the 2 GiB
+    // page limit): 1.6 GB allocated, then the read fails. Now refused from the raw IFDs.
+    (
+        "fuzz-oom-tag-count-past-eof.tif",
+        Expect::Fails(
+            "page 0",
+            "tag 283 (67108864 values at offset 0) lies past the end",
+        ),
+    ),
+    // open_stack: a PackBits run of a palette page (the raw path) computed its length as
+    // 1 - (n as usize), right only by wrapping: an overflow panic wherever overflow checks
+    // are on (the dev profile, the fuzz build).
+    (
+        "fuzz-packbits-run-overflow.tif",
+        Expect::Reads((1, 1, 1, 12, 20), "plain"),
+    ),
     // The sizes of a tifffile "shaped" description multiplied to the page count after
     // overflowing; planes were then looked up past the last page (index panic).
     (
@@ -57,12 +74,19 @@ fn check(path: &Path, how: &str, got: Result<StackReader, String>, want: &Expect
     match (got, want) {
         (Ok(r), Expect::Reads((t, c, z, y, x), axes)) => {
             let s = r.info().shape;
-            assert_eq!((s.t, s.c, s.z, s.y, s.x), (*t, *c, *z, *y, *x), "{name} {how}");
+            assert_eq!(
+                (s.t, s.c, s.z, s.y, s.x),
+                (*t, *c, *z, *y, *x),
+                "{name} {how}"
+            );
             assert_eq!(r.info().axes_source, *axes, "{name} {how}");
         }
         (Err(e), Expect::Fails(place, why)) => {
             assert!(!e.contains('\n'), "{how}: one line: {e}");
-            assert!(e.starts_with(&*path.to_string_lossy()), "{how}: names the file: {e}");
+            assert!(
+                e.starts_with(&*path.to_string_lossy()),
+                "{how}: names the file: {e}"
+            );
             assert!(e.contains(place), "{how}: names the place '{place}': {e}");
             assert!(e.to_lowercase().contains(why), "{how}: says '{why}': {e}");
         }
@@ -87,7 +111,12 @@ fn fuzz_regressions_read_or_fail_cleanly() {
     for (file, want) in CASES {
         let path = dir.join(file);
         let opts = OpenOptions::default();
-        check(&path, "open", read_all(StackReader::open(&path, &opts)), want);
+        check(
+            &path,
+            "open",
+            read_all(StackReader::open(&path, &opts)),
+            want,
+        );
         let bytes = std::fs::read(&path).unwrap();
         let mem = read_all(StackReader::from_bytes(&path, bytes, &opts));
         check(&path, "from_bytes", mem, want);
