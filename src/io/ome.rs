@@ -238,6 +238,13 @@ impl OmeImage {
         };
         let mut by_linear: Vec<Option<usize>> = vec![None; n];
         if self.tiff_data.is_empty() {
+            // Without TiffData this image's planes are the pages from `first_ifd` on.
+            if first_ifd.saturating_add(n) > n_pages {
+                return Err(format!(
+                    "OME-XML (no TiffData) puts this image's {n} planes at IFDs {first_ifd}.. \
+                     but the file has {n_pages} pages"
+                ));
+            }
             for (i, slot) in by_linear.iter_mut().enumerate() {
                 *slot = Some(first_ifd + i);
             }

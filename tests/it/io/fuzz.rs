@@ -37,6 +37,20 @@ const CASES: &[(&str, Expect)] = &[
         "fuzz-packbits-run-overflow.tif",
         Expect::Reads((1, 1, 1, 12, 20), "plain"),
     ),
+    // open_stack: a 9 x 7 4-bit LZW page (the raw path) with tiles 2^28 pixels wide; the
+    // LZW, PackBits and zlib buffers were sized from the declared chunk (2 GiB) before any
+    // data was read. Now they grow with the data, and rows unpack only the columns inside
+    // the image.
+    (
+        "fuzz-oom-chunk-larger-than-its-data.tif",
+        Expect::Fails("page 0 (t=0 c=0 z=0)", "chunk 0: corrupt lzw data"),
+    ),
+    // open_stack_file: two OME Images without TiffData, the second's planes placed after the
+    // first's, past the last page; planes were then looked up past the page table (panic).
+    (
+        "fuzz-ome-planes-past-last-page.tif",
+        Expect::Fails("OME Image 1", "at ifds 3.. but the file has 3 pages"),
+    ),
     // The sizes of a tifffile "shaped" description multiplied to the page count after
     // overflowing; planes were then looked up past the last page (index panic).
     (
