@@ -39,7 +39,8 @@ set +e
   "$@" > cargo.log 2>&1)
 rc=$?
 set -e
-rm -f /dev/shm/migrascope-fuzz-*.tif
+# open_stack_file's temp files (one per process id; run one open_stack_file at a time)
+[ "$target" = open_stack_file ] && rm -f /dev/shm/migrascope-fuzz-*.tif
 grep -E "^#[0-9]+[[:space:]]+DONE|stat::|ERROR|SUMMARY|Test unit written" "$log" ||
   tail -n 20 "$run_dir/cargo.log"
 exit $rc

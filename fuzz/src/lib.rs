@@ -5,9 +5,10 @@
 
 use migrascope::io::{PlaneIndex, PlaneStats, StackInfo, StackReader};
 
-/// Planes declared larger than this are not decoded here. The library's own limit is 2 GiB
-/// a page (it refuses larger ones with an error), beyond libFuzzer's 1 GiB `-malloc_limit_mb`
-/// we run under; opening and the metadata still run for such files.
+/// Stacks whose planes, all channels together, exceed this are not decoded here (a plane of
+/// an interleaved page decodes the whole page, every channel). The library's own limit is
+/// 2 GiB a page (it refuses larger ones with an error), beyond libFuzzer's 1 GiB
+/// `-malloc_limit_mb` we run under; opening and the metadata still run for such files.
 pub const MAX_FUZZ_PLANE_BYTES: usize = 64 << 20;
 
 /// The metadata as `info` reads it: every field, serialised, and each channel's name.
@@ -23,7 +24,10 @@ pub fn touch_info(info: &StackInfo) -> usize {
 pub fn read_ends(r: &StackReader) {
     let info = r.info();
     let s = info.shape;
-    let bytes = s.x.saturating_mul(s.y).saturating_mul(info.dtype.bytes());
+    let bytes =
+        s.x.saturating_mul(s.y)
+            .saturating_mul(info.dtype.bytes())
+            .saturating_mul(s.c);
     if s.planes() == 0 || bytes > MAX_FUZZ_PLANE_BYTES {
         return;
     }
