@@ -47,7 +47,8 @@ pub(crate) fn shaped(desc: &str, spp: usize) -> Option<Axes> {
     if known {
         Some(letters.into_iter().zip(lead).collect())
     } else {
-        Some(vec![('T', lead.iter().product())])
+        let planes = lead.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
+        Some(vec![('T', planes)])
     }
 }
 
@@ -158,5 +159,10 @@ mod tests {
             Some(vec![('T', 3)])
         );
         assert_eq!(shaped("ImageJ=1", 1), None);
+        // Sizes whose product overflows are no usable description.
+        assert_eq!(
+            shaped("{\"shape\": [4294967296, 4294967296, 4, 4]}", 1),
+            None
+        );
     }
 }

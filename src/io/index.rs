@@ -6,8 +6,9 @@
 //! Not here: interpreting the metadata (`imagej`, `ome`, `layout`) or decoding pixels (`decode`).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tiff::decoder::{Decoder, Limits};
 use tiff::tags::Tag;
@@ -16,7 +17,76 @@ use tiff::{TiffError, TiffFormatError};
 use crate::error::{Error, Result};
 use crate::image::SampleType;
 
-pub(crate) type FileDecoder = Decoder<BufReader<File>>;
+/// Where a stack's bytes are: a file (each decoder opens its own handle), or memory shared by
+/// every decoder ([`super::StackReader::from_bytes`]).
+#[derive(Clone)]
+pub(crate) enum Origin {
+    File(PathBuf),
+    Memory(Arc<[u8]>),
+}
+
+/// One reader of an [`Origin`], with its own position.
+pub(crate) enum Source {
+    File(BufReader<File>),
+    Memory(Cursor<Arc<[u8]>>),
+}
+
+impl Source {
+    /// A fresh reader at byte 0 and the length of the data.
+    fn open(origin: &Origin, path: &Path) -> Result<(Source, u64)> {
+        Ok(match origin {
+            Origin::File(file) => {
+                let f = File::open(file).map_err(|e| Error::io(path, e))?;
+                let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+                (Source::File(BufReader::with_capacity(1 << 16, f)), len)
+            }
+            Origin::Memory(b) => (Source::Memory(Cursor::new(b.clone())), b.len() as u64),
+        })
+    }
+}
+
+impl Source {
+    /// `n` bytes at `off`, unbuffered (a few small reads in a large file), or `None` if they
+    /// are not all there. The next buffered read seeks first, so no position is shared.
+    fn read_at(&mut self, off: u64, n: usize, file_len: u64) -> Option<Vec<u8>> {
+        if off.checked_add(n as u64)? > file_len || n > MAX_TAG_BYTES {
+            return None;
+        }
+        let mut b = vec![0u8; n];
+        match self {
+            Source::File(r) => {
+                let f = r.get_mut();
+                f.seek(SeekFrom::Start(off)).ok()?;
+                f.read_exact(&mut b).ok()?;
+            }
+            Source::Memory(c) => {
+                let start = usize::try_from(off).ok()?;
+                b.copy_from_slice(c.get_ref().get(start..start.checked_add(n)?)?);
+            }
+        }
+        Some(b)
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::File(r) => r.read(buf),
+            Source::Memory(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Source::File(r) => r.seek(pos),
+            Source::Memory(r) => r.seek(pos),
+        }
+    }
+}
+
+pub(crate) type FileDecoder = Decoder<Source>;
 
 /// Largest decoded page (all samples) or compressed chunk we accept: 2 GiB.
 pub(crate) const MAX_PLANE_BYTES: usize = 2 << 30;
@@ -61,10 +131,11 @@ pub(crate) fn tiff_error(path: &Path, place: impl Into<String>, e: TiffError) ->
     Error::format(path, place, tiff_reason(&e))
 }
 
-/// A fresh decoder on its own file handle, positioned at page 0.
-pub(crate) fn open_decoder(path: &Path) -> Result<FileDecoder> {
-    let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let dec = Decoder::new(BufReader::with_capacity(1 << 16, f)).map_err(|e| {
+/// A fresh decoder on its own reader (file handle or cursor), positioned at page 0. `path`
+/// names the stack in errors.
+pub(crate) fn open_decoder(origin: &Origin, path: &Path) -> Result<FileDecoder> {
+    let (src, _) = Source::open(origin, path)?;
+    let dec = Decoder::new(src).map_err(|e| {
         let place = match e {
             TiffError::FormatError(
                 TiffFormatError::TiffSignatureNotFound | TiffFormatError::TiffSignatureInvalid,
@@ -155,10 +226,9 @@ pub(crate) struct FileIndex {
 
 /// Walks every IFD once. Returns the index and the decoder (left on the last page), which
 /// already knows every IFD offset and so makes a good first member of a decoder pool.
-pub(crate) fn index_file(path: &Path) -> Result<(FileIndex, FileDecoder)> {
+pub(crate) fn index_file(origin: &Origin, path: &Path) -> Result<(FileIndex, FileDecoder)> {
     let mut head = [0u8; 4];
-    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let (mut f, file_len) = Source::open(origin, path)?;
     f.read_exact(&mut head).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => {
             Error::format(path, "header", "not a TIFF file (shorter than 8 bytes)")
@@ -207,7 +277,12 @@ pub(crate) fn index_file(path: &Path) -> Result<(FileIndex, FileDecoder)> {
             ),
         ));
     }
-    let mut dec = open_decoder(path)?;
+    if let Some((page, why)) =
+        tags_past_the_end(&mut f, little_endian, bigtiff, first_ifd, file_len)
+    {
+        return Err(Error::format(path, format!("page {page}"), why));
+    }
+    let mut dec = open_decoder(origin, path)?;
     let mut pages = Vec::new();
     let mut meta = read_meta(&mut dec).map_err(|e| tiff_error(path, "page 0 tags", e))?;
     if let Some(all) =
@@ -286,10 +361,10 @@ fn read_page(
             .map_err(err)?
             .is_some_and(|v| v & 1 == 1),
     };
-    let page_bytes = u64::from(width)
-        * u64::from(height)
-        * u64::from(info.spp)
-        * u64::from(info.bits).div_ceil(8);
+    // Saturating: 2^32 x 2^32 pixels x 2^16 samples would wrap past the check below.
+    let page_bytes = (u64::from(width) * u64::from(height))
+        .saturating_mul(u64::from(info.spp))
+        .saturating_mul(u64::from(info.bits).div_ceil(8));
     if page_bytes > MAX_PLANE_BYTES as u64 {
         return Err(Error::format(
             path,
@@ -391,18 +466,87 @@ fn text(mut b: Vec<u8>) -> String {
     })
 }
 
+/// Tags whose values the `tiff` crate (building each page) or this module decodes; the last
+/// two are `TAG_IJ_BYTECOUNTS` and `TAG_IJ_METADATA`.
+const DECODED_TAGS: [u16; 28] = [
+    254, 255, 256, 257, 258, 259, 262, 270, 273, 277, 278, 279, 282, 283, 284, 296, 317, 322, 323,
+    324, 325, 330, 338, 339, 347, 530, 50838, 50839,
+];
+
+/// The first page (and why) with a decoded tag whose values lie past the end of the file,
+/// from the raw IFD chain. The crate sizes its buffer for a tag from the tag's count before
+/// reading it (up to the page limit, 2 GiB), so a count of 10^8 in a 200-byte file would
+/// allocate gigabytes before the read fails. `None` also where the chain itself is broken:
+/// the crate then says how, as before.
+fn tags_past_the_end(
+    f: &mut Source,
+    le: bool,
+    big: bool,
+    first_ifd: u64,
+    file_len: u64,
+) -> Option<(usize, String)> {
+    let uint = |b: &[u8]| -> u64 {
+        let mut v = 0u64;
+        for (i, &x) in b.iter().enumerate() {
+            v |= (x as u64) << (8 * if le { i } else { b.len() - 1 - i });
+        }
+        v
+    };
+    let w = if big { 8usize } else { 4 };
+    let entry = 4 + 2 * w;
+    let mut seen = std::collections::HashSet::new();
+    let (mut ifd, mut page) = (first_ifd, 0usize);
+    while ifd != 0 && seen.insert(ifd) {
+        let n = uint(&f.read_at(ifd, if big { 8 } else { 2 }, file_len)?);
+        let start = ifd + if big { 8 } else { 2 };
+        // The whole entry table in one read (less where the file ends first).
+        let len = n
+            .saturating_mul(entry as u64)
+            .min(file_len.saturating_sub(start));
+        let table = f.read_at(start, usize::try_from(len).ok()?, file_len)?;
+        let mut at = 0usize;
+        for _ in 0..n {
+            let e = table.get(at..at + 4)?;
+            let (tag, typ) = (uint(&e[..2]) as u16, uint(&e[2..4]));
+            let size: u64 = match typ {
+                1 | 2 | 6 | 7 => 1,
+                3 | 8 => 2,
+                4 | 9 | 11 | 13 => 4,
+                5 | 10 | 12 | 16..=18 => 8,
+                _ => {
+                    // tiff 0.11 skips an entry of unknown type as 8 more bytes, BigTIFF too.
+                    at += 12;
+                    continue;
+                }
+            };
+            let rest = table.get(at + 4..at + entry)?;
+            at += entry;
+            let count = uint(&rest[..w]);
+            let bytes = count.saturating_mul(size);
+            if bytes <= w as u64 || !DECODED_TAGS.contains(&tag) {
+                continue;
+            }
+            let off = uint(&rest[w..]);
+            if off.checked_add(bytes).is_none_or(|end| end > file_len) {
+                return Some((
+                    page,
+                    format!(
+                        "tag {tag} ({count} values at offset {off}) lies past the end of the \
+                         file ({file_len} bytes): truncated or corrupt"
+                    ),
+                ));
+            }
+        }
+        ifd = uint(&f.read_at(start + at as u64, w, file_len)?);
+        page += 1;
+    }
+    None
+}
+
 /// All ImageDescription (270) values of page 0, read from its raw entry table. `None` on
 /// anything odd: the crate has already read the page, so this only adds the duplicates.
-fn scan_descriptions(f: &mut File, le: bool, big: bool, file_len: u64) -> Option<Vec<String>> {
-    let mut read = |off: u64, n: usize| -> Option<Vec<u8>> {
-        if off.checked_add(n as u64)? > file_len || n > MAX_TAG_BYTES {
-            return None;
-        }
-        f.seek(SeekFrom::Start(off)).ok()?;
-        let mut b = vec![0u8; n];
-        f.read_exact(&mut b).ok()?;
-        Some(b)
-    };
+fn scan_descriptions(f: &mut Source, le: bool, big: bool, file_len: u64) -> Option<Vec<String>> {
+    let mut read = |off: u64, n: usize| f.read_at(off, n, file_len);
     let uint = |b: &[u8]| -> u64 {
         let mut v = 0u64;
         for (i, &x) in b.iter().enumerate() {

@@ -113,6 +113,9 @@ pub(crate) fn build(path: &Path, ix: &FileIndex, axes: Option<&str>) -> Result<L
             let pages = plain_group(ix, n);
             out.push(generic(path, ix, &pages, &[('T', pages.len())], "plain")?);
         }
+        if out.is_empty() {
+            return Err(no_full_resolution(path));
+        }
         out
     };
     Ok(Layout {
@@ -120,6 +123,15 @@ pub(crate) fn build(path: &Path, ix: &FileIndex, axes: Option<&str>) -> Result<L
         ome: is_ome,
         imagej: is_ij,
     })
+}
+
+fn no_full_resolution(path: &Path) -> Error {
+    Error::format(
+        path,
+        "page 0",
+        "no full-resolution page: every page is marked as a reduced-resolution copy \
+         (NewSubfileType bit 0)",
+    )
 }
 
 fn same_kind(a: &PageInfo, b: &PageInfo) -> bool {
@@ -144,8 +156,12 @@ fn generic(
     axes: &[(char, usize)],
     src: &str,
 ) -> Result<Series> {
-    let n: usize = axes.iter().map(|a| a.1).product();
-    if n != pages.len() || n == 0 {
+    if pages.is_empty() {
+        return Err(no_full_resolution(path));
+    }
+    // Checked: sizes from a description could overflow to the page count and index past it.
+    let n = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.1));
+    if n != Some(pages.len()) {
         // A "shaped" description that does not match: fall back to pages as T.
         return generic(path, ix, pages, &[('T', pages.len())], "plain");
     }
@@ -153,7 +169,7 @@ fn generic(
     let (t, cp, z) = (size('T'), size('C'), size('Z'));
     let p0 = &ix.pages[pages[0]];
     let spp = p0.spp as usize;
-    let mut planes = Vec::with_capacity(n * spp);
+    let mut planes = Vec::with_capacity(pages.len() * spp);
     for ti in 0..t {
         for ci in 0..cp * spp {
             for zi in 0..z {

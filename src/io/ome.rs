@@ -222,21 +222,29 @@ impl OmeImage {
             'C' => c,
             _ => t,
         };
-        // Position (z, c, t) ↔ linear index in DimensionOrder (first letter fastest).
+        // Position (z, c, t) ↔ linear index in DimensionOrder (first letter fastest); `None`
+        // past usize (a TiffData FirstZ/FirstC/FirstT far out of range).
         let linear = |zi: usize, ci: usize, ti: usize| {
-            let mut idx = 0;
+            let mut idx = 0usize;
             for &d in dims.iter().rev() {
                 let i = match d {
                     'Z' => zi,
                     'C' => ci,
                     _ => ti,
                 };
-                idx = idx * size_of(d) + i;
+                idx = idx.checked_mul(size_of(d))?.checked_add(i)?;
             }
-            idx
+            Some(idx)
         };
         let mut by_linear: Vec<Option<usize>> = vec![None; n];
         if self.tiff_data.is_empty() {
+            // Without TiffData this image's planes are the pages from `first_ifd` on.
+            if first_ifd.saturating_add(n) > n_pages {
+                return Err(format!(
+                    "OME-XML (no TiffData) puts this image's {n} planes at IFDs {first_ifd}.. \
+                     but the file has {n_pages} pages"
+                ));
+            }
             for (i, slot) in by_linear.iter_mut().enumerate() {
                 *slot = Some(first_ifd + i);
             }
@@ -259,7 +267,8 @@ impl OmeImage {
                     td.file_name.as_deref().unwrap_or("another file")
                 ));
             }
-            let start = linear(td.first_z, td.first_c, td.first_t);
+            // Out of range it maps no plane, like any start past the last plane.
+            let start = linear(td.first_z, td.first_c, td.first_t).unwrap_or(usize::MAX);
             let count = td
                 .plane_count
                 .unwrap_or(if td.ifd.is_some() { 1 } else { n });
@@ -278,7 +287,8 @@ impl OmeImage {
         for ti in 0..t {
             for ci in 0..c {
                 for zi in 0..z {
-                    let ifd = by_linear[linear(zi, ci, ti)].ok_or(format!(
+                    let slot = linear(zi, ci, ti).and_then(|i| by_linear.get(i).copied());
+                    let ifd = slot.flatten().ok_or(format!(
                         "OME-XML gives no IFD for plane t={ti} c={ci} z={zi}"
                     ))?;
                     out.push(ifd);

@@ -91,7 +91,9 @@ pub(crate) fn read_page_plane(
         let (cx, cy) = ((k % across) * tw, (k / across) * th);
         let rows = th.min(h - cy);
         // Strips at the bottom may hold fewer rows; tiles always hold th rows.
-        let need = row_bytes * if p.tiled { th } else { rows };
+        let need = row_bytes
+            .checked_mul(if p.tiled { th } else { rows })
+            .ok_or("chunk exceeds the reader's size limit")?;
         let ci = first_chunk + k;
         let data = read_chunk(dec, offsets[ci], counts[ci], p.compression, need)
             .map_err(|e| format!("chunk {ci}: {e}"))?;
@@ -101,13 +103,14 @@ pub(crate) fn read_page_plane(
                 data.len()
             ));
         }
+        // Only the columns inside the image: a tile may reach far past its right edge.
+        let cols = tw.min(w - cx);
         for r in 0..rows {
             let row = &data[r * row_bytes..(r + 1) * row_bytes];
-            let mut vals = unpack_row(row, tw * chunk_samples, bits, le);
+            let mut vals = unpack_row(row, cols * chunk_samples, bits, le);
             if p.predictor == 2 {
                 undo_horizontal(&mut vals, chunk_samples, bits);
             }
-            let cols = tw.min(w - cx);
             let picked = (0..cols).map(|x| vals[x * chunk_samples + pick]);
             store(&mut out, (cy + r) * w + cx, picked);
         }
@@ -130,7 +133,9 @@ fn read_chunk(
     let mut raw = vec![0u8; count as usize];
     f.read_exact(&mut raw)
         .map_err(|e| format!("{e} (truncated file?)"))?;
-    let mut out = Vec::with_capacity(need);
+    // Sized by what the data can expand to, not by the header: a chunk may declare far more
+    // than it holds (the buffers grow as data arrives, never past `need`).
+    let mut out = Vec::with_capacity(need.min(raw.len().saturating_mul(4)));
     let bounded = |r: &mut dyn Read, out: &mut Vec<u8>| -> R<()> {
         r.take(need as u64)
             .read_to_end(out)
@@ -159,10 +164,13 @@ fn read_chunk(
 /// LZW (TIFF flavour, early code-size switch) into at most `need` bytes. weezl yields after
 /// bursts, so keep calling until it is done, the output is full or it stops making progress.
 fn lzw(src: &[u8], need: usize) -> R<Vec<u8>> {
-    let mut out = vec![0u8; need];
+    let mut out = vec![0u8; need.min(src.len().saturating_mul(4).max(4096))];
     let mut d = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
     let (mut inp, mut done) = (0, 0);
     while done < need {
+        if done == out.len() {
+            out.resize(out.len().saturating_mul(2).min(need), 0);
+        }
         let r = d.decode_bytes(&src[inp..], &mut out[done..]);
         inp += r.consumed_in;
         done += r.consumed_out;
@@ -178,7 +186,8 @@ fn lzw(src: &[u8], need: usize) -> R<Vec<u8>> {
 
 /// PackBits (Apple RLE), stopping at `need` bytes.
 fn unpack_bits(src: &[u8], need: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(need);
+    // At most 128 bytes from every 2.
+    let mut out = Vec::with_capacity(need.min(src.len().saturating_mul(64)));
     let mut i = 0;
     while i < src.len() && out.len() < need {
         let n = src[i] as i8;
@@ -189,7 +198,8 @@ fn unpack_bits(src: &[u8], need: usize) -> Vec<u8> {
             i = end;
         } else if n != -128 {
             if let Some(&b) = src.get(i) {
-                out.extend(std::iter::repeat_n(b, 1 - n as isize as usize));
+                // n in -127..=-1: the next byte 1 - n times.
+                out.extend(std::iter::repeat_n(b, (1 - n as isize) as usize));
             }
             i += 1;
         }
@@ -351,6 +361,8 @@ mod tests {
     fn packbits_and_predictor() {
         assert_eq!(unpack_bits(&[0xFE, 7, 1, 1, 2], 10), vec![7, 7, 7, 1, 2]);
         assert_eq!(unpack_bits(&[0x80, 0xFF], 4), Vec::<u8>::new());
+        // The longest run, -127: 128 copies (once computed as 1 - (-127 as usize)).
+        assert_eq!(unpack_bits(&[0x81, 9], 1000), vec![9; 128]);
         let mut v = vec![1, 1, 1, 255];
         undo_horizontal(&mut v, 1, 8);
         assert_eq!(v, vec![1, 2, 3, 2]);

@@ -1,6 +1,7 @@
 //! [`StackReader`]: open a TIFF once (index its pages, build the axis model), then hand out
 //! any plane `(t, c, z)` from any thread. Each call borrows a `tiff` decoder from a small
-//! pool; every decoder has its own file handle, so threads never share a file position.
+//! pool; every decoder has its own file handle (or its own cursor on bytes in memory), so
+//! threads never share a file position.
 //! A decoder that panicked inside the `tiff` crate is dropped, and the panic becomes an error.
 //!
 //! Not here: parsing (`index`, `imagej`, `ome`, `layout`), the thread pool (`stream`).
@@ -8,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::index::{self, FileDecoder, PageInfo};
+use super::index::{self, FileDecoder, Origin, PageInfo};
 use super::layout::{self, PlaneLoc, Series};
 use super::{OpenOptions, PlaneIndex, PlaneStream, StackInfo, decode, raw};
 use crate::error::{Error, Result};
@@ -21,7 +22,9 @@ pub struct StackReader {
 }
 
 pub(crate) struct Shared {
+    /// Names the stack in errors (and matches OME `TiffData` file names).
     path: PathBuf,
+    origin: Origin,
     info: StackInfo,
     series: Series,
     pages: Vec<PageInfo>,
@@ -40,9 +43,23 @@ impl std::fmt::Debug for StackReader {
 impl StackReader {
     /// Opens `path`, walks its IFDs once and works out the axes of series `opts.series`.
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<StackReader> {
+        Self::open_origin(Origin::File(path.to_path_buf()), path, opts)
+    }
+
+    /// As [`StackReader::open`], for a whole TIFF file already in memory; `name` stands for
+    /// its path in errors and in [`StackInfo::path`]. Nothing is read from disk.
+    pub fn from_bytes(
+        name: &Path,
+        bytes: impl Into<Arc<[u8]>>,
+        opts: &OpenOptions,
+    ) -> Result<StackReader> {
+        Self::open_origin(Origin::Memory(bytes.into()), name, opts)
+    }
+
+    fn open_origin(origin: Origin, path: &Path, opts: &OpenOptions) -> Result<StackReader> {
         // The tiff crate asserts on some malformed layouts; a panic is one more bad-file error.
         let (ix, dec, lay) = crate::error::catch_quiet(|| {
-            let (ix, dec) = index::index_file(path)?;
+            let (ix, dec) = index::index_file(&origin, path)?;
             let lay = layout::build(path, &ix, opts.axes.as_deref())?;
             Ok::<_, Error>((ix, dec, lay))
         })
@@ -89,6 +106,7 @@ impl StackReader {
         Ok(StackReader {
             shared: Arc::new(Shared {
                 path: path.to_path_buf(),
+                origin,
                 info,
                 series,
                 pages: ix.pages,
@@ -120,13 +138,13 @@ impl StackReader {
 }
 
 impl Shared {
-    /// A decoder from the pool, or a fresh one on a new file handle. `None` never comes back
+    /// A decoder from the pool, or a fresh one on a new file handle (or cursor). `None` never comes back
     /// from here; the `Option` lets a panicking decode drop its decoder.
     pub(crate) fn take_decoder(&self) -> Result<Option<FileDecoder>> {
         let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
         match pooled {
             Some(d) => Ok(Some(d)),
-            None => index::open_decoder(&self.path).map(Some),
+            None => index::open_decoder(&self.origin, &self.path).map(Some),
         }
     }
 
@@ -157,7 +175,7 @@ impl Shared {
             )));
         }
         if dec.is_none() {
-            *dec = Some(index::open_decoder(&self.path)?);
+            *dec = Some(index::open_decoder(&self.origin, &self.path)?);
         }
         let Some(d) = dec.as_mut() else {
             return Err(Error::invalid("no decoder"));

@@ -1,12 +1,14 @@
 //! TIFF I/O (`migrascope::io`): every image of `tests/data` against its reference.json
 //! and tifffile's metadata (`data`), writers read back by us and by tifffile (`roundtrip`,
 //! needs python3 + numpy + tifffile: a missing one fails the test), files tifffile writes
-//! (`variants`), streaming (`stream`), hostile files (`hostile`), `migrascope info` (`cli`).
+//! (`variants`), streaming (`stream`), hostile files (`hostile`), `migrascope info` (`cli`),
+//! regressions from fuzzing and the in-memory reader (`fuzz`).
 //! Pixel buffers compare by SHA-256 of little-endian C-order bytes, the digest reference.json
 //! and `tests/py/roundtrip.py` use.
 
 mod cli;
 mod data;
+mod fuzz;
 mod hostile;
 mod roundtrip;
 mod sha256;

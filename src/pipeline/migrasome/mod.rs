@@ -23,5 +23,5 @@ pub use frame::{
     continue_frame, finish_frame,
 };
 pub use roles::{RoleChoices, resolve_channel, resolve_pixel_size, resolve_roles};
-pub use settings::load_parameters;
+pub use settings::{load_parameters, parameters_from_text};
 pub use stats::{ImageTotals, PerCell};

@@ -13,12 +13,25 @@ pub fn load_parameters(
     config: Option<&Path>,
     overrides: &[String],
 ) -> Result<(AnalyzeParams, Option<toml::Table>)> {
+    let text = match config {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?),
+        None => None,
+    };
+    parameters_from_text(preset, config.zip(text.as_deref()), overrides)
+}
+
+/// As [`load_parameters`], with the TOML file already read: `(path, text)`, the path only
+/// naming it in errors.
+pub fn parameters_from_text(
+    preset: Preset,
+    config: Option<(&Path, &str)>,
+    overrides: &[String],
+) -> Result<(AnalyzeParams, Option<toml::Table>)> {
     let mut p = AnalyzeParams::preset(preset);
     let mut channels = None;
-    if let Some(path) = config {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        p = AnalyzeParams::from_toml(&text, &p, path)?;
-        let t: toml::Table = toml::from_str(&text)
+    if let Some((path, text)) = config {
+        p = AnalyzeParams::from_toml(text, &p, path)?;
+        let t: toml::Table = toml::from_str(text)
             .map_err(|e| Error::format(path, "TOML", e.to_string().replace('\n', " ")))?;
         channels = t.get("channels").and_then(|c| c.as_table()).cloned();
     }
