@@ -14,6 +14,7 @@ pub mod image;
 pub mod io;
 pub mod ops;
 pub mod pipeline;
+pub mod plot;
 pub mod report;
 pub mod stats;
 pub mod synth;

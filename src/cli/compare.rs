@@ -1,11 +1,12 @@
 //! `migrascope compare`: conditions of `analyze` results against a control, per metric
-//! (`stats::compare`). Prints a table (or `--json` lines) and writes `--out DIR/stats.csv`.
-//! No statistics here.
+//! (`stats::compare`). Prints a table (or `--json` lines); `--out DIR` writes `stats.csv`,
+//! the plots (`plots/`) and `report.html` (`report::comparison`). No statistics here.
 
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::report::AtomicFile;
+use crate::report::comparison::{Request, p_text, write_plots, write_report};
 use crate::stats::Test;
 use crate::stats::compare::{Comparison, STATS_COLUMNS, Unit, compare, load};
 
@@ -29,21 +30,13 @@ pub struct CompareArgs {
     /// What one value is: a cell, an image's mean or a replicate's mean of its cells
     #[arg(long, value_enum, default_value = "cell")]
     pub unit: Unit,
-    /// Write DIR/stats.csv
+    /// Write DIR/stats.csv, DIR/plots/<metric>_<unit>.svg and .png (and <metric>_time.* for
+    /// movies) and DIR/report.html (one self-contained page: open it in a browser)
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// One JSON object per metric and condition on stdout instead of the table
     #[arg(long)]
     pub json: bool,
-}
-
-/// p as text: 4 significant digits.
-fn p_text(p: f64) -> String {
-    if p >= 1e-3 {
-        format!("{p:.4}")
-    } else {
-        format!("{p:.3e}")
-    }
 }
 
 fn print_table(rows: &[Comparison]) {
@@ -120,6 +113,22 @@ pub fn run(a: CompareArgs) -> Result<()> {
         let mut f = AtomicFile::create(&path)?;
         f.write_all(&bytes)?;
         f.commit()?;
+        let req = Request {
+            results: &a.results,
+            control: rows
+                .first()
+                .map(|r| r.control.clone())
+                .unwrap_or_default(),
+            test: a.test,
+            unit: a.unit,
+        };
+        let plots = write_plots(dir, &ds, &rows, &req)?;
+        write_report(dir, &ds, &rows, &req, &plots)?;
+        eprintln!(
+            "wrote {}: stats.csv, {} plots (SVG + PNG) in plots/, report.html",
+            dir.display(),
+            plots.len()
+        );
     }
     Ok(())
 }

@@ -727,6 +727,7 @@ fn write_image(
         "shape": info.shape, "dtype": info.dtype.name(),
         "pixel_size_um": px.pixel_size_um,
         "pixel_size_source": input.pixel_size_source,
+        "time_increment_s": info.time_increment_s,
         "channels": channel_names,
         "roles": {
             "nuclei": roles.nuclei.map(|c| info.channel_name(c)),

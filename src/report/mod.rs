@@ -4,6 +4,7 @@
 //! Not here: TIFF writing (see `io`), any measurement (see `ops` and `pipeline`).
 
 pub mod analysis;
+pub mod comparison;
 mod atomic;
 pub mod fingerprint;
 pub mod outdir;

@@ -51,6 +51,8 @@ pub struct CellValues {
     pub replicate: String,
     /// (index of the results folder, image name)
     pub image: (usize, String),
+    /// The frame (time point) of the image.
+    pub frame: usize,
     pub values: Vec<f64>,
 }
 
@@ -152,11 +154,21 @@ pub fn load(dirs: &[PathBuf]) -> Result<Dataset> {
                 values[m] = cells.num(r, c)?;
             }
             let key = (image, frame, z, id).map4(|c| cells.text(r, c).trim().to_string());
+            let t = cells.num(r, frame)?;
+            if !(t >= 0.0 && t.fract() == 0.0) {
+                let line = cells.rows[r].0;
+                return Err(Error::format(
+                    &cells.path,
+                    format!("line {line}"),
+                    format!("frame '{}' is not a whole number", cells.text(r, frame)),
+                ));
+            }
             by_key.insert(key, ds.cells.len());
             ds.cells.push(CellValues {
                 condition,
                 replicate: cells.text(r, rep).trim().to_string(),
                 image: (d, cells.text(r, image).to_string()),
+                frame: t as usize,
                 values,
             });
         }

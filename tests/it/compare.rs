@@ -152,7 +152,7 @@ fn handmade_results(dir: &Path) {
 }
 
 /// `compare` on tables with known values: the unit, n, means and the test's figures agree
-/// with the library on the same values; `--out` writes stats.csv and nothing else.
+/// with the library on the same values; `--out` writes stats.csv, the plots and the report.
 #[test]
 fn compare_reports_unit_n_and_the_test_of_the_values() {
     let tmp = tempfile::tempdir().unwrap();
@@ -259,7 +259,7 @@ fn compare_reports_unit_n_and_the_test_of_the_values() {
     assert!(rel(r["p"].as_f64().unwrap(), want.p) < 1e-14);
     assert!(r["df"].is_null());
 
-    // the table names the unit and n on every line; --out writes stats.csv only
+    // the table names the unit and n on every line; --out writes stats.csv, plots, report
     let outdir = tmp.path().join("stats");
     let out = run_ok(&mut migrascope(&[
         "compare",
@@ -281,11 +281,29 @@ fn compare_reports_unit_n_and_the_test_of_the_values() {
             .all(|l| l.contains(" image ") && l.contains("3 vs 3")),
         "{text}"
     );
-    let names: Vec<String> = std::fs::read_dir(&outdir)
+    let mut names: Vec<String> = std::fs::read_dir(&outdir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, vec!["stats.csv".to_string()]);
+    names.sort();
+    assert_eq!(names, ["plots", "report.html", "stats.csv"]);
+    // one bar chart per metric at the unit asked for; one frame per image: no time courses
+    let mut plots: Vec<String> = std::fs::read_dir(outdir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    plots.sort();
+    assert_eq!(
+        plots,
+        [
+            "migrasome_count_image.png",
+            "migrasome_count_image.svg",
+            "migrasome_diameter_um_image.png",
+            "migrasome_diameter_um_image.svg",
+            "released_count_image.png",
+            "released_count_image.svg",
+        ]
+    );
     let csv = std::fs::read_to_string(outdir.join("stats.csv")).unwrap();
     assert!(
         csv.starts_with("metric,unit,control,group,n_control,n_group,"),

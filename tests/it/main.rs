@@ -14,6 +14,7 @@ mod io;
 mod kernels;
 mod masks;
 mod parity;
+mod report;
 mod runtime;
 mod shapes;
 mod synth;
