@@ -115,10 +115,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
         f.commit()?;
         let req = Request {
             results: &a.results,
-            control: rows
-                .first()
-                .map(|r| r.control.clone())
-                .unwrap_or_default(),
+            control: rows.first().map(|r| r.control.clone()).unwrap_or_default(),
             test: a.test,
             unit: a.unit,
         };

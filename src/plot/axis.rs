@@ -76,7 +76,10 @@ impl Ticks {
     pub fn label(&self, v: f64) -> String {
         let s = format!("{:.*}", self.decimals, v);
         // no "-0.0"
-        if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+        if s.trim_start_matches('-')
+            .chars()
+            .all(|c| c == '0' || c == '.')
+        {
             s.trim_start_matches('-').to_string()
         } else {
             s

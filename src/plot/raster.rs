@@ -32,8 +32,7 @@ pub fn png(svg: &str, scale: f32) -> Result<Vec<u8>, String> {
         (size.width() * scale).ceil() as u32,
         (size.height() * scale).ceil() as u32,
     );
-    let mut pixmap =
-        tiny_skia::Pixmap::new(w, h).ok_or_else(|| format!("no {w}×{h} picture"))?;
+    let mut pixmap = tiny_skia::Pixmap::new(w, h).ok_or_else(|| format!("no {w}×{h} picture"))?;
     pixmap.fill(tiny_skia::Color::WHITE);
     resvg::render(
         &tree,
@@ -92,7 +91,9 @@ mod tests {
             n: 30,
             mean: base,
             sem: 0.4,
-            dots: (0..30).map(|i| (i % 3, base + (i % 7) as f64 * 0.3)).collect(),
+            dots: (0..30)
+                .map(|i| (i % 3, base + (i % 7) as f64 * 0.3))
+                .collect(),
             replicate_means: (0..3).map(|r| (r, base + r as f64 * 0.2)).collect(),
         };
         let c = BarChart {

@@ -7,7 +7,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use super::axis::{Scale, Ticks};
-use super::svg::{Anchor, Svg, text_width};
+use super::svg::{Anchor, LEADING, Svg, text_width, wrap};
 
 /// Okabe–Ito colours (colour-blind safe), yellow last (faint on white).
 pub const PALETTE: [&str; 8] = [
@@ -74,6 +74,9 @@ pub struct Layout {
     /// y of each bracket's horizontal line, in the order of `brackets`.
     pub bracket_y: Vec<f64>,
     pub legend_x: f64,
+    /// The y axis title and the caption, broken into lines.
+    pub y_label: Vec<String>,
+    pub caption: Vec<String>,
 }
 
 impl Layout {
@@ -111,7 +114,8 @@ pub fn layout(c: &BarChart) -> Layout {
         .iter()
         .map(|&v| text_width(&ticks.label(v), TICK))
         .fold(0.0, f64::max);
-    let x0 = 12.0 + LABEL + 8.0 + tick_w + 8.0;
+    let y_label = wrap(&c.y_label, LABEL, PLOT_H - 10.0);
+    let x0 = 12.0 + LABEL * LEADING * y_label.len() as f64 + 8.0 + tick_w + 8.0;
     let name_w = c
         .groups
         .iter()
@@ -138,10 +142,10 @@ pub fn layout(c: &BarChart) -> Layout {
     let bracket_y = (0..c.brackets.len())
         .map(|k| top - 8.0 - BRACKET_STEP * k as f64)
         .collect();
-    let width = (legend_x + legend_w + 16.0)
-        .max(text_width(&c.title, TITLE) + 24.0)
-        .max(text_width(&c.caption, TICK - 1.0) + 24.0);
-    let height = top + PLOT_H + 8.0 + 18.0 + 18.0 + 26.0;
+    let width = (legend_x + legend_w + 16.0).max(text_width(&c.title, TITLE) + 24.0);
+    let caption = wrap(&c.caption, TICK - 1.0, width - 24.0);
+    let height =
+        top + PLOT_H + 8.0 + 18.0 + 18.0 + 14.0 + (TICK - 1.0) * LEADING * caption.len() as f64;
     Layout {
         width,
         height,
@@ -151,6 +155,8 @@ pub fn layout(c: &BarChart) -> Layout {
         slot,
         bracket_y,
         legend_x,
+        y_label,
+        caption,
     }
 }
 
@@ -177,13 +183,11 @@ pub fn draw(c: &BarChart) -> Svg {
             0.0,
         );
     }
-    s.text(
+    s.vertical_lines(
         12.0 + LABEL * 0.8,
         (y_top + y_bottom) / 2.0,
-        &c.y_label,
+        &l.y_label,
         LABEL,
-        Anchor::Middle,
-        -90.0,
     );
     // x axis at 0 (or at the bottom when everything is above 0)
     let y0 = l.y.px(0.0f64.clamp(l.ticks.lo, l.ticks.hi));
@@ -247,7 +251,14 @@ pub fn draw(c: &BarChart) -> Svg {
             );
         }
         // name and n
-        s.text(cx, y_bottom + 8.0 + LABEL, &g.name, LABEL, Anchor::Middle, 0.0);
+        s.text(
+            cx,
+            y_bottom + 8.0 + LABEL,
+            &g.name,
+            LABEL,
+            Anchor::Middle,
+            0.0,
+        );
         s.text(
             cx,
             y_bottom + 8.0 + LABEL + 17.0,
@@ -264,21 +275,29 @@ pub fn draw(c: &BarChart) -> Svg {
         s.path(&[(xa, y + 6.0), (xa, y), (xb, y), (xb, y + 6.0)], false, st);
         let size = if b.stars == "ns" { TICK } else { LABEL + 2.0 };
         let lift = if b.stars == "ns" { 4.0 } else { 1.0 };
-        s.text((xa + xb) / 2.0, y - lift, &b.stars, size, Anchor::Middle, 0.0);
+        s.text(
+            (xa + xb) / 2.0,
+            y - lift,
+            &b.stars,
+            size,
+            Anchor::Middle,
+            0.0,
+        );
     }
     // caption
-    s.text(
-        12.0,
-        l.height - 10.0,
-        &c.caption,
-        TICK - 1.0,
-        Anchor::Start,
-        0.0,
-    );
+    let cap_y = y_bottom + 8.0 + 18.0 + 18.0 + 14.0 + (TICK - 1.0) * 0.2;
+    s.lines(12.0, cap_y, &l.caption, TICK - 1.0, Anchor::Start);
     // legend: replicate colours
     if !c.replicates.is_empty() {
         let mut y = y_top + 4.0;
-        s.text(l.legend_x, y + TICK * 0.35, "Replicate", TICK, Anchor::Start, 0.0);
+        s.text(
+            l.legend_x,
+            y + TICK * 0.35,
+            "Replicate",
+            TICK,
+            Anchor::Start,
+            0.0,
+        );
         for (r, name) in c.replicates.iter().enumerate() {
             y += 20.0;
             s.circle(
@@ -290,7 +309,14 @@ pub fn draw(c: &BarChart) -> Svg {
                     PALETTE[r % PALETTE.len()]
                 ),
             );
-            s.text(l.legend_x + 18.0, y + TICK * 0.35, name, TICK, Anchor::Start, 0.0);
+            s.text(
+                l.legend_x + 18.0,
+                y + TICK * 0.35,
+                name,
+                TICK,
+                Anchor::Start,
+                0.0,
+            );
         }
     }
     s
@@ -315,7 +341,11 @@ mod tests {
             y_label: "migrasomes per cell".into(),
             n_label: "cells".into(),
             caption: "bars: mean ± SEM".into(),
-            groups: vec![g("young", 2.0), g("senescent", 8.0), g("old & <tired>", 5.0)],
+            groups: vec![
+                g("young", 2.0),
+                g("senescent", 8.0),
+                g("old & <tired>", 5.0),
+            ],
             replicates: vec!["1".into(), "2".into(), "3".into()],
             brackets: vec![
                 Bracket {

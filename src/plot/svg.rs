@@ -26,7 +26,9 @@ fn advance_em(c: char) -> f64 {
     let font = || FontRef::new(FONT).expect("the committed font parses");
     let m = M.get_or_init(|| {
         let f = font();
-        let upem = f.metrics(Size::unscaled(), LocationRef::default()).units_per_em as f32;
+        let upem = f
+            .metrics(Size::unscaled(), LocationRef::default())
+            .units_per_em as f32;
         let gm = f.glyph_metrics(Size::unscaled(), LocationRef::default());
         let cm = f.charmap();
         let mut ascii = [0.0f32; 128];
@@ -57,6 +59,32 @@ fn advance_em(c: char) -> f64 {
 pub fn text_width(s: &str, size: f64) -> f64 {
     s.chars().map(advance_em).sum::<f64>() * size
 }
+
+/// `s` broken at spaces into lines no wider than `max_w` px at `size` (a longer word keeps
+/// its own line).
+pub fn wrap(s: &str, size: f64, max_w: f64) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for w in s.split(' ').filter(|w| !w.is_empty()) {
+        let next = if cur.is_empty() {
+            w.to_string()
+        } else {
+            format!("{cur} {w}")
+        };
+        if !cur.is_empty() && text_width(&next, size) > max_w {
+            lines.push(std::mem::replace(&mut cur, w.to_string()));
+        } else {
+            cur = next;
+        }
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// Line spacing: baseline to baseline, in font sizes.
+pub const LEADING: f64 = 1.2;
 
 /// A number as SVG text: at most 2 decimals, no trailing zeros, no "-0".
 pub fn num(v: f64) -> String {
@@ -188,6 +216,22 @@ impl Svg {
         );
     }
 
+    /// Lines of text, the first baseline at `y`, `LEADING` apart.
+    pub fn lines(&mut self, x: f64, y: f64, lines: &[String], size: f64, anchor: Anchor) {
+        for (i, l) in lines.iter().enumerate() {
+            self.text(x, y + i as f64 * size * LEADING, l, size, anchor, 0.0);
+        }
+    }
+
+    /// An axis title turned -90°: centred on `y_mid`, the first line's baseline at `x`, the
+    /// next ones to its right.
+    pub fn vertical_lines(&mut self, x: f64, y_mid: f64, lines: &[String], size: f64) {
+        for (i, l) in lines.iter().enumerate() {
+            let xi = x + i as f64 * size * LEADING;
+            self.text(xi, y_mid, l, size, Anchor::Middle, -90.0);
+        }
+    }
+
     /// The document. `standalone`: with the SVG namespace (a file); without it for inline
     /// use in HTML, where the namespace is implied.
     pub fn finish(&self, standalone: bool, label: &str) -> String {
@@ -229,6 +273,24 @@ mod tests {
         assert!((text_width("M", 10.0) - 8.33).abs() < 0.01);
         assert!((text_width("ii", 10.0) - 4.44).abs() < 0.01);
         assert!(text_width("µm²", 12.0) > 12.0);
+    }
+
+    #[test]
+    fn wrapping_keeps_lines_within_the_width() {
+        let t = "Bars: mean ± SEM of cells (n); dots: cells; large markers: replicate means.";
+        let lines = wrap(t, 11.0, 200.0);
+        assert!(lines.len() >= 2, "{lines:?}");
+        assert!(
+            lines.iter().all(|l| text_width(l, 11.0) <= 200.0),
+            "{lines:?}"
+        );
+        assert_eq!(lines.join(" "), t);
+        assert_eq!(wrap("short", 11.0, 200.0), ["short"]);
+        assert_eq!(
+            wrap("averyveryverylongword x", 11.0, 20.0),
+            ["averyveryverylongword", "x"]
+        );
+        assert_eq!(wrap("", 11.0, 20.0), [""]);
     }
 
     #[test]

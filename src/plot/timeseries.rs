@@ -2,7 +2,7 @@
 //! and a marker per frame; the legend right of the plot, outside the data.
 
 use super::axis::{Scale, Ticks};
-use super::svg::{Anchor, Svg, text_width};
+use super::svg::{Anchor, LEADING, Svg, text_width, wrap};
 
 /// Colours of the conditions: the control black, then Okabe–Ito.
 pub const CONDITION_COLOURS: [&str; 7] = [
@@ -50,6 +50,8 @@ pub struct Layout {
     pub x: Scale,
     pub y: Scale,
     pub legend_x: f64,
+    pub y_label: Vec<String>,
+    pub caption: Vec<String>,
 }
 
 fn lo_hi(points: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -75,7 +77,8 @@ pub fn layout(c: &TimeChart) -> Layout {
         .iter()
         .map(|&v| text_width(&y_ticks.label(v), TICK))
         .fold(0.0, f64::max);
-    let x0 = 12.0 + LABEL + 8.0 + tick_w + 8.0;
+    let y_label = wrap(&c.y_label, LABEL, PLOT_H - 10.0);
+    let x0 = 12.0 + LABEL * LEADING * y_label.len() as f64 + 8.0 + tick_w + 8.0;
     let top = 12.0 + TITLE + 20.0;
     let x = Scale {
         lo: x_ticks.lo,
@@ -95,10 +98,16 @@ pub fn layout(c: &TimeChart) -> Layout {
         .iter()
         .map(|s| 30.0 + text_width(&s.name, TICK))
         .fold(0.0, f64::max);
-    let width = (legend_x + legend_w + 16.0)
-        .max(text_width(&c.title, TITLE) + 24.0)
-        .max(text_width(&c.caption, TICK - 1.0) + 24.0);
-    let height = top + PLOT_H + 8.0 + TICK + 8.0 + LABEL + 30.0;
+    let width = (legend_x + legend_w + 16.0).max(text_width(&c.title, TITLE) + 24.0);
+    let caption = wrap(&c.caption, TICK - 1.0, width - 24.0);
+    let height = top
+        + PLOT_H
+        + 8.0
+        + TICK
+        + 8.0
+        + LABEL
+        + 16.0
+        + (TICK - 1.0) * LEADING * caption.len() as f64;
     Layout {
         width,
         height,
@@ -107,6 +116,8 @@ pub fn layout(c: &TimeChart) -> Layout {
         x,
         y,
         legend_x,
+        y_label,
+        caption,
     }
 }
 
@@ -130,13 +141,11 @@ pub fn draw(c: &TimeChart) -> Svg {
         let t = l.x_ticks.label(v);
         s.text(x, y_bottom + 8.0 + TICK, &t, TICK, Anchor::Middle, 0.0);
     }
-    s.text(
+    s.vertical_lines(
         12.0 + LABEL * 0.8,
         (y_top + y_bottom) / 2.0,
-        &c.y_label,
+        &l.y_label,
         LABEL,
-        Anchor::Middle,
-        -90.0,
     );
     s.text(
         (l.x.p0 + l.x.p1) / 2.0,
@@ -164,10 +173,7 @@ pub fn draw(c: &TimeChart) -> Svg {
             true,
             &format!(r#"fill="{colour}" fill-opacity="0.18" stroke="none""#),
         );
-        let line: Vec<(f64, f64)> = pts
-            .iter()
-            .map(|p| (l.x.px(p.x), l.y.px(p.mean)))
-            .collect();
+        let line: Vec<(f64, f64)> = pts.iter().map(|p| (l.x.px(p.x), l.y.px(p.mean))).collect();
         s.path(
             &line,
             false,
@@ -193,14 +199,8 @@ pub fn draw(c: &TimeChart) -> Svg {
             0.0,
         );
     }
-    s.text(
-        12.0,
-        l.height - 10.0,
-        &c.caption,
-        TICK - 1.0,
-        Anchor::Start,
-        0.0,
-    );
+    let cap_y = y_bottom + 8.0 + TICK + 8.0 + LABEL + 16.0 + (TICK - 1.0) * 0.2;
+    s.lines(12.0, cap_y, &l.caption, TICK - 1.0, Anchor::Start);
     s
 }
 

@@ -202,7 +202,11 @@ fn plot_order(ds: &Dataset, control: &str) -> Vec<String> {
 
 /// The bar chart of `metric`.
 pub fn bar_chart(ds: &Dataset, rows: &[Comparison], metric: &str, req: &Request) -> BarChart {
-    let mi = ds.metrics.iter().position(|m| m == metric).expect("compared");
+    let mi = ds
+        .metrics
+        .iter()
+        .position(|m| m == metric)
+        .expect("compared");
     let order = plot_order(ds, &req.control);
     let mut replicates: Vec<String> = Vec::new();
     for c in &ds.cells {
@@ -228,7 +232,10 @@ pub fn bar_chart(ds: &Dataset, rows: &[Comparison], metric: &str, req: &Request)
             for c in ds.cells.iter().filter(|c| c.condition == *cond) {
                 let v = c.values[mi];
                 if v.is_finite() {
-                    let r = replicates.iter().position(|x| *x == c.replicate).expect("seen");
+                    let r = replicates
+                        .iter()
+                        .position(|x| *x == c.replicate)
+                        .expect("seen");
                     dots.push((r, v));
                     per_rep.entry(r).or_default().push(v);
                 }
@@ -309,7 +316,11 @@ pub fn time_chart(ds: &Dataset, metric: &str, req: &Request) -> Option<TimeChart
     if ds.cells.iter().all(|c| c.frame == 0) {
         return None;
     }
-    let mi = ds.metrics.iter().position(|m| m == metric).expect("compared");
+    let mi = ds
+        .metrics
+        .iter()
+        .position(|m| m == metric)
+        .expect("compared");
     let minutes = minutes_per_frame(ds, req);
     let series = plot_order(ds, &req.control)
         .into_iter()
@@ -344,8 +355,9 @@ pub fn time_chart(ds: &Dataset, metric: &str, req: &Request) -> Option<TimeChart
             "frame".into()
         },
         y_label,
-        caption: "Line: mean of the cells of each frame (all images of the condition); band: ± SEM."
-            .into(),
+        caption:
+            "Line: mean of the cells of each frame (all images of the condition); band: ± SEM."
+                .into(),
         series,
     })
 }
@@ -364,9 +376,8 @@ fn write_plot(dir: &Path, stem: &str, title: &str, svg: &Svg) -> Result<Plot> {
     let svg_file = format!("plots/{stem}.svg");
     let png_file = format!("plots/{stem}.png");
     write_file(&dir.join(&svg_file), file.as_bytes())?;
-    let png = raster::png(&file, PNG_SCALE).map_err(|e| {
-        Error::invalid(format!("{}: {e}", dir.join(&svg_file).display()))
-    })?;
+    let png = raster::png(&file, PNG_SCALE)
+        .map_err(|e| Error::invalid(format!("{}: {e}", dir.join(&svg_file).display())))?;
     write_file(&dir.join(&png_file), &png)?;
     Ok(Plot {
         title: title.to_string(),
@@ -723,7 +734,10 @@ mod tests {
             "mean migrasome Tom20 intensity per cell (a.u.)"
         );
         assert_eq!(metric_label("area_um2").1, "body area (µm²)");
-        assert_eq!(metric_label("Tom20_positive_count").0, "Tom20-positive migrasomes per cell");
+        assert_eq!(
+            metric_label("Tom20_positive_count").0,
+            "Tom20-positive migrasomes per cell"
+        );
         assert_eq!(metric_label("migrasome_count").1, "migrasomes per cell");
         assert_eq!(metric_label("odd_thing").0, "Odd thing");
     }

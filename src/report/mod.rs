@@ -4,8 +4,8 @@
 //! Not here: TIFF writing (see `io`), any measurement (see `ops` and `pipeline`).
 
 pub mod analysis;
-pub mod comparison;
 mod atomic;
+pub mod comparison;
 pub mod fingerprint;
 pub mod outdir;
 pub mod overlay;

@@ -19,7 +19,7 @@ fn migrascope(args: &[&str]) -> Command {
 }
 
 /// Small `analyze --samples` results of synth movies: young and senescent, 2 replicates
-/// each, 3 frames of 256 × 256 px with 3 cells, QC overlays of frames 0 and 2.
+/// each, 3 frames of 320 × 320 px (0.2 µm) with 3 cells, QC overlays of frames 0 and 2.
 fn movie_results(root: &Path) -> PathBuf {
     let mut sheet = String::from("file,condition,replicate,plate\n");
     let mut files = Vec::new();
@@ -38,7 +38,9 @@ fn movie_results(root: &Path) -> PathBuf {
                 "--cells",
                 "3",
                 "--size",
-                "256",
+                "320",
+                "--pixel-size",
+                "0.2",
                 "--frames",
                 "3",
             ]));
@@ -101,7 +103,11 @@ fn run_with_limit(mut cmd: Command, limit: Duration) -> (bool, String, String) {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    (status.success(), t_out.join().unwrap(), t_err.join().unwrap())
+    (
+        status.success(),
+        t_out.join().unwrap(),
+        t_err.join().unwrap(),
+    )
 }
 
 /// Headless Chromium's DOM of `page` after loading, and its log (console messages, CSP
@@ -168,7 +174,16 @@ fn the_report_renders_in_chromium_with_tables_and_plots() {
     let res = movie_results(tmp.path());
     let out = tmp.path().join("cmp");
     let compare = || {
-        run_ok(migrascope(&["compare", res.to_str().unwrap(), "--control", "young", "--out"]).arg(&out))
+        run_ok(
+            migrascope(&[
+                "compare",
+                res.to_str().unwrap(),
+                "--control",
+                "young",
+                "--out",
+            ])
+            .arg(&out),
+        )
     };
     compare();
     let metrics = ["migrasome_count", "released_count", "migrasome_diameter_um"];
@@ -213,7 +228,10 @@ fn the_report_renders_in_chromium_with_tables_and_plots() {
 
     let html = String::from_utf8(report).unwrap();
     for scheme in ["http://", "https://"] {
-        assert!(!html.contains(scheme), "report.html holds a {scheme} reference");
+        assert!(
+            !html.contains(scheme),
+            "report.html holds a {scheme} reference"
+        );
     }
     assert!(html.contains(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
@@ -223,7 +241,11 @@ fn the_report_renders_in_chromium_with_tables_and_plots() {
 
     let (dom, log) = chromium_dom(&out.join("report.html"), &tmp.path().join("profile"));
     let violations = csp_violations(&log);
-    assert!(violations.is_empty(), "CSP violations:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "CSP violations:\n{}",
+        violations.join("\n")
+    );
     // the statistics: one row per metric (senescent vs young), with p and stars
     let rows: Vec<&str> = dom
         .split("<tr class=\"stat\">")
@@ -232,7 +254,12 @@ fn the_report_renders_in_chromium_with_tables_and_plots() {
         .collect();
     assert_eq!(rows.len(), metrics.len(), "{dom}");
     for (r, m) in rows.iter().zip(metrics) {
-        assert!(r.starts_with(&format!("<td>{m}</td><td>senescent vs young</td><td>cell</td>")), "{r}");
+        assert!(
+            r.starts_with(&format!(
+                "<td>{m}</td><td>senescent vs young</td><td>cell</td>"
+            )),
+            "{r}"
+        );
         assert!(
             ["ns", "*", "**", "***", "****"]
                 .iter()
@@ -241,15 +268,24 @@ fn the_report_renders_in_chromium_with_tables_and_plots() {
         );
     }
     // the plots: 6 inline SVGs with their drawings, no namespace attribute needed
-    assert_eq!(dom.matches("<svg ").count(), plots.len(), "plots in the DOM");
+    assert_eq!(
+        dom.matches("<svg ").count(),
+        plots.len(),
+        "plots in the DOM"
+    );
     assert!(dom.matches("<circle ").count() > 50);
     // the sample sheet (escaped metadata), the inputs, the parameters, the QC links
     assert!(dom.contains("<td>P&lt;1&gt;</td>"), "sample sheet");
     assert!(dom.contains("synth.ome.tif"));
     assert!(dom.contains("GPU adapter"));
-    assert!(dom.contains("<code>min_migrasome_diameter_um</code>") || dom.contains("diameter"));
+    assert!(dom.contains("<td><code>preset</code></td><td class=\"num\">wga</td>"));
+    assert!(dom.contains("<td><code>cells.body_min_area_um2</code></td>"));
     let qc: Vec<&str> = dom.matches("href=\"../res/images/").collect();
-    assert_eq!(qc.len(), 4 * 2 * 2, "4 images × frames 0 and 2 × 2 overlays");
+    assert_eq!(
+        qc.len(),
+        4 * 2 * 2,
+        "4 images × frames 0 and 2 × 2 overlays"
+    );
     let first = dom.split("href=\"../res/images/").nth(1).unwrap();
     let rel = &first[..first.find('"').unwrap()];
     assert!(res.join("images").join(rel).is_file(), "{rel}");
@@ -270,5 +306,8 @@ fn chromium_reports_a_csp_violation_the_report_test_would_catch() {
     .unwrap();
     let (dom, log) = chromium_dom(&page, &tmp.path().join("profile"));
     assert!(dom.contains("<svg"), "{dom}");
-    assert!(!csp_violations(&log).is_empty(), "no violation seen in:\n{log}");
+    assert!(
+        !csp_violations(&log).is_empty(),
+        "no violation seen in:\n{log}"
+    );
 }
