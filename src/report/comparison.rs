@@ -569,13 +569,16 @@ fn results_view(dir: &Path, summary: &Value, ds: &Dataset, d: usize) -> ResultsV
     }
 }
 
+/// (image, its sample values) rows.
+type ImageSamples = Vec<(String, Vec<String>)>;
+
 /// (columns from `condition` on, first row per image) of a results folder's `cells.csv`.
-fn sample_rows(dir: &Path) -> Result<(Vec<String>, Vec<(String, Vec<String>)>)> {
+fn sample_rows(dir: &Path) -> Result<(Vec<String>, ImageSamples)> {
     let t = Table::read(&dir.join("cells.csv"))?;
     let image = t.col("image")?;
     let first = t.col("condition")?;
     let cols = t.header[first..].to_vec();
-    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut rows: ImageSamples = Vec::new();
     for r in 0..t.rows.len() {
         let name = t.text(r, image);
         if rows.iter().any(|(n, _)| n == name) {
