@@ -60,6 +60,8 @@ const TICK: f64 = 12.0;
 const PLOT_H: f64 = 260.0;
 const BRACKET_STEP: f64 = 26.0;
 const BAR_W: f64 = 56.0;
+/// Names wider than this wrap.
+const NAME_W: f64 = 120.0;
 
 /// Where everything goes.
 #[derive(Debug, Clone)]
@@ -77,6 +79,10 @@ pub struct Layout {
     /// The y axis title and the caption, broken into lines.
     pub y_label: Vec<String>,
     pub caption: Vec<String>,
+    /// Each group's name, broken into lines.
+    pub names: Vec<Vec<String>>,
+    /// Height of the names, the n line and the gap below the x axis.
+    pub below: f64,
 }
 
 impl Layout {
@@ -116,15 +122,26 @@ pub fn layout(c: &BarChart) -> Layout {
         .fold(0.0, f64::max);
     let y_label = wrap(&c.y_label, LABEL, PLOT_H - 10.0);
     let x0 = 12.0 + LABEL * LEADING * y_label.len() as f64 + 8.0 + tick_w + 8.0;
+    // a slot fits its n line and up to NAME_W of name; longer names wrap
+    let n_w = c
+        .groups
+        .iter()
+        .map(|g| text_width(&n_text(c, g), TICK - 1.0))
+        .fold(0.0, f64::max);
     let name_w = c
         .groups
         .iter()
-        .map(|g| {
-            let n = format!("n = {} {}", g.n, c.n_label);
-            text_width(&g.name, LABEL).max(text_width(&n, TICK - 1.0))
-        })
+        .map(|g| text_width(&g.name, LABEL).min(NAME_W))
         .fold(0.0, f64::max);
-    let slot = (name_w + 16.0).max(BAR_W + 34.0);
+    let slot = (name_w.max(n_w) + 16.0).max(BAR_W + 34.0);
+    let names: Vec<Vec<String>> = c
+        .groups
+        .iter()
+        .map(|g| wrap(&g.name, LABEL, slot - 12.0))
+        .collect();
+    let name_lines = names.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    // below the axis: the names, the n line, a gap
+    let below = 8.0 + LABEL * LEADING * name_lines as f64 + 16.0 + 14.0;
     let legend_x = x0 + slot * c.groups.len() as f64 + 24.0;
     let legend_w = c
         .replicates
@@ -132,7 +149,8 @@ pub fn layout(c: &BarChart) -> Layout {
         .map(|r| 18.0 + text_width(r, TICK))
         .chain([text_width("Replicate", TICK)])
         .fold(0.0, f64::max);
-    let top = 12.0 + TITLE + 14.0 + BRACKET_STEP * c.brackets.len() as f64;
+    // brackets clear the axis top by more than a replicate marker's radius
+    let top = 12.0 + TITLE + 22.0 + BRACKET_STEP * c.brackets.len() as f64;
     let y = Scale {
         lo: ticks.lo,
         hi: ticks.hi,
@@ -140,12 +158,11 @@ pub fn layout(c: &BarChart) -> Layout {
         p1: top,
     };
     let bracket_y = (0..c.brackets.len())
-        .map(|k| top - 8.0 - BRACKET_STEP * k as f64)
+        .map(|k| top - 16.0 - BRACKET_STEP * k as f64)
         .collect();
     let width = (legend_x + legend_w + 16.0).max(text_width(&c.title, TITLE) + 24.0);
     let caption = wrap(&c.caption, TICK - 1.0, width - 24.0);
-    let height =
-        top + PLOT_H + 8.0 + 18.0 + 18.0 + 14.0 + (TICK - 1.0) * LEADING * caption.len() as f64;
+    let height = top + PLOT_H + below + 6.0 + (TICK - 1.0) * LEADING * caption.len() as f64;
     Layout {
         width,
         height,
@@ -157,7 +174,14 @@ pub fn layout(c: &BarChart) -> Layout {
         legend_x,
         y_label,
         caption,
+        names,
+        below,
     }
+}
+
+/// The line under a group's name.
+fn n_text(c: &BarChart, g: &Group) -> String {
+    format!("n = {} {}", g.n, c.n_label)
 }
 
 /// The chart as an SVG picture.
@@ -250,19 +274,18 @@ pub fn draw(c: &BarChart) -> Svg {
                 r##"stroke="#000000" stroke-width="2""##,
             );
         }
-        // name and n
-        s.text(
+        // name and n (the n lines level)
+        s.lines(
             cx,
             y_bottom + 8.0 + LABEL,
-            &g.name,
+            &l.names[i],
             LABEL,
             Anchor::Middle,
-            0.0,
         );
         s.text(
             cx,
-            y_bottom + 8.0 + LABEL + 17.0,
-            &format!("n = {} {}", g.n, c.n_label),
+            y_bottom + l.below - 14.0 - 2.0,
+            &n_text(c, g),
             TICK - 1.0,
             Anchor::Middle,
             0.0,
@@ -285,7 +308,7 @@ pub fn draw(c: &BarChart) -> Svg {
         );
     }
     // caption
-    let cap_y = y_bottom + 8.0 + 18.0 + 18.0 + 14.0 + (TICK - 1.0) * 0.2;
+    let cap_y = y_bottom + l.below + (TICK - 1.0) * 0.8;
     s.lines(12.0, cap_y, &l.caption, TICK - 1.0, Anchor::Start);
     // legend: replicate colours
     if !c.replicates.is_empty() {
@@ -372,8 +395,22 @@ mod tests {
         // slots: equal, names fit in theirs
         assert!((l.center(1) - l.center(0) - l.slot).abs() < 1e-9);
         assert!(text_width("old & <tired>", LABEL) < l.slot);
+        assert_eq!(l.names[2], ["old & <tired>"]);
+        // a long name wraps within its slot instead of widening every slot
+        let mut long = c.clone();
+        long.groups[1].name = "senescent, etoposide 10 µM for 7 days".into();
+        let ll = layout(&long);
+        assert_eq!(ll.slot, l.slot.max(NAME_W + 16.0));
+        assert!(ll.names[1].len() >= 2, "{:?}", ll.names[1]);
+        assert!(
+            ll.names[1]
+                .iter()
+                .all(|n| text_width(n, LABEL) <= ll.slot - 12.0)
+        );
+        assert!(ll.height > l.height);
         // brackets above the axis top, one step apart, none above the title
-        assert!(l.bracket_y[0] < l.y.p1 && l.bracket_y[1] < l.bracket_y[0]);
+        // (their ends reach 6 px down; a replicate marker at the top reaches 6 px up)
+        assert!(l.bracket_y[0] + 6.0 < l.y.p1 - 6.0 && l.bracket_y[1] < l.bracket_y[0]);
         assert_eq!(l.bracket_y[0] - l.bracket_y[1], BRACKET_STEP);
         assert!(l.bracket_y[1] - LABEL > 12.0 + TITLE);
         // legend right of the last slot
