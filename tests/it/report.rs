@@ -280,15 +280,20 @@ fn the_report_renders_in_chromium_with_tables_and_plots() {
     assert!(dom.contains("GPU adapter"));
     assert!(dom.contains("<td><code>preset</code></td><td class=\"num\">wga</td>"));
     assert!(dom.contains("<td><code>cells.body_min_area_um2</code></td>"));
-    let qc: Vec<&str> = dom.matches("href=\"../res/images/").collect();
+    let qc: Vec<&str> = dom
+        .split("href=\"../res/images/")
+        .skip(1)
+        .map(|r| &r[..r.find('"').unwrap()])
+        .collect();
     assert_eq!(
         qc.len(),
         4 * 2 * 2,
         "4 images × frames 0 and 2 × 2 overlays"
     );
-    let first = dom.split("href=\"../res/images/").nth(1).unwrap();
-    let rel = &first[..first.find('"').unwrap()];
-    assert!(res.join("images").join(rel).is_file(), "{rel}");
+    for rel in qc {
+        assert!(rel.ends_with(".png"), "{rel}");
+        assert!(res.join("images").join(rel).is_file(), "{rel}");
+    }
 }
 
 /// The check above sees a violation when there is one: the same CSP with an image that is
