@@ -89,6 +89,7 @@
 //! `render` (pixels and noise), `poisson` (the shot-noise sampler), `truth` (CSV/JSON/label
 //! files). Not here: detection (see `pipeline`), scoring (see `evaluate`).
 
+mod dynamics;
 mod geometry;
 mod layout;
 mod poisson;
@@ -105,7 +106,8 @@ use crate::error::{Error, Result};
 use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 
 pub use geometry::P2;
-pub use scene::{Blob, Cell, Debris, Filopodium, Look, Migrasome, Ruffle, Scene};
+pub use dynamics::MODEL as DYNAMICS_MODEL;
+pub use scene::{Blob, Cell, Debris, Fate, Filopodium, Look, Migrasome, Ruffle, Scene};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -143,6 +145,79 @@ pub struct SynthConfig {
     /// What real WGA / TSPAN4-GFP images contain besides migrasomes (off by default).
     #[serde(skip_serializing_if = "Realism::is_off")]
     pub realism: Realism,
+    /// Live-cell dynamics of the migrasomes (off by default; see `dynamics`).
+    #[serde(skip_serializing_if = "Dynamics::is_off")]
+    pub dynamics: Dynamics,
+}
+
+/// The dynamics knobs (see the `dynamics` module doc); `Dynamics::default()`: none.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dynamics {
+    /// Fraction of attached migrasomes released during the movie.
+    pub release: f64,
+    /// Brownian step SD of released migrasomes (µm per frame, per axis).
+    pub drift: f64,
+    /// Fraction of migrasomes that disappear before the end.
+    pub disappear: f64,
+    /// Fraction of released migrasomes (near their body) taken up by it.
+    pub uptake: f64,
+    /// Per-frame probability of a one-frame blink.
+    pub blink: f64,
+    /// Pairs of released migrasomes made to pass close.
+    pub encounters: usize,
+}
+
+impl Default for Dynamics {
+    fn default() -> Self {
+        Dynamics {
+            release: 0.0,
+            drift: 0.0,
+            disappear: 0.0,
+            uptake: 0.0,
+            blink: 0.0,
+            encounters: 0,
+        }
+    }
+}
+
+impl Dynamics {
+    /// Every knob at a realistic level (what `--dynamics` sets).
+    pub fn realistic() -> Dynamics {
+        Dynamics {
+            release: 0.4,
+            drift: 0.05,
+            disappear: 0.15,
+            uptake: 0.3,
+            blink: 0.05,
+            encounters: 2,
+        }
+    }
+
+    pub fn is_off(&self) -> bool {
+        *self == Dynamics::default()
+    }
+
+    fn validate(&self) -> Result<()> {
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
+        for (name, v, hi) in [
+            ("--release", self.release, 1.0),
+            ("--drift", self.drift, 0.5),
+            ("--disappear", self.disappear, 1.0),
+            ("--uptake", self.uptake, 1.0),
+            ("--blink", self.blink, 0.5),
+        ] {
+            if !within(v, 0.0, hi) {
+                return Err(Error::invalid(format!("{name} {v}: expected 0 to {hi}")));
+            }
+        }
+        if self.encounters > 100 {
+            return Err(Error::invalid(format!(
+                "--encounters {}: expected 0 to 100",
+                self.encounters
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The realism knobs (see the module doc); `Realism::default()` is the classic model.
@@ -269,6 +344,7 @@ impl Default for SynthConfig {
             cargo: vec!["Tom20".into()],
             diameter_um: (0.5, 3.0),
             realism: Realism::default(),
+            dynamics: Dynamics::default(),
         }
     }
 }
@@ -327,7 +403,8 @@ impl SynthConfig {
                 return bad(format!("--cargo '{name}': channel names must be unique"));
             }
         }
-        self.realism.validate(self.cells)
+        self.realism.validate(self.cells)?;
+        self.dynamics.validate()
     }
 
     /// Channel names in file order: nuclei, membrane, then the cargo channels.
@@ -351,6 +428,8 @@ pub struct SynthOutput {
     pub truth_cells: PathBuf,
     pub truth_json: PathBuf,
     pub truth_bodies: PathBuf,
+    /// `truth_events.csv` (written when dynamics are on).
+    pub truth_events: Option<PathBuf>,
     pub cells: usize,
     /// Migrasomes alive in the last frame.
     pub migrasomes: usize,
@@ -407,6 +486,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
         truth_cells: files.1,
         truth_json: files.2,
         truth_bodies: files.3,
+        truth_events: files.4,
         cells: scene.cells.len(),
         migrasomes: scene.alive(cfg.frames - 1).count(),
     })
