@@ -355,11 +355,14 @@ fn encounters(
         }
         let t0 = start + 1 + ((slack_u * (frames - 1 - len - start) as f64) as usize);
         let at = |m: &super::Migrasome, vel: P2, t: usize| {
-            m.pos
-                .add(vel.scale((t.clamp(t0, t0 + len) - t0) as f64))
+            m.pos.add(vel.scale((t.clamp(t0, t0 + len) - t0) as f64))
         };
-        let pa: Vec<P2> = (ma.birth..frames).map(|t| at(ma, w.scale(-0.5), t)).collect();
-        let pb: Vec<P2> = (mb.birth..frames).map(|t| at(mb, w.scale(0.5), t)).collect();
+        let pa: Vec<P2> = (ma.birth..frames)
+            .map(|t| at(ma, w.scale(-0.5), t))
+            .collect();
+        let pb: Vec<P2> = (mb.birth..frames)
+            .map(|t| at(mb, w.scale(0.5), t))
+            .collect();
         let (close_t, close_d) = (ma.birth.max(mb.birth)..frames)
             .map(|t| (t, pa[t - ma.birth].dist(pb[t - mb.birth])))
             .fold((0, f64::INFINITY), |x, y| if y.1 < x.1 { y } else { x });
@@ -401,7 +404,8 @@ fn script_ok(
         scene.in_field(p, r + model.border_clearance_um)
             && clear_of_bodies(scene, p, r + MODEL.body_clearance_um, None, &[t])
             && in_territory(scene, ci, p, r, model.territory_margin_um, &[t])
-            && (k == 0 || p == path[k - 1]
+            && (k == 0
+                || p == path[k - 1]
                 || fiber_dist(scene, p) >= (r + MODEL.fiber_clearance_um).min(fiber0))
             && (scene.migrasomes.iter().enumerate()).all(|(j, o)| {
                 if j == i || j == partner || !o.exists(t) {

@@ -33,7 +33,14 @@ pub(super) fn frames_from(scene: &Scene, birth: usize) -> Vec<usize> {
 
 /// Whether a disk of radius `r` at `p` is in cell `ci`'s territory in every frame of `frames`:
 /// its own nucleus is `margin` µm nearer than any other, and at most `territory_max_um` away.
-pub(super) fn in_territory(scene: &Scene, ci: usize, p: P2, r: f64, margin: f64, frames: &[usize]) -> bool {
+pub(super) fn in_territory(
+    scene: &Scene,
+    ci: usize,
+    p: P2,
+    r: f64,
+    margin: f64,
+    frames: &[usize],
+) -> bool {
     let own = &scene.cells[ci];
     frames.iter().all(|&t| {
         let d = own.nucleus_dist(p, t);

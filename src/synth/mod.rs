@@ -105,8 +105,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 
-pub use geometry::P2;
 pub use dynamics::MODEL as DYNAMICS_MODEL;
+pub use geometry::P2;
 pub use scene::{Blob, Cell, Debris, Fate, Filopodium, Look, Migrasome, Ruffle, Scene};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.

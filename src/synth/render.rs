@@ -288,7 +288,11 @@ impl<'a> Renderer<'a> {
             };
             if let Some(rel) = peak {
                 // a blinking migrasome is dimmed below detection
-                let dim = if mig.visible(t) { 1.0 } else { DYNAMICS.blink_dim };
+                let dim = if mig.visible(t) {
+                    1.0
+                } else {
+                    DYNAMICS.blink_dim
+                };
                 let (r, a, at) = (0.5 * mig.diameter, amp * rel * dim, mig.pos_at(t));
                 pre.add_box(at, r + px, |p| {
                     let rho = p.dist(at);

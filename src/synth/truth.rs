@@ -58,7 +58,11 @@ pub fn events(scene: &Scene) -> Vec<(usize, &'static str, u32, u32, super::P2)> 
             v.push((last, name, m.id, m.cell, m.pos_at(last)));
         }
     }
-    let rank = |e: &str| ["formation", "release", "disappearance", "uptake"].iter().position(|x| *x == e);
+    let rank = |e: &str| {
+        ["formation", "release", "disappearance", "uptake"]
+            .iter()
+            .position(|x| *x == e)
+    };
     v.sort_by_key(|e| (e.0, e.2, rank(e.1)));
     v
 }
@@ -67,7 +71,10 @@ fn write_events(scene: &Scene, path: &Path) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
     f.line("image,frame,event,track_id,cell_id,x_um,y_um")?;
     for (t, ev, id, cell, p) in events(scene) {
-        f.line(&format!("{IMAGE},{t},{ev},{id},{cell},{:.4},{:.4}", p.x, p.y))?;
+        f.line(&format!(
+            "{IMAGE},{t},{ev},{id},{cell},{:.4},{:.4}",
+            p.x, p.y
+        ))?;
     }
     f.commit()
 }

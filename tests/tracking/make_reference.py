@@ -4,7 +4,7 @@
 Makes a few track sets with a fixed seed: random truth tracks with blinks (visible 0, a gap
 in the track) and predictions with identity swaps, breaks, joins of two tracks, missed and
 false detections (one of them on a blinking truth spot); writes each as truth/pred CSVs in
-tests/data/tracking/ and scores them with laptrack.scores.calc_scores (every frame included).
+tests/tracking/ and scores them with laptrack.scores.calc_scores (every frame included).
 The Rust test `tracking_scores_match_laptrack` (tests/it/synth/tracking.rs) reads the files
 and asserts agreement to 1e-6; no Python at test time.
 
@@ -17,9 +17,10 @@ Besides laptrack's Jaccard_index, true_positive_rate, precision, track_purity an
 target_effectiveness, the file holds detection TP/FP/FN, ID switches and whole tracks counted
 here by plain Python (definitions in src/evaluate/tracking.rs).
 
-Run: /usr/bin/python3 tests/py/score_tracks_reference.py   (needs laptrack; 0.17.x used)
+Run: /usr/bin/python3 tests/tracking/make_reference.py   (needs laptrack; 0.17.x used)
 """
 import csv
+import importlib.metadata
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ import numpy as np
 import laptrack
 from laptrack.scores import calc_scores
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tracking")
+OUT = os.path.dirname(os.path.abspath(__file__))
 FRAMES = 16
 IMAGE = "movie"
 
@@ -284,8 +285,9 @@ def main():
         tfile, pfile = write_case(name, truth, diam, pred)
         cases.append({"name": name, "truth": tfile, "pred": pfile, **score(name)})
     doc = {
-        "generator": "tests/py/score_tracks_reference.py",
-        "laptrack_version": laptrack.__version__,
+        "generator": "tests/tracking/make_reference.py",
+        "laptrack_version": importlib.metadata.version("laptrack"),
+        "laptrack_module_version": laptrack.__version__,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "seed": 20261129,
