@@ -23,7 +23,7 @@
 //! - **Uptake**: with probability `uptake` a released migrasome (no other fate) starts, 1–4
 //!   frames after it was released, to move straight at its own body's centre at 0.5–1.2 µm
 //!   per frame (other rules as for drift, but no fiber rule and no clearance from its own
-//!   body); in the frame where its edge comes within 0.5 µm of the body outline it has its
+//!   body; blocked, it tries half a step up to 60° to the side); in the frame where its edge comes within 0.5 µm of the body outline it has its
 //!   last frame, and it enters the body (is gone) in the next. If that would be the movie's
 //!   last frame it simply stays there (no uptake).
 //! - **Blinking**: each frame strictly between a migrasome's first and last frame (and not
@@ -31,10 +31,11 @@
 //!   rendered at `blink_dim` × its brightness: the truth keeps the row with `visible` 0.
 //! - **Encounters**: up to `encounters` pairs of released migrasomes (no other fate, centres
 //!   ≤ 12 µm apart, small enough to keep 0.3 µm edge to edge) move on straight lines at
-//!   0.15–0.35 µm per frame each, in opposite directions, so that their centres pass
-//!   1.5–2.5 µm apart (measured on frames) before they stop, as far apart as they began. The
-//!   whole path keeps every drift rule (1.3 µm from other migrasomes' spots) except the
-//!   partner's gap. Pairs that do not fit are skipped (the count made is in `truth.json`).
+//!   0.15–0.4 µm per frame each (faster when the frames left are few), in opposite
+//!   directions, so that their centres pass 1.5–2.5 µm apart (measured on frames); they stop
+//!   4 frames after the closest approach. The whole path keeps every drift rule (1.3 µm from
+//!   other migrasomes' spots) except the partner's gap. Pairs that do not fit are skipped
+//!   (the ones made are in `truth.json`).
 //!
 //! Events (`truth_events.csv`): `formation` at the birth frame when > 0, `release` at the
 //! release frame, `disappearance` and `uptake` at the last frame the migrasome is present
@@ -86,7 +87,7 @@ pub const MODEL: DynamicsModel = DynamicsModel {
     uptake_touch_um: 0.5,
     blink_dim: 0.1,
     encounter_distance_um: (1.5, 2.5),
-    encounter_speed_um_per_frame: (0.15, 0.35),
+    encounter_speed_um_per_frame: (0.15, 0.4),
     encounter_reach_um: 12.0,
     encounter_partner_gap_um: 0.3,
     encounter_margin_um: 0.3,
@@ -286,16 +287,23 @@ fn uptake_step(
     if len <= 0.0 {
         return None;
     }
+    let ok = |p: P2| {
+        cell.body_sdist(p, t) - r >= 0.0 && allowed(scene, i, p, cur[i], t, cur, scripts, false)
+    };
     let mut step = speed.min(len);
     for _ in 0..7 {
         let p = cur[i].add(to.scale(step / len));
-        if cell.body_sdist(p, t) - r >= 0.0 && allowed(scene, i, p, cur[i], t, cur, scripts, false)
-        {
+        if ok(p) {
             return Some(p);
         }
         step *= 0.5;
     }
-    None
+    // Blocked straight ahead: a side step, up to 60° off.
+    let dir = to.y.atan2(to.x);
+    [0.5, -0.5, 1.0, -1.0]
+        .into_iter()
+        .map(|a| cur[i].add(P2::polar(dir + a).scale(0.5 * speed)))
+        .find(|&p| ok(p))
 }
 
 /// Makes up to `d.encounters` pairs of released migrasomes pass close (see the module doc).
@@ -313,20 +321,28 @@ fn encounters(
     if cand.len() < 2 {
         return;
     }
+    // Every pair near enough, in a random order (one draw per pair, so the order is fixed).
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (k, &a) in cand.iter().enumerate() {
+        for &b in &cand[k + 1..] {
+            let (ma, mb) = (&scene.migrasomes[a], &scene.migrasomes[b]);
+            let dist = ma.pos.dist(mb.pos);
+            if dist <= MODEL.encounter_reach_um && ma.diameter + mb.diameter < 4.4 {
+                pairs.push((rng.random::<f64>(), a, b));
+            }
+        }
+    }
+    pairs.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut made = 0;
-    for _try in 0..200 * d.encounters {
+    for (_, a, b) in pairs {
         if made >= d.encounters {
             break;
         }
-        let (a, b) = (
-            cand[rng.random_range(0..cand.len())],
-            cand[rng.random_range(0..cand.len())],
-        );
         let dmin = uni(rng, MODEL.encounter_distance_um);
-        let v = uni(rng, MODEL.encounter_speed_um_per_frame);
+        let v0 = uni(rng, MODEL.encounter_speed_um_per_frame);
         let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
         let slack_u = rng.random::<f64>();
-        if a == b || scripts[a].is_some() || scripts[b].is_some() {
+        if scripts[a].is_some() || scripts[b].is_some() {
             continue;
         }
         let (ma, mb) = (&scene.migrasomes[a], &scene.migrasomes[b]);
@@ -344,15 +360,28 @@ fn encounters(
         let nrm = P2::new(-u.y, u.x).scale(side);
         let sin = dmin / dist;
         let cos = (1.0 - sin * sin).sqrt();
-        let w = u.scale(-cos).add(nrm.scale(sin)).scale(2.0 * v);
-        let tc = dist * cos / (2.0 * v);
-        let len = (2.0 * tc).ceil() as usize;
         let start = released_from(scene, a)
             .unwrap_or(0)
             .max(released_from(scene, b).unwrap_or(0));
+        if start + 3 > frames {
+            continue;
+        }
+        // They move until 4 frames past the closest approach; faster (up to the range's top)
+        // when that would not fit in the frames left.
+        let avail = (frames - 2 - start) as f64 - 5.0;
+        if avail < 1.0 {
+            continue;
+        }
+        let v = v0.max(dist * cos / (2.0 * avail));
+        if v > MODEL.encounter_speed_um_per_frame.1 {
+            continue;
+        }
+        let tc = dist * cos / (2.0 * v);
+        let len = tc.ceil() as usize + 4;
         if start + len + 1 > frames - 1 {
             continue;
         }
+        let w = u.scale(-cos).add(nrm.scale(sin)).scale(2.0 * v);
         let t0 = start + 1 + ((slack_u * (frames - 1 - len - start) as f64) as usize);
         let at = |m: &super::Migrasome, vel: P2, t: usize| {
             m.pos.add(vel.scale((t.clamp(t0, t0 + len) - t0) as f64))
