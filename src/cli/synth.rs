@@ -1,6 +1,6 @@
 //! `migrascope synth --out DIR [...]`: writes a synthetic migrasome stack (`synth.ome.tif`)
 //! and its ground truth (`truth_migrasomes.csv`, `truth_cells.csv`, `truth.json`,
-//! `truth_bodies.tif`).
+//! `truth_bodies.tif`; with `--dynamics` also `truth_events.csv`).
 //! Flags only; the model lives in `crate::synth`.
 
 use std::path::PathBuf;

@@ -201,7 +201,9 @@ fn tracks(dets: &[Det], what: &str) -> Result<Vec<Vec<usize>>> {
 /// Scores predicted tracks against truth tracks (see the module doc); events are left empty.
 pub fn score(truth: &[Det], pred: &[Det]) -> Result<TrackingScore> {
     // Per (image, frame) matching of visible truth to predictions.
-    let mut groups: BTreeMap<(&str, u64), (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    // (image, frame) -> (visible truth rows, predicted rows)
+    type Group = (Vec<usize>, Vec<usize>);
+    let mut groups: BTreeMap<(&str, u64), Group> = BTreeMap::new();
     for (i, d) in truth.iter().enumerate().filter(|(_, d)| d.visible) {
         groups.entry((&d.image, d.frame)).or_default().0.push(i);
     }

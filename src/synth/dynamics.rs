@@ -138,13 +138,13 @@ pub fn run(scene: &mut Scene, rng: &mut ChaCha8Rng) {
     let mut motion = vec![Motion::Still; n];
     let mut scripts: Vec<Option<Vec<P2>>> = vec![None; n];
     encounters(scene, &d, &mut motion, &mut scripts, rng);
-    for i in 0..n {
+    for (i, mo) in motion.iter_mut().enumerate() {
         let (u, delay, speed) = (
             rng.random::<f64>(),
             rng.random_range(MODEL.uptake_delay_frames.0..=MODEL.uptake_delay_frames.1),
             uni(rng, MODEL.uptake_speed_um_per_frame),
         );
-        if motion[i] == Motion::Scripted || scene.migrasomes[i].end.is_some() {
+        if *mo == Motion::Scripted || scene.migrasomes[i].end.is_some() {
             continue;
         }
         let Some(from) = released_from(scene, i) else {
@@ -155,7 +155,7 @@ pub fn run(scene: &mut Scene, rng: &mut ChaCha8Rng) {
             let (m, c) = (&scene.migrasomes[i], &scene.cells[cell_index(scene, i)]);
             c.body_sdist(m.pos, start) - 0.5 * m.diameter <= MODEL.uptake_reach_um
         };
-        motion[i] = if u < d.uptake && near {
+        *mo = if u < d.uptake && near {
             Motion::Uptake(from, start, speed)
         } else {
             Motion::Drift(from)

@@ -79,13 +79,34 @@
 //!     elliptical, 0.4–4 µm long, 0.05–0.3 × amplitude in the membrane channel (30 % of
 //!     them also in each cargo channel).
 //!
+//! - **Dynamics** (`SynthConfig::dynamics`, all off by default, so the classic model stays
+//!   byte for byte; `--dynamics` turns every knob on at the level in brackets; details and
+//!   the fixed numbers in `dynamics`). All draws come from a third ChaCha8 stream, so the
+//!   classic scene never moves.
+//!   - `release` (`--release F`, [0.4]): attached migrasomes whose fiber link breaks at a
+//!     random frame; released from then on, drifting from the next frame.
+//!   - `drift` (`--drift UM`, [0.05]): Brownian step SD (µm per frame and axis) of released
+//!     migrasomes plus a constant bias of 0.3 × that, keeping every layout rule.
+//!   - `disappear` (`--disappear F`, [0.15]): migrasomes that vanish at a random frame.
+//!   - `uptake` (`--uptake F`, [0.3]): released migrasomes near their body (≤ 15 µm) that move
+//!     into it at 0.5–1.2 µm per frame and vanish at its edge.
+//!   - `blink` (`--blink P`, [0.05]): per-frame chance of a one-frame dimming to 0.1 × (the
+//!     truth row stays, `visible` 0).
+//!   - `encounters` (`--encounters N`, [2]): pairs of released migrasomes made to pass
+//!     1.5–2.5 µm apart.
+//!
+//!   With dynamics, `truth_migrasomes.csv` gains `track_id` and `visible` (last columns), and
+//!   `truth_events.csv` lists formation, release, disappearance and uptake events;
+//!   `truth_cells.csv` counts visible migrasomes only.
+//!
 //! The true cell bodies are written as `truth_bodies.tif` (uint16 labels = cell id, one plane
 //! per frame; a pixel is in a body when its centre is inside the outline). Filopodia are not
 //! in the body mask; puncta and ruffles are.
 //!
 //! Coordinates: µm from the centre of pixel (0,0), x = column · pixel size.
 //! Pieces: `geometry` (shapes, distances), `scene` (cells, model numbers), `layout` (fibers,
-//! migrasomes), `realism` (puncta, filopodia, ruffles, debris, illumination field),
+//! migrasomes), `dynamics` (release, drift, disappearance, uptake, blinking, encounters),
+//! `realism` (puncta, filopodia, ruffles, debris, illumination field),
 //! `render` (pixels and noise), `poisson` (the shot-noise sampler), `truth` (CSV/JSON/label
 //! files). Not here: detection (see `pipeline`), scoring (see `evaluate`).
 

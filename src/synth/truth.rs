@@ -2,7 +2,9 @@
 //! `truth_migrasomes.csv` (one row per migrasome per frame it exists in), `truth_cells.csv`
 //! (one row per cell per frame, nucleus centroid and counts) and `truth.json` (the config,
 //! every model number, the layout summary and counts), and `truth_bodies.tif` (the true cell
-//! bodies: uint16 labels = cell id, one plane per frame, ImageJ hyperstack).
+//! bodies: uint16 labels = cell id, one plane per frame, ImageJ hyperstack); with dynamics
+//! also `truth_events.csv` (one row per event), and `truth_migrasomes.csv` gains `track_id`
+//! and `visible`.
 //!
 //! Not here: the stack itself (see `render`, written by `synth::generate`).
 
