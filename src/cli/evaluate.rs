@@ -10,11 +10,13 @@ use crate::evaluate::evaluate;
 #[derive(clap::Args, Debug)]
 pub struct EvaluateArgs {
     /// Folder with truth_migrasomes.csv and truth_cells.csv (what `synth` writes); with
-    /// truth_bodies.tif also the body scores
+    /// truth_bodies.tif also the body scores; a movie truth (`synth --dynamics`: track_id,
+    /// visible, truth_events.csv) also gets tracking and event scores
     #[arg(long)]
     pub truth: PathBuf,
     /// Folder with migrasomes.csv and cells.csv (what `analyze` writes); with
-    /// images/<image>/<image>_bodies.tif (or <image>_bodies.tif) also the body Dice
+    /// images/<image>/<image>_bodies.tif (or <image>_bodies.tif) also the body Dice; tracking
+    /// needs a track_id column in migrasomes.csv, event scores events.csv
     #[arg(long)]
     pub results: PathBuf,
     /// Print one JSON line instead of a table

@@ -1,13 +1,13 @@
 //! `migrascope synth --out DIR [...]`: writes a synthetic migrasome stack (`synth.ome.tif`)
 //! and its ground truth (`truth_migrasomes.csv`, `truth_cells.csv`, `truth.json`,
-//! `truth_bodies.tif`).
+//! `truth_bodies.tif`; with `--dynamics` also `truth_events.csv`).
 //! Flags only; the model lives in `crate::synth`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::synth::{Condition, Realism, SynthConfig, generate};
+use crate::synth::{Condition, Dynamics, Realism, SynthConfig, generate};
 
 #[derive(clap::Args, Debug)]
 pub struct SynthArgs {
@@ -80,6 +80,30 @@ pub struct SynthArgs {
     /// Dim debris blobs per cell (mean; 0.4-4 µm, 0.05-0.3 × a migrasome's peak)
     #[arg(long, value_name = "N")]
     pub debris: Option<f64>,
+    /// Live-cell movie dynamics at realistic levels (release 0.4; drift 0.05; disappear 0.15;
+    /// uptake 0.3; blink 0.05; encounters 2), with exact track and event truth
+    /// (truth_migrasomes.csv gains track_id and visible; truth_events.csv). The flags below
+    /// override single knobs; without --dynamics each is off unless given. Needs --frames ≥ 2.
+    #[arg(long)]
+    pub dynamics: bool,
+    /// Fraction of attached migrasomes whose fiber link breaks during the movie (then drift)
+    #[arg(long, value_name = "FRACTION")]
+    pub release: Option<f64>,
+    /// Brownian drift of released migrasomes: step SD in µm per frame and axis
+    #[arg(long, value_name = "UM")]
+    pub drift: Option<f64>,
+    /// Fraction of migrasomes that disappear (rupture) before the last frame
+    #[arg(long, value_name = "FRACTION")]
+    pub disappear: Option<f64>,
+    /// Fraction of released migrasomes within 15 µm of their body taken up by it
+    #[arg(long, value_name = "FRACTION")]
+    pub uptake: Option<f64>,
+    /// Per-frame probability that a migrasome blinks (one frame dimmed below detection)
+    #[arg(long, value_name = "P")]
+    pub blink: Option<f64>,
+    /// Pairs of released migrasomes made to pass 1.5-2.5 µm apart
+    #[arg(long, value_name = "N")]
+    pub encounters: Option<usize>,
 }
 
 fn parse_range(flag: &str, s: &str, example: &str) -> Result<(f64, f64)> {
@@ -115,6 +139,7 @@ impl SynthArgs {
             cargo,
             diameter_um: parse_range("--diameter", &self.diameter, "0.5,3 (µm)")?,
             realism: self.realism()?,
+            dynamics: self.dynamics(),
         };
         cfg.validate()?;
         Ok(cfg)
@@ -122,6 +147,30 @@ impl SynthArgs {
 }
 
 impl SynthArgs {
+    /// `--dynamics` levels (or none), with the single-knob flags on top.
+    fn dynamics(&self) -> Dynamics {
+        let mut d = if self.dynamics {
+            Dynamics::realistic()
+        } else {
+            Dynamics::default()
+        };
+        for (dst, v) in [
+            (&mut d.release, self.release),
+            (&mut d.drift, self.drift),
+            (&mut d.disappear, self.disappear),
+            (&mut d.uptake, self.uptake),
+            (&mut d.blink, self.blink),
+        ] {
+            if let Some(v) = v {
+                *dst = v;
+            }
+        }
+        if let Some(n) = self.encounters {
+            d.encounters = n;
+        }
+        d
+    }
+
     /// `--realism` levels (or the classic defaults), with the single-knob flags on top.
     fn realism(&self) -> Result<Realism> {
         let mut r = if self.realism {

@@ -23,9 +23,17 @@
 //!   centre; 0 inside a body), divided by the truth cells (pooled over frames, like
 //!   `cells_truth`); `null` without `truth_bodies.tif`.
 //!
-//! Not here: CSV parsing (see `table`), detection (see `pipeline`).
+//! - **Movies** (`synth --dynamics` truth: `truth_migrasomes.csv` with `track_id` and
+//!   `visible`): a truth row with `visible` 0 (a blinking migrasome, dimmed below detection)
+//!   is left out of the detection scores; with ≥ 2 frames and a results `track_id` column the
+//!   tracking scores follow (see `tracking`), and with `truth_events.csv` and the results'
+//!   `events.csv` the event scores. Without a results `track_id` they are skipped with a note.
+//!
+//! Not here: CSV parsing (see `table`), tracking definitions (see `tracking`), detection (see
+//! `pipeline`).
 
 pub mod table;
+pub mod tracking;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -91,6 +99,12 @@ pub struct Report {
     /// False positives within 2 µm of a truth body, and that per truth cell.
     pub fp_near_body: Option<usize>,
     pub fp_near_body_per_cell: Option<f64>,
+    /// Tracking scores (movies whose truth has tracks and results have `track_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<tracking::TrackingScore>,
+    /// Why tracking was not scored although the truth has tracks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_note: Option<String>,
 }
 
 /// The image name without folders and a TIFF suffix.
@@ -171,10 +185,17 @@ fn read_migs(path: &Path, cargo: &[String], truth: bool) -> Result<BTreeMap<Key,
         None
     };
     let cr = t.col("released")?;
+    // movie truth: a blinking migrasome (visible 0) is not in the image
+    let cv = if truth { t.col("visible").ok() } else { None };
     let cc: Vec<usize> =
         (cargo.iter().map(|c| t.col(&format!("{c}_positive")))).collect::<Result<_>>()?;
     let mut out: BTreeMap<Key, Vec<Mig>> = BTreeMap::new();
     for r in 0..t.rows.len() {
+        if let Some(c) = cv
+            && !t.flag(r, c)?
+        {
+            continue;
+        }
         let m = Mig {
             xy: (t.num(r, cx)?, t.num(r, cy)?),
             radius: match cd {
@@ -327,6 +348,7 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
     let images: std::collections::BTreeSet<&str> =
         tc.keys().chain(tm.keys()).map(|k| k.0.as_str()).collect();
     let bodies = score_bodies(truth, results, &images, &fps)?;
+    let (tracking, tracking_note) = score_tracking(truth, results)?;
 
     let precision = ratio(tp, tp + fp).unwrap_or(1.0);
     let recall = ratio(tp, tp + fn_).unwrap_or(1.0);
@@ -377,7 +399,49 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         body_dice: bodies.dice,
         fp_near_body: bodies.near,
         fp_near_body_per_cell: bodies.near.and_then(|n| ratio(n, cells_truth)),
+        tracking,
+        tracking_note,
     })
+}
+
+/// The tracking and event scores when the truth has tracks (a `track_id` column and ≥ 2
+/// frames); a note instead when the results cannot be scored.
+fn score_tracking(
+    truth: &Path,
+    results: &Path,
+) -> Result<(Option<tracking::TrackingScore>, Option<String>)> {
+    let tt = Table::read(&truth.join("truth_migrasomes.csv"))?;
+    if tt.col("track_id").is_err() {
+        return Ok((None, None));
+    }
+    let tdets = tracking::read_dets(&tt)?;
+    let frames: std::collections::BTreeSet<u64> = tdets.iter().map(|d| d.frame).collect();
+    if frames.len() < 2 {
+        return Ok((None, None));
+    }
+    let rpath = results.join("migrasomes.csv");
+    let rt = Table::read(&rpath)?;
+    if rt.col("track_id").is_err() {
+        return Ok((
+            None,
+            Some(format!(
+                "tracking not scored: {} has no track_id column",
+                rpath.display()
+            )),
+        ));
+    }
+    let mut score = tracking::score(&tdets, &tracking::read_dets(&rt)?)?;
+    let (te, re) = (truth.join("truth_events.csv"), results.join("events.csv"));
+    if !te.is_file() {
+        score.events_note = Some(format!("not scored: no {}", te.display()));
+    } else if !re.is_file() {
+        score.events_note = Some(format!("not scored: no {}", re.display()));
+    } else {
+        let truth_ev = tracking::read_events(&Table::read(&te)?)?;
+        let pred_ev = tracking::read_events(&Table::read(&re)?)?;
+        score.events = tracking::score_events(&truth_ev, &pred_ev, &tracking::radii(&tdets));
+    }
+    Ok((Some(score), None))
 }
 
 /// Body scores: Dice, and false positives near a truth body.
@@ -612,6 +676,12 @@ impl Report {
             "frames      {} in truth; {} result frame(s) not in truth\n",
             self.frames, self.unmatched_result_frames
         );
+        if let Some(t) = &self.tracking {
+            s += &t.table();
+        }
+        if let Some(n) = &self.tracking_note {
+            s += &format!("tracking    {n}\n");
+        }
         s += &format!(
             "rules: detection matches truth within max({MIN_MATCH_UM} µm, truth radius), one-to-one, \
              closest pairs first; cells by nucleus within {CELL_MATCH_UM} µm (unmatched truth cells count 0; \

@@ -25,7 +25,7 @@ fn angdiff(a: f64, b: f64) -> f64 {
 }
 
 /// Frames to check for an object born at `birth`.
-fn frames_from(scene: &Scene, birth: usize) -> Vec<usize> {
+pub(super) fn frames_from(scene: &Scene, birth: usize) -> Vec<usize> {
     let mut v = vec![birth];
     v.extend(scene.check_frames.iter().copied().filter(|&t| t > birth));
     v
@@ -33,7 +33,14 @@ fn frames_from(scene: &Scene, birth: usize) -> Vec<usize> {
 
 /// Whether a disk of radius `r` at `p` is in cell `ci`'s territory in every frame of `frames`:
 /// its own nucleus is `margin` µm nearer than any other, and at most `territory_max_um` away.
-fn in_territory(scene: &Scene, ci: usize, p: P2, r: f64, margin: f64, frames: &[usize]) -> bool {
+pub(super) fn in_territory(
+    scene: &Scene,
+    ci: usize,
+    p: P2,
+    r: f64,
+    margin: f64,
+    frames: &[usize],
+) -> bool {
     let own = &scene.cells[ci];
     frames.iter().all(|&t| {
         let d = own.nucleus_dist(p, t);
@@ -44,7 +51,7 @@ fn in_territory(scene: &Scene, ci: usize, p: P2, r: f64, margin: f64, frames: &[
 }
 
 /// Whether `p` keeps `clear` µm from every body (but `skip`) in every frame of `frames`.
-fn clear_of_bodies(
+pub(super) fn clear_of_bodies(
     scene: &Scene,
     p: P2,
     clear: f64,
@@ -57,7 +64,7 @@ fn clear_of_bodies(
 }
 
 /// Distance from `p` to every fiber and tether of every cell.
-fn fiber_dist(scene: &Scene, p: P2) -> f64 {
+pub(super) fn fiber_dist(scene: &Scene, p: P2) -> f64 {
     let last = scene.cfg.frames.saturating_sub(1);
     let mut d = f64::INFINITY;
     for c in &scene.cells {
@@ -371,6 +378,10 @@ pub fn place_migrasomes(scene: &mut Scene, counts: &[(usize, usize)], rng: &mut 
                         birth,
                         amp_rel,
                         cargo,
+                        path: Vec::new(),
+                        release: None,
+                        end: None,
+                        hidden: Vec::new(),
                     });
                 }
                 None => scene.dropped += 1,

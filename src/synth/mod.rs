@@ -79,16 +79,38 @@
 //!     elliptical, 0.4–4 µm long, 0.05–0.3 × amplitude in the membrane channel (30 % of
 //!     them also in each cargo channel).
 //!
+//! - **Dynamics** (`SynthConfig::dynamics`, all off by default, so the classic model stays
+//!   byte for byte; `--dynamics` turns every knob on at the level in brackets; details and
+//!   the fixed numbers in `dynamics`). All draws come from a third ChaCha8 stream, so the
+//!   classic scene never moves.
+//!   - `release` (`--release F`, [0.4]): attached migrasomes whose fiber link breaks at a
+//!     random frame; released from then on, drifting from the next frame.
+//!   - `drift` (`--drift UM`, [0.05]): Brownian step SD (µm per frame and axis) of released
+//!     migrasomes plus a constant bias of 0.3 × that, keeping every layout rule.
+//!   - `disappear` (`--disappear F`, [0.15]): migrasomes that vanish at a random frame.
+//!   - `uptake` (`--uptake F`, [0.3]): released migrasomes near their body (≤ 15 µm) that move
+//!     into it at 0.5–1.2 µm per frame and vanish at its edge.
+//!   - `blink` (`--blink P`, [0.05]): per-frame chance of a one-frame dimming to 0.1 × (the
+//!     truth row stays, `visible` 0).
+//!   - `encounters` (`--encounters N`, [2]): pairs of released migrasomes made to pass
+//!     1.5–2.5 µm apart.
+//!
+//!   With dynamics, `truth_migrasomes.csv` gains `track_id` and `visible` (last columns), and
+//!   `truth_events.csv` lists formation, release, disappearance and uptake events;
+//!   `truth_cells.csv` counts visible migrasomes only.
+//!
 //! The true cell bodies are written as `truth_bodies.tif` (uint16 labels = cell id, one plane
 //! per frame; a pixel is in a body when its centre is inside the outline). Filopodia are not
 //! in the body mask; puncta and ruffles are.
 //!
 //! Coordinates: µm from the centre of pixel (0,0), x = column · pixel size.
 //! Pieces: `geometry` (shapes, distances), `scene` (cells, model numbers), `layout` (fibers,
-//! migrasomes), `realism` (puncta, filopodia, ruffles, debris, illumination field),
+//! migrasomes), `dynamics` (release, drift, disappearance, uptake, blinking, encounters),
+//! `realism` (puncta, filopodia, ruffles, debris, illumination field),
 //! `render` (pixels and noise), `poisson` (the shot-noise sampler), `truth` (CSV/JSON/label
 //! files). Not here: detection (see `pipeline`), scoring (see `evaluate`).
 
+mod dynamics;
 mod geometry;
 mod layout;
 mod poisson;
@@ -104,8 +126,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 
+pub use dynamics::MODEL as DYNAMICS_MODEL;
 pub use geometry::P2;
-pub use scene::{Blob, Cell, Debris, Filopodium, Look, Migrasome, Ruffle, Scene};
+pub use scene::{Blob, Cell, Debris, Fate, Filopodium, Look, Migrasome, Ruffle, Scene};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -143,6 +166,79 @@ pub struct SynthConfig {
     /// What real WGA / TSPAN4-GFP images contain besides migrasomes (off by default).
     #[serde(skip_serializing_if = "Realism::is_off")]
     pub realism: Realism,
+    /// Live-cell dynamics of the migrasomes (off by default; see `dynamics`).
+    #[serde(skip_serializing_if = "Dynamics::is_off")]
+    pub dynamics: Dynamics,
+}
+
+/// The dynamics knobs (see the `dynamics` module doc); `Dynamics::default()`: none.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dynamics {
+    /// Fraction of attached migrasomes released during the movie.
+    pub release: f64,
+    /// Brownian step SD of released migrasomes (µm per frame, per axis).
+    pub drift: f64,
+    /// Fraction of migrasomes that disappear before the end.
+    pub disappear: f64,
+    /// Fraction of released migrasomes (near their body) taken up by it.
+    pub uptake: f64,
+    /// Per-frame probability of a one-frame blink.
+    pub blink: f64,
+    /// Pairs of released migrasomes made to pass close.
+    pub encounters: usize,
+}
+
+impl Default for Dynamics {
+    fn default() -> Self {
+        Dynamics {
+            release: 0.0,
+            drift: 0.0,
+            disappear: 0.0,
+            uptake: 0.0,
+            blink: 0.0,
+            encounters: 0,
+        }
+    }
+}
+
+impl Dynamics {
+    /// Every knob at a realistic level (what `--dynamics` sets).
+    pub fn realistic() -> Dynamics {
+        Dynamics {
+            release: 0.4,
+            drift: 0.05,
+            disappear: 0.15,
+            uptake: 0.3,
+            blink: 0.05,
+            encounters: 2,
+        }
+    }
+
+    pub fn is_off(&self) -> bool {
+        *self == Dynamics::default()
+    }
+
+    fn validate(&self) -> Result<()> {
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
+        for (name, v, hi) in [
+            ("--release", self.release, 1.0),
+            ("--drift", self.drift, 0.5),
+            ("--disappear", self.disappear, 1.0),
+            ("--uptake", self.uptake, 1.0),
+            ("--blink", self.blink, 0.5),
+        ] {
+            if !within(v, 0.0, hi) {
+                return Err(Error::invalid(format!("{name} {v}: expected 0 to {hi}")));
+            }
+        }
+        if self.encounters > 100 {
+            return Err(Error::invalid(format!(
+                "--encounters {}: expected 0 to 100",
+                self.encounters
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The realism knobs (see the module doc); `Realism::default()` is the classic model.
@@ -269,6 +365,7 @@ impl Default for SynthConfig {
             cargo: vec!["Tom20".into()],
             diameter_um: (0.5, 3.0),
             realism: Realism::default(),
+            dynamics: Dynamics::default(),
         }
     }
 }
@@ -327,7 +424,8 @@ impl SynthConfig {
                 return bad(format!("--cargo '{name}': channel names must be unique"));
             }
         }
-        self.realism.validate(self.cells)
+        self.realism.validate(self.cells)?;
+        self.dynamics.validate()
     }
 
     /// Channel names in file order: nuclei, membrane, then the cargo channels.
@@ -351,6 +449,8 @@ pub struct SynthOutput {
     pub truth_cells: PathBuf,
     pub truth_json: PathBuf,
     pub truth_bodies: PathBuf,
+    /// `truth_events.csv` (written when dynamics are on).
+    pub truth_events: Option<PathBuf>,
     pub cells: usize,
     /// Migrasomes alive in the last frame.
     pub migrasomes: usize,
@@ -407,6 +507,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
         truth_cells: files.1,
         truth_json: files.2,
         truth_bodies: files.3,
+        truth_events: files.4,
         cells: scene.cells.len(),
         migrasomes: scene.alive(cfg.frames - 1).count(),
     })

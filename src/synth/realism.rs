@@ -279,7 +279,23 @@ fn filopodium_ok(scene: &Scene, ci: usize, f: &Filopodium) -> bool {
                 polyline_dist(q, &f.pts) >= r + 0.5 * f.width
                     && f.tip.is_none_or(|tip| q.dist(tip.c) >= r + tip.r)
             })
-    })
+    }) && moving_clear(scene, ci, f, clear)
+}
+
+/// With dynamics: the migrasomes that move keep clear of filopodium `f` of cell `ci` in
+/// every frame they exist (true in the classic model: no paths).
+fn moving_clear(scene: &Scene, ci: usize, f: &Filopodium, clear: f64) -> bool {
+    let cell = &scene.cells[ci];
+    (scene.migrasomes.iter())
+        .filter(|m| m.path.windows(2).any(|w| w[0] != w[1]))
+        .all(|m| {
+            (m.birth..m.birth + m.path.len()).all(|t| {
+                let q = m.pos_at(t).sub(cell.pos(t));
+                let r = 0.5 * m.diameter + clear;
+                polyline_dist(q, &f.pts) >= r + 0.5 * f.width
+                    && f.tip.is_none_or(|tip| q.dist(tip.c) >= r + tip.r)
+            })
+        })
 }
 
 /// Dim debris anywhere in the field, ≥ 1 µm (edge to edge) from every migrasome.
@@ -305,7 +321,8 @@ fn debris(scene: &Scene, per_cell: f64, rng: &mut ChaCha8Rng) -> Vec<Debris> {
         for _try in 0..20 {
             let c = P2::new(uni(rng, (0.0, w)), uni(rng, (0.0, w)));
             let clear = scene.migrasomes.iter().all(|m| {
-                m.pos.dist(c) >= 0.5 * m.diameter + DEBRIS_REACH * a + MODEL.migrasome_clearance_um
+                let need = 0.5 * m.diameter + DEBRIS_REACH * a + MODEL.migrasome_clearance_um;
+                m.pos.dist(c) >= need && m.path.iter().all(|p| p.dist(c) >= need)
             });
             if clear {
                 out.push(Debris {

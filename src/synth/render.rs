@@ -11,6 +11,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
 
+use super::dynamics::MODEL as DYNAMICS;
 use super::geometry::{P2, seg_dist};
 use super::poisson;
 use super::realism::{DEBRIS_REACH, MODEL as REALISM};
@@ -286,9 +287,15 @@ impl<'a> Renderer<'a> {
                 _ => mig.cargo[c - 2],
             };
             if let Some(rel) = peak {
-                let (r, a) = (0.5 * mig.diameter, amp * rel);
-                pre.add_box(mig.pos, r + px, |p| {
-                    let rho = p.dist(mig.pos);
+                // a blinking migrasome is dimmed below detection
+                let dim = if mig.visible(t) {
+                    1.0
+                } else {
+                    DYNAMICS.blink_dim
+                };
+                let (r, a, at) = (0.5 * mig.diameter, amp * rel * dim, mig.pos_at(t));
+                pre.add_box(at, r + px, |p| {
+                    let rho = p.dist(at);
                     let dome = 0.85 + 0.15 * (1.0 - (rho / r).powi(2)).max(0.0).sqrt();
                     a * dome * cover(r - rho, px)
                 });

@@ -335,6 +335,47 @@ pub struct Migrasome {
     pub amp_rel: f64,
     /// Per cargo channel: `Some(fill)` when positive.
     pub cargo: Vec<Option<f64>>,
+    /// Dynamics (all empty / `None` in the classic model): the centre in every frame from
+    /// `birth` on (`path[t - birth]`; empty: fixed at `pos`).
+    pub path: Vec<P2>,
+    /// Frame at which an attached migrasome's fiber link breaks (released from then on).
+    pub release: Option<usize>,
+    /// Last frame it exists in, and how it ends there (`None`: it lasts to the end).
+    pub end: Option<(usize, Fate)>,
+    /// Frames in which it blinks: dimmed below detection (it still exists in the truth).
+    pub hidden: Vec<usize>,
+}
+
+/// How a migrasome ends before the last frame (dynamics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Ruptured or otherwise gone where it was.
+    Disappearance,
+    /// Taken up by its cell: it moved to the body edge and enters it after its last frame.
+    Uptake,
+}
+
+impl Migrasome {
+    /// Whether it exists in frame `t`.
+    pub fn exists(&self, t: usize) -> bool {
+        self.birth <= t && self.end.is_none_or(|(last, _)| t <= last)
+    }
+    /// Its centre in frame `t` (the last known one outside its lifetime).
+    pub fn pos_at(&self, t: usize) -> P2 {
+        if self.path.is_empty() {
+            return self.pos;
+        }
+        let k = t.saturating_sub(self.birth).min(self.path.len() - 1);
+        self.path[k]
+    }
+    /// Whether it is released in frame `t`.
+    pub fn released_at(&self, t: usize) -> bool {
+        self.released || self.release.is_some_and(|r| t >= r)
+    }
+    /// Whether it is shown (not blinking) in frame `t`.
+    pub fn visible(&self, t: usize) -> bool {
+        !self.hidden.contains(&t)
+    }
 }
 
 /// The whole scene.
@@ -354,6 +395,8 @@ pub struct Scene {
     /// Realism: dim debris, and the plane waves of the smooth illumination field.
     pub debris: Vec<Debris>,
     pub illum_waves: Vec<Wave>,
+    /// Dynamics: the close encounters made (migrasome ids, frame and centre distance µm).
+    pub encounters: Vec<(u32, u32, usize, f64)>,
 }
 
 impl Scene {
@@ -383,6 +426,7 @@ impl Scene {
             check_frames: vec![0],
             debris: Vec::new(),
             illum_waves: Vec::new(),
+            encounters: Vec::new(),
         };
         scene.place_cells(&mut rng, &mut rng2)?;
         layout::choose_rears(&mut scene, &mut rng);
@@ -391,13 +435,19 @@ impl Scene {
         layout::grow_fibers(&mut scene, &counts, &mut rng);
         layout::place_migrasomes(&mut scene, &counts, &mut rng);
         layout::decorate(&mut scene, &mut rng);
+        // Dynamics from a third stream, before realism so that it keeps clear of the paths.
+        if !cfg.dynamics.is_off() && cfg.frames > 1 {
+            let mut rng3 = ChaCha8Rng::seed_from_u64(cfg.seed);
+            rng3.set_stream(u64::MAX - 2);
+            super::dynamics::run(&mut scene, &mut rng3);
+        }
         super::realism::decorate(&mut scene, &mut rng2);
         Ok(scene)
     }
 
     /// Migrasomes present in frame `t`.
     pub fn alive(&self, t: usize) -> impl Iterator<Item = &Migrasome> {
-        self.migrasomes.iter().filter(move |m| m.birth <= t)
+        self.migrasomes.iter().filter(move |m| m.exists(t))
     }
 
     /// The true body labels of frame `t` (row-major, `size²`, label = cell id, 0 outside): a

@@ -2,7 +2,9 @@
 //! `truth_migrasomes.csv` (one row per migrasome per frame it exists in), `truth_cells.csv`
 //! (one row per cell per frame, nucleus centroid and counts) and `truth.json` (the config,
 //! every model number, the layout summary and counts), and `truth_bodies.tif` (the true cell
-//! bodies: uint16 labels = cell id, one plane per frame, ImageJ hyperstack).
+//! bodies: uint16 labels = cell id, one plane per frame, ImageJ hyperstack); with dynamics
+//! also `truth_events.csv` (one row per event), and `truth_migrasomes.csv` gains `track_id`
+//! and `visible`.
 //!
 //! Not here: the stack itself (see `render`, written by `synth::generate`).
 
@@ -16,9 +18,12 @@ use crate::error::{Error, Result};
 use crate::io::write_labels;
 use crate::report::AtomicFile;
 
-/// Writes the four truth files into `dir`; returns their paths (migrasomes, cells, json,
-/// bodies).
-pub fn write_all(scene: &Scene, dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf, PathBuf)> {
+/// The truth files written (migrasomes, cells, json, bodies, events when dynamics are on).
+pub type Files = (PathBuf, PathBuf, PathBuf, PathBuf, Option<PathBuf>);
+
+/// Writes the truth files into `dir` (`truth_events.csv` only with dynamics); returns their
+/// paths.
+pub fn write_all(scene: &Scene, dir: &Path) -> Result<Files> {
     let m = dir.join("truth_migrasomes.csv");
     let c = dir.join("truth_cells.csv");
     let j = dir.join("truth.json");
@@ -27,7 +32,53 @@ pub fn write_all(scene: &Scene, dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf
     write_cells(scene, &c)?;
     write_json(scene, &j)?;
     write_bodies(scene, &b)?;
-    Ok((m, c, j, b))
+    let e = if scene.cfg.dynamics.is_off() {
+        None
+    } else {
+        let e = dir.join("truth_events.csv");
+        write_events(scene, &e)?;
+        Some(e)
+    };
+    Ok((m, c, j, b, e))
+}
+
+/// One truth event: (frame, event, track id, cell id, position).
+pub fn events(scene: &Scene) -> Vec<(usize, &'static str, u32, u32, super::P2)> {
+    let mut v = Vec::new();
+    for m in &scene.migrasomes {
+        if m.birth > 0 {
+            v.push((m.birth, "formation", m.id, m.cell, m.pos_at(m.birth)));
+        }
+        if let Some(r) = m.release {
+            v.push((r, "release", m.id, m.cell, m.pos_at(r)));
+        }
+        if let Some((last, fate)) = m.end {
+            let name = match fate {
+                super::Fate::Disappearance => "disappearance",
+                super::Fate::Uptake => "uptake",
+            };
+            v.push((last, name, m.id, m.cell, m.pos_at(last)));
+        }
+    }
+    let rank = |e: &str| {
+        ["formation", "release", "disappearance", "uptake"]
+            .iter()
+            .position(|x| *x == e)
+    };
+    v.sort_by_key(|e| (e.0, e.2, rank(e.1)));
+    v
+}
+
+fn write_events(scene: &Scene, path: &Path) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.line("image,frame,event,track_id,cell_id,x_um,y_um")?;
+    for (t, ev, id, cell, p) in events(scene) {
+        f.line(&format!(
+            "{IMAGE},{t},{ev},{id},{cell},{:.4},{:.4}",
+            p.x, p.y
+        ))?;
+    }
+    f.commit()
 }
 
 fn write_bodies(scene: &Scene, path: &Path) -> Result<()> {
@@ -42,20 +93,28 @@ fn write_migrasomes(scene: &Scene, path: &Path) -> Result<()> {
     for name in &scene.cfg.cargo {
         head += &format!(",{name}_positive");
     }
+    let dynamic = !scene.cfg.dynamics.is_off();
+    if dynamic {
+        head += ",track_id,visible";
+    }
     f.line(&head)?;
     for t in 0..scene.cfg.frames {
         for mig in scene.alive(t) {
+            let p = mig.pos_at(t);
             let mut row = format!(
                 "{IMAGE},{t},{},{},{:.4},{:.4},{:.4},{}",
                 mig.id,
                 mig.cell,
-                mig.pos.x,
-                mig.pos.y,
+                p.x,
+                p.y,
                 mig.diameter,
-                u8::from(mig.released)
+                u8::from(mig.released_at(t))
             );
             for c in &mig.cargo {
                 row += if c.is_some() { ",1" } else { ",0" };
+            }
+            if dynamic {
+                row += &format!(",{},{}", mig.id, u8::from(mig.visible(t)));
             }
             f.line(&row)?;
         }
@@ -73,8 +132,11 @@ fn write_cells(scene: &Scene, path: &Path) -> Result<()> {
     let ncargo = scene.cfg.cargo.len();
     for t in 0..scene.cfg.frames {
         for cell in &scene.cells {
-            let mine: Vec<_> = scene.alive(t).filter(|m| m.cell == cell.id).collect();
-            let released = mine.iter().filter(|m| m.released).count();
+            // what the frame shows: a blinking migrasome is not counted
+            let mine: Vec<_> = (scene.alive(t))
+                .filter(|m| m.cell == cell.id && m.visible(t))
+                .collect();
+            let released = mine.iter().filter(|m| m.released_at(t)).count();
             let p = cell.nucleus_center(t);
             let mut row = format!(
                 "{IMAGE},{t},{},{:.4},{:.4},{},{released}",
@@ -162,6 +224,26 @@ fn write_json(scene: &Scene, path: &Path) -> Result<()> {
             "anchored_cells": scene.cells.iter().filter(|c| c.anchored).map(|c| c.id).collect::<Vec<_>>(),
             "border_cells": scene.cells.iter().filter(|c| c.border).map(|c| c.id).collect::<Vec<_>>(),
             "debris": scene.debris.len(),
+        });
+    }
+    if !cfg.dynamics.is_off() {
+        let ev = events(scene);
+        let count = |name: &str| ev.iter().filter(|e| e.1 == name).count();
+        doc["dynamics"] = json!({
+            "knobs": cfg.dynamics,
+            "model": super::dynamics::MODEL,
+            "events": {
+                "formation": count("formation"),
+                "release": count("release"),
+                "disappearance": count("disappearance"),
+                "uptake": count("uptake"),
+            },
+            "blinks": scene.migrasomes.iter().map(|m| m.hidden.len()).sum::<usize>(),
+            "encounters": scene.encounters.iter().map(|e| json!({
+                "track_ids": [e.0, e.1], "frame": e.2, "distance_um": e.3})).collect::<Vec<_>>(),
+            "moved_um": scene.migrasomes.iter().map(|m| {
+                m.path.windows(2).map(|w| w[0].dist(w[1])).sum::<f64>()
+            }).sum::<f64>(),
         });
     }
     let text = serde_json::to_string_pretty(&doc)

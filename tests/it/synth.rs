@@ -325,3 +325,4 @@ fn bad_configs_are_refused() {
 
 mod eval;
 mod realism;
+mod tracking;
