@@ -112,6 +112,12 @@ pub struct FiberParams {
     /// A migrasome with a fiber piece at least this large (µm²) just beside it is attached
     /// even when the piece's link to a cell is not seen (faint fibers break up); 0: off.
     pub min_piece_um2: f64,
+    /// A fiber piece that starts at a cell body and ends within this distance of it is a
+    /// protrusion (filopodium, microspike: 1-10 µm), not a retraction fiber (10-50 µm): a
+    /// candidate at its end no larger than `protrusion_tip_max_um` (equivalent diameter) is
+    /// its tip, not a migrasome (a larger one is a migrasome on a short fiber). 0: off.
+    pub protrusion_max_um: f64,
+    pub protrusion_tip_max_um: f64,
 }
 
 /// Every parameter of the analysis.
@@ -131,7 +137,7 @@ impl Default for CellParams {
             nucleus_threshold: rule("otsu"),
             nucleus_min_area_um2: 15.0,
             body_sigma_um: 1.0,
-            body_threshold: rule("noise:8"),
+            body_threshold: rule("noise:5"),
             body_edge_fraction: 0.5,
             body_local_radius_um: 4.0,
             body_max_hole_um2: 1000.0,
@@ -150,7 +156,7 @@ impl Default for MigrasomeParams {
             diameter_max_um: 3.0,
             smooth_sigma_um: 0.1,
             background_sigma_um: None,
-            threshold: rule("noise:6"),
+            threshold: rule("noise:6.8"),
             split: true,
             size_tolerance: 0.5,
             max_elongation: 3.0,
@@ -178,6 +184,8 @@ impl Default for FiberParams {
             threshold_low: rule("noise:1.5"),
             distance_um: 0.3,
             min_piece_um2: 0.0,
+            protrusion_max_um: 11.0,
+            protrusion_tip_max_um: 0.75,
         }
     }
 }
@@ -212,7 +220,7 @@ impl AnalyzeParams {
             Preset::Tspan4Gfp => AnalyzeParams {
                 migrasomes: MigrasomeParams {
                     smooth_sigma_um: 0.15,
-                    threshold: rule("noise:5"),
+                    threshold: rule("noise:5.7"),
                     ..base.migrasomes
                 },
                 fibers: FiberParams {
@@ -295,6 +303,8 @@ impl AnalyzeParams {
             ("fibers.sigma_um", self.fibers.sigma_um, false),
             ("fibers.distance_um", self.fibers.distance_um, true),
             ("fibers.min_piece_um2", self.fibers.min_piece_um2, true),
+            ("fibers.protrusion_max_um", self.fibers.protrusion_max_um, true),
+            ("fibers.protrusion_tip_max_um", self.fibers.protrusion_tip_max_um, true),
         ];
         for (name, v, zero_ok) in pos {
             if !v.is_finite() || v < 0.0 || (!zero_ok && v == 0.0) {
@@ -414,7 +424,17 @@ pub struct PxParams {
     pub fiber_distance: f64,
     /// Smallest fiber piece (px) that attaches a migrasome beside it; 0: off.
     pub fiber_min_piece: u32,
+    /// Protrusions: fiber pieces that start within `protrusion_root` px of a body and end
+    /// within `protrusion_max` px of it; `protrusion_max` 0: off.
+    pub protrusion_root: f64,
+    pub protrusion_max: f64,
+    /// Largest protrusion tip (equivalent diameter, px).
+    pub protrusion_tip_max: f64,
 }
+
+/// A protrusion's piece of ridge starts within this distance (µm) of the body zone (the
+/// body's edge and its blurred rim break the ridge there).
+pub const PROTRUSION_ROOT_UM: f64 = 0.7;
 
 impl PxParams {
     pub fn new(p: &AnalyzeParams, pixel_size_um: f64) -> Result<PxParams> {
@@ -476,6 +496,9 @@ impl PxParams {
             } else {
                 0
             },
+            protrusion_root: px(p.cells.body_margin_um + PROTRUSION_ROOT_UM),
+            protrusion_max: px(p.fibers.protrusion_max_um),
+            protrusion_tip_max: px(p.fibers.protrusion_tip_max_um),
         })
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Recorder};
-use crate::ops::expand::expand_labels;
+use crate::ops::expand::{expand_labels, expand_labels_by};
 use crate::ops::label::{KeepRule, Labels, component_any, label_components};
 use crate::ops::mask::{and_mask, and_not, fill, neither, or_nonzero};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
@@ -31,6 +31,9 @@ pub(super) struct CellPlanes {
     pub bodies: GpuPlane,
     /// Bodies grown by the body margin: no migrasome starts inside it.
     pub body_zone: GpuPlane,
+    /// With protrusions on: bodies grown by the protrusion root and by the protrusion
+    /// length (from the same feature transform as the body zone).
+    pub protrusion_zones: Option<(GpuPlane, GpuPlane)>,
     /// Territory of each seed (nucleus, or body without a nuclei channel), labelled 1..S, and
     /// [`NOT_A_CELL`] around bodies cut by the border without a nucleus.
     pub territory: GpuPlane,
@@ -138,7 +141,18 @@ pub(super) fn record(
             ..Default::default()
         },
     )?;
-    let body_zone = expand_labels(rec, &bodies.plane, px.body_margin)?;
+    let (body_zone, protrusion_zones) = if px.protrusion_max > 0.0 {
+        let mut z = expand_labels_by(
+            rec,
+            &bodies.plane,
+            &[px.body_margin, px.protrusion_root, px.protrusion_max],
+        )?;
+        let far = z.pop().expect("three distances");
+        let root = z.pop().expect("three distances");
+        (z.pop().expect("three distances"), Some((root, far)))
+    } else {
+        (expand_labels(rec, &bodies.plane, px.body_margin)?, None)
+    };
     let (p_nuclei, seeds) = match nuclei {
         Some((p, kept)) => (Some(p), kept),
         None => (None, bodies.clone()),
@@ -168,6 +182,7 @@ pub(super) fn record(
         CellPlanes {
             bodies: bodies.plane,
             body_zone,
+            protrusion_zones,
             territory,
         },
         PendingCells {

@@ -7,12 +7,18 @@
 //! outside each candidate (beyond its own blurred edge, where the ridge filter answers a
 //! blob's rim too), for the protrusion-tip rule: a protrusion's tip sits on a shaft nearly as
 //! bright as itself, a migrasome on a fiber far dimmer than itself.
+//!
+//! Protrusions (`fibers.protrusion_max_um`): a shaft piece that starts at a body (within the
+//! protrusion root) and ends near it (nothing of it beyond the protrusion length) is a
+//! filopodium or microspike, whatever its brightness; retraction fibers run 10-50 µm. Its
+//! shaft value is carried negated, so a candidate beside it has a negative shaft minimum:
+//! the protrusion's tip.
 
 use crate::error::Result;
 use crate::gpu::Recorder;
 use crate::ops::expand::expand_labels;
 use crate::ops::label::{KeepRule, component_any, label_components};
-use crate::ops::mask::{and_not, neither, or_nonzero};
+use crate::ops::mask::{and_mask, and_not, neither, or_nonzero};
 use crate::ops::measure::{PendingObjects, record_objects};
 use crate::ops::{GpuPlane, RawKind, filters, threshold::threshold_above};
 
@@ -23,7 +29,8 @@ use super::{Capacities, Thresholds};
 pub(super) struct FiberPlanes {
     /// 1 on network components that reach a body (u32).
     pub attached: GpuPlane,
-    /// The membrane value of the nearest shaft pixel within reach, else 0 (f32).
+    /// The membrane value of the nearest shaft pixel within reach, else 0 (f32); negated
+    /// where that pixel is on a protrusion.
     pub shaft_near: GpuPlane,
     /// The fiber pieces measured (with `fibers.min_piece_um2`), for their capacity.
     pub pieces: Option<PendingObjects>,
@@ -40,6 +47,7 @@ pub(super) fn record(
     spots: &GpuPlane,
     bodies: &GpuPlane,
     body_zone: &GpuPlane,
+    protrusion_zones: Option<&(GpuPlane, GpuPlane)>,
     px: &PxParams,
     thr: &Thresholds,
     caps: &Capacities,
@@ -76,6 +84,26 @@ pub(super) fn record(
     };
     let off_shaft = neither(rec, &shaft, &shaft)?;
     let shaft_img = filters::replace_masked(rec, mem, &off_shaft, 0.0)?;
+    let shaft_img = match protrusion_zones {
+        Some((root, far)) => {
+            // fibers with the spots on them (a migrasome does not cut its fiber short)
+            // outside the body zone (a body's rim answers the ridge filter and would join
+            // every protrusion and fiber of the cell into one piece)
+            let pieces = or_nonzero(rec, &fm, spots)?;
+            let pieces = and_not(rec, &pieces, body_zone)?;
+            let pl = label_components(rec, &pieces, 8)?;
+            let from_body = component_any(rec, &pl, root)?;
+            let beyond = and_not(rec, &pieces, far)?;
+            let long = component_any(rec, &pl, &beyond)?;
+            let stub = and_not(rec, &from_body, &long)?;
+            let stub = and_mask(rec, &stub, &shaft)?;
+            let off_stub = neither(rec, &stub, &stub)?;
+            let stub_img = filters::replace_masked(rec, mem, &off_stub, 0.0)?;
+            // shaft - 2 stub: the protrusion's pixels negated, the others unchanged
+            filters::axpby(rec, 1.0, &shaft_img, -2.0, &stub_img)?
+        }
+        None => shaft_img,
+    };
     // the value of the nearest shaft pixel within reach, carried by the exact distance
     // transform: a non-negative f32 read as u32 bits is a nonzero "label" wherever it is
     // above 0, so `expand_labels` spreads the bits unchanged (about 8x cheaper than a grey

@@ -17,6 +17,7 @@ use crate::ops::mask::{and_mask, and_not, fill};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::peaks::{PeakParams, local_maxima_within};
 
+use super::cargo::LocalBackground;
 use super::super::config::PxParams;
 use super::super::shape::{Reject, Shape, judge as judge_shape, shapes};
 use super::fibers::FiberPlanes;
@@ -152,6 +153,8 @@ pub(super) struct Context {
     pub shaft_peak: f64,
     /// The candidate lies on the network of fibers that reaches a body.
     pub attached: bool,
+    /// A protrusion's shaft (a short piece of ridge from a body) lies just beyond it.
+    pub on_protrusion: bool,
 }
 
 /// One candidate, measured.
@@ -194,12 +197,14 @@ impl Measured {
                 .map(|mut stats| {
                     let attached = stats.channels[n_raw + 1].max >= 1.0;
                     let shaft_peak = stats.channels[n_raw].max;
+                    let on_protrusion = stats.channels[n_raw].min < 0.0;
                     stats.channels.truncate(n_raw);
                     Candidate {
                         stats,
                         context: Context {
                             shaft_peak,
                             attached,
+                            on_protrusion,
                         },
                     }
                 })
@@ -209,25 +214,33 @@ impl Measured {
 }
 
 /// The host's verdict on every candidate (`None`: a migrasome), with its shape.
-/// `membrane`: the membrane channel's index; `background`: its background level.
+/// `membrane`: the membrane channel's index; `background`: its local background around each
+/// candidate (index = label - 1): out-of-focus haze and uneven illumination lift a shaft and
+/// a peak alike, and must not make a migrasome on a faint fiber look like a protrusion's tip.
 pub(super) fn judge(
     candidates: &[Candidate],
     label_img: &[u32],
     width: usize,
     membrane: usize,
-    background: f64,
+    background: &[LocalBackground],
     px: &PxParams,
 ) -> (Vec<Shape>, Vec<Option<Reject>>) {
     let mut cand_shapes = shapes(label_img, width, candidates.len());
-    let peak = |c: &Candidate| c.stats.channels[membrane].max - background;
+    let level = |c: &Candidate| background[c.stats.label as usize - 1].mean;
+    let peak = |c: &Candidate| c.stats.channels[membrane].max - level(c);
     for (c, sh) in candidates.iter().zip(cand_shapes.iter_mut()) {
-        let (pk, shaft) = (peak(c), c.context.shaft_peak - background);
+        let (pk, shaft) = (peak(c), c.context.shaft_peak - level(c));
         sh.tip_ratio = if pk > 0.0 { shaft.max(0.0) / pk } else { 0.0 };
     }
     let mut verdicts: Vec<Option<Reject>> = candidates
         .iter()
         .zip(&cand_shapes)
-        .map(|(c, sh)| judge_shape(c.stats.area, sh, &px.shape_rules))
+        .map(|(c, sh)| {
+            judge_shape(c.stats.area, sh, &px.shape_rules)
+                .or((c.context.on_protrusion
+                    && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
+                    .then_some(Reject::ProtrusionTip))
+        })
         .collect();
     // a bright protrusion breaks into fragments at the spot threshold: a round candidate
     // beside a fragment (too small or elongated) nearly as bright as itself is its tip
