@@ -102,14 +102,55 @@ fn synthetic_time_lapse() {
             .arg(&res)
             .args(["--qc-every", "0"]),
     );
-    // measured: 39 of 40 found, none false, count MAE 0.167, released 0.872
+    // measured: 37 of 40 found, none false, count MAE 0.500, released 0.865. Two small
+    // migrasomes (0.42 and 0.74 µm) on a fiber loop that stays within 11 µm of its body are
+    // taken for protrusion tips (`fibers.protrusion_max_um`; before that rule: 39 of 40,
+    // MAE 0.167): the price of the rule that takes filopodium tips out (see the next test)
     let r = evaluate(&truth, &res).unwrap();
     assert_eq!(r.frames, 2);
     assert_eq!(r.fp, 0);
-    assert!(r.f1 >= 0.987, "F1 {}", r.f1);
-    assert!(r.cell_count_mae <= 0.17, "MAE {}", r.cell_count_mae);
+    assert!(r.f1 >= 0.961, "F1 {}", r.f1);
+    assert!(r.cell_count_mae <= 0.5, "MAE {}", r.cell_count_mae);
     let released = r.released_accuracy.unwrap();
-    assert!(released >= 0.87, "released {released}");
+    assert!(released >= 0.865, "released {released}");
+}
+
+/// Filopodia with bright tips (`synth --filopodia 8`, seed 31, not used for tuning): a tip
+/// at the end of a short ridge from a body is no migrasome (`fibers.protrusion_max_um`).
+/// Measured: 17 of 17 found and 2 false with the rule (F1 0.944); 11 false without it.
+#[test]
+fn filopodium_tips_are_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("truth");
+    run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
+        "--seed",
+        "31",
+        "--filopodia",
+        "8",
+        "--size",
+        "768",
+        "--cells",
+        "4",
+    ]));
+    let run = |name: &str, extra: &[&str]| {
+        let res = dir.path().join(name);
+        run_ok(
+            migrascope()
+                .arg("analyze")
+                .arg(truth.join("synth.ome.tif"))
+                .args(["--qc-every", "0", "--out"])
+                .arg(&res)
+                .args(extra),
+        );
+        evaluate(&truth, &res).unwrap()
+    };
+    let on = run("on", &[]);
+    assert_eq!(on.fn_, 0);
+    assert!(on.fp <= 2, "false positives {}", on.fp);
+    assert!(on.f1 >= 0.944, "F1 {}", on.f1);
+    assert!(on.cell_count_mae <= 0.5, "MAE {}", on.cell_count_mae);
+    let off = run("off", &["--set", "fibers.protrusion_max_um=0"]);
+    assert!(off.fp >= on.fp + 8, "without the rule {} false, with {}", off.fp, on.fp);
 }
 
 /// A field from the independent generator (`tests/py/indep_field.py`, hold-out seed 12,
