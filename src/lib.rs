@@ -17,5 +17,6 @@ pub mod pipeline;
 pub mod report;
 pub mod stats;
 pub mod synth;
+pub mod track;
 
 pub use error::{Error, Result};

@@ -27,9 +27,11 @@ use super::outdir::{DONE, IMAGES, ResultsDir, StagedImage};
 use super::overlay;
 use super::samples::{SAMPLE_COLUMNS, Samples};
 use super::tables::{TABLES, Tables};
+use super::tracking::{ImageTracking, Ready, TRACK_TABLES, XmlImage};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
 use crate::io::{Frames, LabelWriter, OpenOptions, Shape, StackInfo, StackReader, WriteSpec};
+use crate::pipeline::migrasome::config::TrackingParams;
 use crate::pipeline::migrasome::{
     AnalyzeParams, FrameResult, MigrasomeEngine, Preset, PxParams, RoleChoices, Roles,
     resolve_pixel_size, resolve_roles,
@@ -282,7 +284,15 @@ struct FileEntry {
 }
 
 /// The top-level files; a folder in the place of one is refused before anything is written.
-const TOP_FILES: [&str; 5] = [TABLES[0], TABLES[1], TABLES[2], "summary.json", FAILURES];
+const TOP_FILES: [&str; 7] = [
+    TABLES[0],
+    TABLES[1],
+    TABLES[2],
+    TRACK_TABLES[0],
+    TRACK_TABLES[1],
+    "summary.json",
+    FAILURES,
+];
 
 /// The fingerprint of the settings that decide an image's results (besides its content).
 fn settings_print(params: &AnalyzeParams, o: &BatchOptions) -> String {
@@ -521,6 +531,7 @@ impl Run<'_> {
             &input,
             &name,
             &o.write,
+            &params.tracking,
             (&columns, &values),
             &staged,
             &mut *on,
@@ -582,7 +593,7 @@ impl Run<'_> {
         let mut written = Vec::new();
         let names: Vec<&str> = self.done.iter().map(|d| d.name.as_str()).collect();
         if !names.is_empty() {
-            for t in TABLES {
+            for t in TABLES.iter().chain(&TRACK_TABLES) {
                 combine(dir, t, &names)?;
                 written.push(PathBuf::from(t));
             }
@@ -651,11 +662,13 @@ impl Run<'_> {
 
 /// Writes one image's files into `staged`: tables, label stacks, QC pictures, `image.json`.
 /// Returns its `image.json`, its frame count and its analysis seconds.
+#[allow(clippy::too_many_arguments)]
 fn write_image(
     gpu: &Gpu,
     input: &Input,
     name: &str,
     o: &WriteOptions,
+    tracking_params: &TrackingParams,
     (sample_columns, sample_values): (&[String], &[String]),
     staged: &StagedImage,
     on: &mut impl FnMut(Event),
@@ -689,25 +702,73 @@ fn write_image(
     let mut migr_tif =
         LabelWriter::create(&staged.path(&format!("{name}_migrasomes.tif"))?, &spec)?;
     let mut body_tif = LabelWriter::create(&staged.path(&format!("{name}_bodies.tif"))?, &spec)?;
+    let xml = (sh.z == 1).then(|| XmlImage {
+        input: input.path.clone(),
+        width: sh.x,
+        height: sh.y,
+        nframes: sh.t,
+        channels: sh.c,
+        membrane: roles.membrane,
+    });
+    let mut tracking = ImageTracking::create(
+        staged.dir(),
+        name,
+        tracking_params,
+        px.pixel_size_um,
+        info.time_increment_s,
+        (sh.t, sh.z),
+        roles.membrane,
+        &cargo_names,
+        (sample_columns, sample_values),
+        xml,
+    )?;
     let mut engine = MigrasomeEngine::with_px(gpu, roles.clone(), px.clone());
     let mut frames = 0usize;
-    let totals = engine.run(Frames::all(&input.reader), |(t, z), f, planes| {
-        tables.add(name, t, z, &f, px.pixel_size_um)?;
-        cells_tif.push_plane(&f.labels.cells)?;
-        migr_tif.push_plane(&f.labels.migrasomes)?;
-        body_tif.push_plane(&f.labels.bodies)?;
-        if o.qc_every > 0 && frames.is_multiple_of(o.qc_every) {
-            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
-            overlay::write_png(&p, &planes[roles.membrane], &f)?;
-            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
-            overlay::write_rejected_png(&p, &planes[roles.membrane], &f)?;
+    // a frame's rows go out once its tracks are final (a few frames later)
+    let mut write = |r: Ready| -> Result<()> {
+        tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
+        let own = r.f.cells.iter().map(|c| c.id).eq(r.ids.cell.iter().copied());
+        if own {
+            cells_tif.push_plane(&r.f.labels.cells)?;
+        } else {
+            let map: std::collections::HashMap<u32, u32> = r
+                .f
+                .cells
+                .iter()
+                .map(|c| c.id)
+                .zip(r.ids.cell.iter().copied())
+                .collect();
+            let relabelled: Vec<u32> = r
+                .f
+                .labels
+                .cells
+                .iter()
+                .map(|l| if *l == 0 { 0 } else { *map.get(l).unwrap_or(&0) })
+                .collect();
+            cells_tif.push_plane(&relabelled)?;
         }
+        migr_tif.push_plane(&r.f.labels.migrasomes)?;
+        body_tif.push_plane(&r.f.labels.bodies)?;
+        if let Some(planes) = &r.planes {
+            let (t, z) = (r.t, r.z);
+            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
+            overlay::write_png(&p, &planes[roles.membrane], &r.f)?;
+            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
+            overlay::write_rejected_png(&p, &planes[roles.membrane], &r.f)?;
+        }
+        Ok(())
+    };
+    let totals = engine.run(Frames::all(&input.reader), |(t, z), f, planes| {
+        let qc = o.qc_every > 0 && frames.is_multiple_of(o.qc_every);
         frames += 1;
         on(Event::Frame {
             name,
             t,
             result: &f,
         });
+        for r in tracking.push(t, z, f, qc.then(|| planes.to_vec()))? {
+            write(r)?;
+        }
         Ok(())
     })?;
     if frames < sh.t * sh.z {
@@ -717,10 +778,14 @@ fn write_image(
             "the stack ended early",
         ));
     }
+    for r in tracking.finish_frames()? {
+        write(r)?;
+    }
     cells_tif.finish()?;
     migr_tif.finish()?;
     body_tif.finish()?;
-    tables.finish()?;
+    let rates = tracking.finish()?;
+    tables.finish(&rates)?;
     let image = json!({
         "file": input.path, "series": info.series, "image": name,
         "results": format!("{IMAGES}/{name}"),

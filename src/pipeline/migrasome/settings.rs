@@ -56,10 +56,15 @@ pub fn apply_override(p: &AnalyzeParams, s: &str) -> Result<AnalyzeParams> {
         .map_err(|e| Error::invalid(format!("--set {s}: {e}")))?
         .remove("v")
         .expect("parsed key");
-    let mut inner = toml::Table::new();
-    inner.insert(key.to_string(), value);
+    // `tracking.cells.max_frame_gap=3`: nested tables
+    let mut v = value;
+    for part in key.rsplit('.') {
+        let mut t = toml::Table::new();
+        t.insert(part.to_string(), v);
+        v = toml::Value::Table(t);
+    }
     let mut over = toml::Table::new();
-    over.insert(sec.to_string(), toml::Value::Table(inner));
+    over.insert(sec.to_string(), v);
     AnalyzeParams::merge(p, over, Path::new("--set"))
 }
 
