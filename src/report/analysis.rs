@@ -727,24 +727,32 @@ fn write_image(
     // a frame's rows go out once its tracks are final (a few frames later)
     let mut write = |r: Ready| -> Result<()> {
         tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
-        let own = r.f.cells.iter().map(|c| c.id).eq(r.ids.cell.iter().copied());
+        let own =
+            r.f.cells
+                .iter()
+                .map(|c| c.id)
+                .eq(r.ids.cell.iter().copied());
         if own {
             cells_tif.push_plane(&r.f.labels.cells)?;
         } else {
-            let map: std::collections::HashMap<u32, u32> = r
-                .f
-                .cells
-                .iter()
-                .map(|c| c.id)
-                .zip(r.ids.cell.iter().copied())
-                .collect();
-            let relabelled: Vec<u32> = r
-                .f
-                .labels
-                .cells
-                .iter()
-                .map(|l| if *l == 0 { 0 } else { *map.get(l).unwrap_or(&0) })
-                .collect();
+            let map: std::collections::HashMap<u32, u32> =
+                r.f.cells
+                    .iter()
+                    .map(|c| c.id)
+                    .zip(r.ids.cell.iter().copied())
+                    .collect();
+            let relabelled: Vec<u32> =
+                r.f.labels
+                    .cells
+                    .iter()
+                    .map(|l| {
+                        if *l == 0 {
+                            0
+                        } else {
+                            *map.get(l).unwrap_or(&0)
+                        }
+                    })
+                    .collect();
             cells_tif.push_plane(&relabelled)?;
         }
         migr_tif.push_plane(&r.f.labels.migrasomes)?;

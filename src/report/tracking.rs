@@ -386,7 +386,14 @@ impl ImageTracking {
         x < m || y < m || x > self.size_um.0 - m || y > self.size_um.1 - m
     }
 
-    fn event(&mut self, frame: usize, kind: &str, track: u32, cell: u32, pos: (f64, f64)) -> Result<()> {
+    fn event(
+        &mut self,
+        frame: usize,
+        kind: &str,
+        track: u32,
+        cell: u32,
+        pos: (f64, f64),
+    ) -> Result<()> {
         let r = vec![
             self.image.clone(),
             frame.to_string(),
@@ -403,14 +410,17 @@ impl ImageTracking {
     /// its ids given out.
     fn write_frame(&mut self, p: Pending) -> Result<Ready> {
         let (t, z) = (p.t, p.z);
-        let cell_ids: Vec<u32> = p.cells.iter().map(|c| c.as_ref().expect("final").track).collect();
-        let map: HashMap<u32, u32> = p
-            .f
+        let cell_ids: Vec<u32> = p
             .cells
             .iter()
-            .zip(&cell_ids)
-            .map(|(c, &id)| (c.id, id))
+            .map(|c| c.as_ref().expect("final").track)
             .collect();
+        let map: HashMap<u32, u32> =
+            p.f.cells
+                .iter()
+                .zip(&cell_ids)
+                .map(|(c, &id)| (c.id, id))
+                .collect();
         for &id in &cell_ids {
             let c = self.cells.entry((z, id)).or_insert(CellAcc {
                 first: t,
@@ -435,8 +445,7 @@ impl ImageTracking {
             let diameter = m.stats.equivalent_diameter() * um;
             let tid = s.track;
             if let Some(parent) = s.starts {
-                let formed =
-                    t > 0 && !m.released && parent.is_none() && !self.near_border(pos);
+                let formed = t > 0 && !m.released && parent.is_none() && !self.near_border(pos);
                 self.planes[z].tracks.insert(
                     tid,
                     TrackAcc {
@@ -465,7 +474,8 @@ impl ImageTracking {
             }
             let a = self.planes[z].tracks.get_mut(&tid).expect("a track begun");
             if a.n > 0 {
-                a.path_um += ((pos.0 - a.last_pos.0).powi(2) + (pos.1 - a.last_pos.1).powi(2)).sqrt();
+                a.path_um +=
+                    ((pos.0 - a.last_pos.0).powi(2) + (pos.1 - a.last_pos.1).powi(2)).sqrt();
             }
             a.n += 1;
             a.last_pos = pos;
@@ -526,11 +536,16 @@ impl ImageTracking {
                 e.track
             )));
         };
-        let disappeared = a.last_frame + 1 < self.nt
-            && e.merged_into.is_none()
-            && !self.near_border(a.last_pos);
+        let disappeared =
+            a.last_frame + 1 < self.nt && e.merged_into.is_none() && !self.near_border(a.last_pos);
         if disappeared {
-            self.event(a.last_frame, "disappearance", e.track, a.last_cell, a.last_pos)?;
+            self.event(
+                a.last_frame,
+                "disappearance",
+                e.track,
+                a.last_cell,
+                a.last_pos,
+            )?;
         }
         let minutes = self
             .dt_s
@@ -697,7 +712,8 @@ impl Xml {
     fn begin_frame(&mut self, t: usize) -> Result<()> {
         self.spots
             .write_event(Event::Start(
-                BytesStart::new("SpotsInFrame").with_attributes([("frame", t.to_string().as_str())]),
+                BytesStart::new("SpotsInFrame")
+                    .with_attributes([("frame", t.to_string().as_str())]),
             ))
             .map_err(|e| xml_err(&self.spots_path, e))
     }
@@ -755,7 +771,10 @@ impl Xml {
         let mut attrs: Vec<(&str, String)> = vec![
             ("ID", id.clone()),
             ("name", format!("ID{id}")),
-            ("QUALITY", format!("{:.4}", mean(self.image.membrane).max(0.0))),
+            (
+                "QUALITY",
+                format!("{:.4}", mean(self.image.membrane).max(0.0)),
+            ),
             ("POSITION_X", format!("{:.4}", pos.0)),
             ("POSITION_Y", format!("{:.4}", pos.1)),
             ("POSITION_Z", "0.0".into()),
@@ -764,7 +783,10 @@ impl Xml {
             ("RADIUS", format!("{:.4}", diameter / 2.0)),
             ("VISIBILITY", "1".into()),
             ("ESTIMATED_DIAMETER", format!("{:.4}", diameter)),
-            ("AREA", format!("{:.4}", m.stats.area as f64 * self.pixel_um * self.pixel_um)),
+            (
+                "AREA",
+                format!("{:.4}", m.stats.area as f64 * self.pixel_um * self.pixel_um),
+            ),
             ("MIGRASOME_ID", m.id.to_string()),
             ("CELL_ID", cell.to_string()),
             ("RELEASED", (m.released as u8).to_string()),
@@ -772,7 +794,8 @@ impl Xml {
         for (k, c) in m.stats.channels.iter().enumerate().take(8) {
             attrs.push((channel_feature(k), format!("{:.4}", c.mean)));
         }
-        let e = BytesStart::new("Spot").with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str())));
+        let e =
+            BytesStart::new("Spot").with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str())));
         self.spots
             .write_event(Event::Empty(e))
             .map_err(|e| xml_err(&self.spots_path, e))
@@ -806,13 +829,17 @@ impl Xml {
             ("NUMBER_SPOTS", c.spots.to_string()),
             ("TRACK_START", format!("{:.4}", c.first as f64 * self.dt)),
             ("TRACK_STOP", format!("{:.4}", c.last as f64 * self.dt)),
-            ("TRACK_DURATION", format!("{:.4}", (c.last - c.first) as f64 * self.dt)),
+            (
+                "TRACK_DURATION",
+                format!("{:.4}", (c.last - c.first) as f64 * self.dt),
+            ),
         ];
         self.index += 1;
         self.filtered.push(id);
         self.tracks
             .write_event(Event::Start(
-                BytesStart::new("Track").with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
+                BytesStart::new("Track")
+                    .with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
             ))
             .map_err(err)?;
         for e in &c.edges {
@@ -825,7 +852,8 @@ impl Xml {
             ];
             self.tracks
                 .write_event(Event::Empty(
-                    BytesStart::new("Edge").with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
+                    BytesStart::new("Edge")
+                        .with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
                 ))
                 .map_err(err)?;
         }
@@ -867,18 +895,28 @@ impl Xml {
                 BytesStart::new(name).with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
             ))
         };
-        let end = |w: &mut Writer<BufWriter<File>>, name: &str| w.write_event(Event::End(BytesEnd::new(name)));
+        let end = |w: &mut Writer<BufWriter<File>>, name: &str| {
+            w.write_event(Event::End(BytesEnd::new(name)))
+        };
         let copy = |w: &mut Writer<BufWriter<File>>, part: &Path| -> Result<()> {
             let inner = w.get_mut();
-            inner.write_all(b"\n").map_err(|e| Error::output(&path, e))?;
+            inner
+                .write_all(b"\n")
+                .map_err(|e| Error::output(&path, e))?;
             let mut r = File::open(part).map_err(|e| Error::output(part, e))?;
             std::io::copy(&mut r, inner).map_err(|e| Error::output(&path, e))?;
-            inner.write_all(b"\n").map_err(|e| Error::output(&path, e))?;
+            inner
+                .write_all(b"\n")
+                .map_err(|e| Error::output(&path, e))?;
             std::fs::remove_file(part).map_err(|e| Error::output(part, e))
         };
         (|| -> std::io::Result<()> {
             w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-            start(&mut w, "TrackMate", &[("version", TRACKMATE_VERSION.into())])?;
+            start(
+                &mut w,
+                "TrackMate",
+                &[("version", TRACKMATE_VERSION.into())],
+            )?;
             start(&mut w, "Log", &[])?;
             w.write_event(Event::Text(quick_xml::events::BytesText::new(
                 "Written by migrascope (LAP tracking of migrasomes)",
@@ -907,7 +945,12 @@ impl Xml {
                 ("RELEASED".into(), "Released", "NONE", true),
             ];
             for k in 0..image.channels.min(8) {
-                spot_features.push((channel_feature(k).into(), "Mean intensity", "INTENSITY", false));
+                spot_features.push((
+                    channel_feature(k).into(),
+                    "Mean intensity",
+                    "INTENSITY",
+                    false,
+                ));
             }
             for (f, name, dim, isint) in &spot_features {
                 empty(
@@ -993,7 +1036,10 @@ impl Xml {
                 &[
                     (
                         "filename",
-                        input.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                        input
+                            .file_name()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
                     ),
                     (
                         "folder",
@@ -1060,7 +1106,9 @@ impl Xml {
         })()
         .map_err(err)?;
         let mut inner = w.into_inner();
-        inner.write_all(b"\n").map_err(|e| Error::output(&path, e))?;
+        inner
+            .write_all(b"\n")
+            .map_err(|e| Error::output(&path, e))?;
         inner.flush().map_err(|e| Error::output(&path, e))
     }
 }

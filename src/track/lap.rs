@@ -258,7 +258,12 @@ mod tests {
     fn two_close_tracks_crossing_are_not_swapped_when_the_costs_say_so() {
         // a at x=0 moves to 0.4, b at x=1 moves to 0.6: the swap would cost less in one pair
         // but more in sum; the assignment keeps each on its own side
-        let p = problem_from_points(&[(0.0, 0.0), (1.0, 0.0)], &[(0.4, 0.0), (0.6, 0.0)], 2.0, 1.05);
+        let p = problem_from_points(
+            &[(0.0, 0.0), (1.0, 0.0)],
+            &[(0.4, 0.0), (0.6, 0.0)],
+            2.0,
+            1.05,
+        );
         let links = solve(&p);
         assert_eq!(links, vec![Some(0), Some(1)]);
         assert!(p.objective(&links) <= p.objective(&[Some(1), Some(0)]));

@@ -100,7 +100,10 @@ impl LinkParams {
     pub fn validate(&self, prefix: &str) -> Result<()> {
         for (k, v) in [
             ("linking_max_distance_um", self.linking_max_distance_um),
-            ("gap_closing_max_distance_um", self.gap_closing_max_distance_um),
+            (
+                "gap_closing_max_distance_um",
+                self.gap_closing_max_distance_um,
+            ),
             ("merging_max_distance_um", self.merging_max_distance_um),
             ("splitting_max_distance_um", self.splitting_max_distance_um),
             ("penalty_mean_intensity", self.penalty_mean_intensity),
@@ -425,9 +428,7 @@ impl Tracker {
                 let max_d = match (rk, ck) {
                     (Row::End, Col::Start) if dt <= g => self.p.gap_closing_max_distance_um,
                     (Row::End, Col::MergeTarget) if dt == 1 => self.p.merging_max_distance_um,
-                    (Row::SplitSource, Col::Start) if dt == 1 => {
-                        self.p.splitting_max_distance_um
-                    }
+                    (Row::SplitSource, Col::Start) if dt == 1 => self.p.splitting_max_distance_um,
                     _ => continue,
                 };
                 if let Some(cost) = self.cost(&r.p, &c.p, max_d) {
@@ -440,7 +441,8 @@ impl Tracker {
         } else {
             let mut costs: Vec<f64> = candidates.iter().map(|c| c.2).collect();
             costs.sort_by(f64::total_cmp);
-            let k = ((CUTOFF_PERCENTILE * costs.len() as f64).ceil() as usize).clamp(1, costs.len());
+            let k =
+                ((CUTOFF_PERCENTILE * costs.len() as f64).ceil() as usize).clamp(1, costs.len());
             let prob = lap::Problem {
                 rows: rows.len(),
                 cols: cols.len(),

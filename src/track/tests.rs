@@ -30,7 +30,11 @@ fn run(p: &LinkParams, frames: &[Vec<Point>]) -> (Vec<Vec<u32>>, Vec<TrackEnd>, 
         // a spot is final max_frame_gap - 1 frames after its own
         let lag = p.max_frame_gap as usize - 1;
         if f >= lag {
-            assert!(t.final_before() > f - lag, "frame {} not final at {f}", f - lag);
+            assert!(
+                t.final_before() > f - lag,
+                "frame {} not final at {f}",
+                f - lag
+            );
         }
         take(o, &mut ids);
     }
@@ -50,7 +54,10 @@ fn params(g: u32) -> LinkParams {
 
 #[test]
 fn a_single_frame_keeps_its_ids() {
-    let (ids, ends, _) = run(&params(2), &[vec![pt(0.0, 0.0, 3), pt(9.0, 0.0, 1), pt(20.0, 0.0, 7)]]);
+    let (ids, ends, _) = run(
+        &params(2),
+        &[vec![pt(0.0, 0.0, 3), pt(9.0, 0.0, 1), pt(20.0, 0.0, 7)]],
+    );
     assert_eq!(ids, vec![vec![3, 1, 7]]);
     assert_eq!(ends.len(), 3);
 }
@@ -79,7 +86,10 @@ fn a_gap_of_two_missed_frames_is_closed() {
     }
     let (ids, ends, finals) = run(&params(3), &frames);
     assert!(ids.iter().all(|f| f[0] == 1));
-    assert!(ids.iter().filter(|f| f.len() == 2).all(|f| f[1] == 2), "{ids:?}");
+    assert!(
+        ids.iter().filter(|f| f.len() == 2).all(|f| f[1] == 2),
+        "{ids:?}"
+    );
     assert_eq!(ends.len(), 2);
     let gap = finals
         .iter()
@@ -203,7 +213,11 @@ fn memory_holds_a_bounded_window() {
             .map(|i| pt(10.0 * i as f64, 0.01 * f as f64, i + 1))
             .collect();
         t.push(&pts);
-        assert!(t.nodes.len() <= 20 * (2 * 2 + 2), "{} nodes held", t.nodes.len());
+        assert!(
+            t.nodes.len() <= 20 * (2 * 2 + 2),
+            "{} nodes held",
+            t.nodes.len()
+        );
     }
     let o = t.finish();
     assert_eq!(o.ends.len(), 20);

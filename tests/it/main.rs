@@ -18,3 +18,4 @@ mod runtime;
 mod shapes;
 mod synth;
 mod tiles;
+mod tracking;
