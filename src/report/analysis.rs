@@ -724,6 +724,8 @@ fn write_image(
     )?;
     let mut engine = MigrasomeEngine::with_px(gpu, roles.clone(), px.clone());
     let mut frames = 0usize;
+    // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file)
+    let mut tracking_s = 0.0;
     // a frame's rows go out once its tracks are final (a few frames later)
     let mut write = |r: Ready| -> Result<()> {
         tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
@@ -774,7 +776,10 @@ fn write_image(
             t,
             result: &f,
         });
-        for r in tracking.push(t, z, f, qc.then(|| planes.to_vec()))? {
+        let t0 = Instant::now();
+        let ready = tracking.push(t, z, f, qc.then(|| planes.to_vec()))?;
+        tracking_s += t0.elapsed().as_secs_f64();
+        for r in ready {
             write(r)?;
         }
         Ok(())
@@ -786,13 +791,18 @@ fn write_image(
             "the stack ended early",
         ));
     }
-    for r in tracking.finish_frames()? {
+    let t0 = Instant::now();
+    let ready = tracking.finish_frames()?;
+    tracking_s += t0.elapsed().as_secs_f64();
+    for r in ready {
         write(r)?;
     }
     cells_tif.finish()?;
     migr_tif.finish()?;
     body_tif.finish()?;
+    let t0 = Instant::now();
     let rates = tracking.finish()?;
+    tracking_s += t0.elapsed().as_secs_f64();
     tables.finish(&rates)?;
     let image = json!({
         "file": input.path, "series": info.series, "image": name,
@@ -809,6 +819,7 @@ fn write_image(
         "parameters_px": px,
         "totals": totals,
         "migrasomes_per_cell": totals.per_cell(),
+        "tracking_s": tracking_s,
     });
     let p = staged.path(IMAGE_JSON)?;
     std::fs::write(

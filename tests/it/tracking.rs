@@ -92,7 +92,7 @@ fn a_movie_is_tracked_with_stable_ids_and_its_tables() {
     let truth = dir.path().join("truth");
     let res = dir.path().join("res");
     run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
-        "--seed", "7", "--frames", "8", "--cells", "2", "--size", "384",
+        "--seed", "7", "--frames", "8", "--cells", "2", "--size", "512",
     ]));
     run_ok(
         migrascope()
@@ -184,7 +184,7 @@ fn a_single_frame_keeps_its_ids_and_tables() {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth");
     run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
-        "--seed", "3", "--frames", "1", "--cells", "3", "--size", "384",
+        "--seed", "3", "--frames", "1", "--cells", "2", "--size", "512",
     ]));
     let run = |out: &Path, extra: &[&str]| {
         run_ok(
