@@ -5,9 +5,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use std::collections::HashMap;
-
-use super::tracking::FrameIds;
+use super::tracking::{CellRates, FrameIds};
 use crate::error::{Error, Result};
 use crate::pipeline::migrasome::FrameResult;
 
@@ -265,7 +263,7 @@ impl Tables {
 
     /// Closes the tables; `cells.csv` gets each cell's formation and release rates per hour
     /// (`rates`, by z and cell id; empty where not given), streamed from its part file.
-    pub fn finish(self, rates: &HashMap<(usize, u32), (Option<f64>, Option<f64>)>) -> Result<()> {
+    pub fn finish(self, rates: &CellRates) -> Result<()> {
         let _ = self.channels;
         self.migrasomes.finish()?;
         self.cells.finish()?;

@@ -35,6 +35,9 @@ pub const TRACK_TABLES: [&str; 2] = ["tracks.csv", "events.csv"];
 /// TrackMate's file format version written (the `TrackMate version` attribute).
 pub const TRACKMATE_VERSION: &str = "7.11.1";
 
+/// Per (z, cell id): the cell's formation and release rates per hour, where known.
+pub type CellRates = HashMap<(usize, u32), (Option<f64>, Option<f64>)>;
+
 /// A frame's ids once its tracks are final (or its own ids, tracking off).
 #[derive(Clone, Debug, Default)]
 pub struct FrameIds {
@@ -585,7 +588,7 @@ impl ImageTracking {
     /// Closes the tables and the TrackMate file; returns each cell's formation and release
     /// rates per hour (by plane and cell id; `None` where no rate can be given: one frame, no
     /// frame interval, tracking off).
-    pub fn finish(self) -> Result<HashMap<(usize, u32), (Option<f64>, Option<f64>)>> {
+    pub fn finish(self) -> Result<CellRates> {
         self.tracks.finish()?;
         self.events.finish()?;
         if let Some(x) = self.xml {
