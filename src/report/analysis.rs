@@ -38,6 +38,8 @@ use crate::pipeline::migrasome::{
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Frames of a migrasome track's path drawn on the QC pictures of a movie.
+const TAIL_FRAMES: usize = 10;
 /// The per-image entry of `summary.json`, in each per-image folder.
 const IMAGE_JSON: &str = "image.json";
 /// The failed inputs of a batch, at the top of the results folder.
@@ -727,6 +729,10 @@ fn write_image(
     // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file)
     let mut tracking_s = 0.0;
     // a frame's rows go out once its tracks are final (a few frames later)
+    let mut tails: std::collections::HashMap<
+        (usize, u32),
+        std::collections::VecDeque<(usize, f64, f64)>,
+    > = Default::default();
     let mut write = |r: Ready| -> Result<()> {
         tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
         let own =
@@ -759,10 +765,32 @@ fn write_image(
         }
         migr_tif.push_plane(&r.f.labels.migrasomes)?;
         body_tif.push_plane(&r.f.labels.bodies)?;
+        // the last TAIL_FRAMES positions of each migrasome track, for the QC pictures
+        if o.qc_every > 0 && sh.t > 1 {
+            for (m, tr) in r.f.migrasomes.iter().zip(&r.ids.track) {
+                if let Some(tr) = tr {
+                    let v = tails.entry((r.z, *tr)).or_default();
+                    v.push_back((r.t, m.stats.centroid_x, m.stats.centroid_y));
+                    if v.len() > TAIL_FRAMES {
+                        v.pop_front();
+                    }
+                }
+            }
+            tails.retain(|_, v| v.back().is_some_and(|b| b.0 + TAIL_FRAMES > r.t));
+        }
         if let Some(planes) = &r.planes {
             let (t, z) = (r.t, r.z);
             let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
-            overlay::write_png(&p, &planes[roles.membrane], &r.f)?;
+            let drawn: Vec<Vec<(f64, f64)>> = tails
+                .iter()
+                .filter(|(k, v)| k.0 == z && v.len() > 1)
+                .map(|(_, v)| v.iter().map(|p| (p.1, p.2)).collect())
+                .collect();
+            if drawn.is_empty() {
+                overlay::write_png(&p, &planes[roles.membrane], &r.f)?;
+            } else {
+                overlay::write_png_with_tails(&p, &planes[roles.membrane], &r.f, &drawn)?;
+            }
             let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
             overlay::write_rejected_png(&p, &planes[roles.membrane], &r.f)?;
         }

@@ -223,3 +223,56 @@ fn memory_holds_a_bounded_window() {
     assert_eq!(o.ends.len(), 20);
     assert!(o.ends.iter().all(|e| e.last_frame == 499));
 }
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// On random movies, with merging and splitting on or off: every spot is made final
+        /// exactly once, in frame order; no two spots of a frame share a track; every track
+        /// ends once, after its last spot; an edge goes forward 1..=max_frame_gap frames.
+        #[test]
+        fn every_spot_gets_one_track_and_every_track_ends_once(
+            frames in proptest::collection::vec(
+                proptest::collection::vec((0.0f64..12.0, 0.0f64..12.0), 0..6), 1..9),
+            g in 1u32..4,
+            merge in any::<bool>(),
+            split in any::<bool>(),
+        ) {
+            let p = LinkParams {
+                max_frame_gap: g,
+                allow_merging: merge,
+                allow_splitting: split,
+                ..LinkParams::migrasomes()
+            };
+            let pts: Vec<Vec<Point>> = frames
+                .iter()
+                .map(|f| f.iter().enumerate().map(|(i, &(x, y))| pt(x, y, i as u32 + 1)).collect())
+                .collect();
+            let (ids, ends, finals) = run(&p, &pts);
+            let mut last_frame = 0;
+            let mut last_of: std::collections::HashMap<u32, usize> = Default::default();
+            for f in &finals {
+                prop_assert!(f.frame >= last_frame);
+                last_frame = f.frame;
+                last_of.insert(f.track, f.frame);
+                for e in &f.incoming {
+                    prop_assert!(e.source_frame < f.frame);
+                    prop_assert!(f.frame - e.source_frame <= g as usize);
+                }
+            }
+            for f in &ids {
+                let set: std::collections::HashSet<_> = f.iter().collect();
+                prop_assert_eq!(set.len(), f.len());
+            }
+            let mut ended = std::collections::HashSet::new();
+            for e in &ends {
+                prop_assert!(ended.insert(e.track), "track {} ended twice", e.track);
+                prop_assert_eq!(Some(&e.last_frame), last_of.get(&e.track));
+            }
+            prop_assert_eq!(ended.len(), last_of.len());
+        }
+    }
+}
