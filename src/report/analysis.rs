@@ -40,6 +40,8 @@ use crate::pipeline::migrasome::{
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Frames of a migrasome track's path drawn on the QC pictures of a movie.
 const TAIL_FRAMES: usize = 10;
+/// Per (z, track): its last positions (frame, x px, y px).
+type Tails = std::collections::HashMap<(usize, u32), std::collections::VecDeque<(usize, f64, f64)>>;
 /// The per-image entry of `summary.json`, in each per-image folder.
 const IMAGE_JSON: &str = "image.json";
 /// The failed inputs of a batch, at the top of the results folder.
@@ -729,10 +731,7 @@ fn write_image(
     // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file)
     let mut tracking_s = 0.0;
     // a frame's rows go out once its tracks are final (a few frames later)
-    let mut tails: std::collections::HashMap<
-        (usize, u32),
-        std::collections::VecDeque<(usize, f64, f64)>,
-    > = Default::default();
+    let mut tails: Tails = Default::default();
     let mut write = |r: Ready| -> Result<()> {
         tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
         let own =
