@@ -18,5 +18,6 @@ pub mod plot;
 pub mod report;
 pub mod stats;
 pub mod synth;
+pub mod track;
 
 pub use error::{Error, Result};

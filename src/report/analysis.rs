@@ -27,15 +27,21 @@ use super::outdir::{DONE, IMAGES, ResultsDir, StagedImage};
 use super::overlay;
 use super::samples::{SAMPLE_COLUMNS, Samples};
 use super::tables::{TABLES, Tables};
+use super::tracking::{ImageTracking, Ready, TRACK_TABLES, XmlImage};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
 use crate::io::{Frames, LabelWriter, OpenOptions, Shape, StackInfo, StackReader, WriteSpec};
+use crate::pipeline::migrasome::config::TrackingParams;
 use crate::pipeline::migrasome::{
     AnalyzeParams, FrameResult, MigrasomeEngine, Preset, PxParams, RoleChoices, Roles,
     resolve_pixel_size, resolve_roles,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Frames of a migrasome track's path drawn on the QC pictures of a movie.
+const TAIL_FRAMES: usize = 10;
+/// Per (z, track): its last positions (frame, x px, y px).
+type Tails = std::collections::HashMap<(usize, u32), std::collections::VecDeque<(usize, f64, f64)>>;
 /// The per-image entry of `summary.json`, in each per-image folder.
 const IMAGE_JSON: &str = "image.json";
 /// The failed inputs of a batch, at the top of the results folder.
@@ -282,7 +288,15 @@ struct FileEntry {
 }
 
 /// The top-level files; a folder in the place of one is refused before anything is written.
-const TOP_FILES: [&str; 5] = [TABLES[0], TABLES[1], TABLES[2], "summary.json", FAILURES];
+const TOP_FILES: [&str; 7] = [
+    TABLES[0],
+    TABLES[1],
+    TABLES[2],
+    TRACK_TABLES[0],
+    TRACK_TABLES[1],
+    "summary.json",
+    FAILURES,
+];
 
 /// The fingerprint of the settings that decide an image's results (besides its content).
 fn settings_print(params: &AnalyzeParams, o: &BatchOptions) -> String {
@@ -521,6 +535,7 @@ impl Run<'_> {
             &input,
             &name,
             &o.write,
+            &params.tracking,
             (&columns, &values),
             &staged,
             &mut *on,
@@ -582,7 +597,7 @@ impl Run<'_> {
         let mut written = Vec::new();
         let names: Vec<&str> = self.done.iter().map(|d| d.name.as_str()).collect();
         if !names.is_empty() {
-            for t in TABLES {
+            for t in TABLES.iter().chain(&TRACK_TABLES) {
                 combine(dir, t, &names)?;
                 written.push(PathBuf::from(t));
             }
@@ -651,11 +666,13 @@ impl Run<'_> {
 
 /// Writes one image's files into `staged`: tables, label stacks, QC pictures, `image.json`.
 /// Returns its `image.json`, its frame count and its analysis seconds.
+#[allow(clippy::too_many_arguments)]
 fn write_image(
     gpu: &Gpu,
     input: &Input,
     name: &str,
     o: &WriteOptions,
+    tracking_params: &TrackingParams,
     (sample_columns, sample_values): (&[String], &[String]),
     staged: &StagedImage,
     on: &mut impl FnMut(Event),
@@ -689,25 +706,109 @@ fn write_image(
     let mut migr_tif =
         LabelWriter::create(&staged.path(&format!("{name}_migrasomes.tif"))?, &spec)?;
     let mut body_tif = LabelWriter::create(&staged.path(&format!("{name}_bodies.tif"))?, &spec)?;
+    let xml = (sh.z == 1).then(|| XmlImage {
+        input: input.path.clone(),
+        width: sh.x,
+        height: sh.y,
+        nframes: sh.t,
+        channels: sh.c,
+        membrane: roles.membrane,
+    });
+    let mut tracking = ImageTracking::create(
+        staged.dir(),
+        name,
+        tracking_params,
+        px.pixel_size_um,
+        info.time_increment_s,
+        (sh.t, sh.z),
+        roles.membrane,
+        &cargo_names,
+        (sample_columns, sample_values),
+        xml,
+    )?;
     let mut engine = MigrasomeEngine::with_px(gpu, roles.clone(), px.clone());
     let mut frames = 0usize;
-    let totals = engine.run(Frames::all(&input.reader), |(t, z), f, planes| {
-        tables.add(name, t, z, &f, px.pixel_size_um)?;
-        cells_tif.push_plane(&f.labels.cells)?;
-        migr_tif.push_plane(&f.labels.migrasomes)?;
-        body_tif.push_plane(&f.labels.bodies)?;
-        if o.qc_every > 0 && frames.is_multiple_of(o.qc_every) {
-            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
-            overlay::write_png(&p, &planes[roles.membrane], &f)?;
-            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
-            overlay::write_rejected_png(&p, &planes[roles.membrane], &f)?;
+    // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file)
+    let mut tracking_s = 0.0;
+    // a frame's rows go out once its tracks are final (a few frames later)
+    let mut tails: Tails = Default::default();
+    let mut write = |r: Ready| -> Result<()> {
+        tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
+        let own =
+            r.f.cells
+                .iter()
+                .map(|c| c.id)
+                .eq(r.ids.cell.iter().copied());
+        if own {
+            cells_tif.push_plane(&r.f.labels.cells)?;
+        } else {
+            let map: std::collections::HashMap<u32, u32> =
+                r.f.cells
+                    .iter()
+                    .map(|c| c.id)
+                    .zip(r.ids.cell.iter().copied())
+                    .collect();
+            let relabelled: Vec<u32> =
+                r.f.labels
+                    .cells
+                    .iter()
+                    .map(|l| {
+                        if *l == 0 {
+                            0
+                        } else {
+                            *map.get(l).unwrap_or(&0)
+                        }
+                    })
+                    .collect();
+            cells_tif.push_plane(&relabelled)?;
         }
+        migr_tif.push_plane(&r.f.labels.migrasomes)?;
+        body_tif.push_plane(&r.f.labels.bodies)?;
+        // the last TAIL_FRAMES positions of each migrasome track, for the QC pictures
+        if o.qc_every > 0 && sh.t > 1 {
+            for (m, tr) in r.f.migrasomes.iter().zip(&r.ids.track) {
+                if let Some(tr) = tr {
+                    let v = tails.entry((r.z, *tr)).or_default();
+                    v.push_back((r.t, m.stats.centroid_x, m.stats.centroid_y));
+                    if v.len() > TAIL_FRAMES {
+                        v.pop_front();
+                    }
+                }
+            }
+            tails.retain(|_, v| v.back().is_some_and(|b| b.0 + TAIL_FRAMES > r.t));
+        }
+        if let Some(planes) = &r.planes {
+            let (t, z) = (r.t, r.z);
+            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
+            let drawn: Vec<Vec<(f64, f64)>> = tails
+                .iter()
+                .filter(|(k, v)| k.0 == z && v.len() > 1)
+                .map(|(_, v)| v.iter().map(|p| (p.1, p.2)).collect())
+                .collect();
+            if drawn.is_empty() {
+                overlay::write_png(&p, &planes[roles.membrane], &r.f)?;
+            } else {
+                overlay::write_png_with_tails(&p, &planes[roles.membrane], &r.f, &drawn)?;
+            }
+            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
+            overlay::write_rejected_png(&p, &planes[roles.membrane], &r.f)?;
+        }
+        Ok(())
+    };
+    let totals = engine.run(Frames::all(&input.reader), |(t, z), f, planes| {
+        let qc = o.qc_every > 0 && frames.is_multiple_of(o.qc_every);
         frames += 1;
         on(Event::Frame {
             name,
             t,
             result: &f,
         });
+        let t0 = Instant::now();
+        let ready = tracking.push(t, z, f, qc.then(|| planes.to_vec()))?;
+        tracking_s += t0.elapsed().as_secs_f64();
+        for r in ready {
+            write(r)?;
+        }
         Ok(())
     })?;
     if frames < sh.t * sh.z {
@@ -717,10 +818,19 @@ fn write_image(
             "the stack ended early",
         ));
     }
+    let t0 = Instant::now();
+    let ready = tracking.finish_frames()?;
+    tracking_s += t0.elapsed().as_secs_f64();
+    for r in ready {
+        write(r)?;
+    }
     cells_tif.finish()?;
     migr_tif.finish()?;
     body_tif.finish()?;
-    tables.finish()?;
+    let t0 = Instant::now();
+    let rates = tracking.finish()?;
+    tracking_s += t0.elapsed().as_secs_f64();
+    tables.finish(&rates)?;
     let image = json!({
         "file": input.path, "series": info.series, "image": name,
         "results": format!("{IMAGES}/{name}"),
@@ -737,6 +847,7 @@ fn write_image(
         "parameters_px": px,
         "totals": totals,
         "migrasomes_per_cell": totals.per_cell(),
+        "tracking_s": tracking_s,
     });
     let p = staged.path(IMAGE_JSON)?;
     std::fs::write(

@@ -11,6 +11,7 @@ pub mod outdir;
 pub mod overlay;
 pub mod samples;
 pub mod tables;
+pub mod tracking;
 
 pub use atomic::AtomicFile;
 pub use outdir::ResultsDir;

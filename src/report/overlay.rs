@@ -1,6 +1,7 @@
 //! QC overlay pictures: the membrane channel, contrast-stretched, with cell bodies outlined
 //! (green), territory borders (blue) and every migrasome ringed: yellow when no cargo is
-//! positive, magenta when any cargo is; released migrasomes get a second, dashed cyan ring.
+//! positive, magenta when any cargo is; released migrasomes get a second, dashed cyan ring;
+//! in a movie, each migrasome track's last positions are drawn as an orange tail.
 //! A second picture shows what was not counted and why (`render_rejected`).
 
 use std::path::Path;
@@ -170,6 +171,36 @@ pub fn write_rejected_png(path: &Path, membrane: &Plane, frame: &FrameResult) ->
 /// Writes the overlay as a PNG (to `path`, atomically).
 pub fn write_png(path: &Path, membrane: &Plane, frame: &FrameResult) -> Result<()> {
     save_rgb(path, &render(membrane, frame), frame)
+}
+
+/// Colour of the track tails.
+const TAIL: Rgb = [255, 140, 0];
+
+/// Draws polylines (pixel coordinates, oldest first): each track's recent path.
+pub fn draw_tails(img: &mut [u8], w: usize, h: usize, tails: &[Vec<(f64, f64)>]) {
+    for tail in tails {
+        for p in tail.windows(2) {
+            let (a, b) = (p[0], p[1]);
+            let n = ((b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil() as usize).max(1);
+            for k in 0..=n {
+                let f = k as f64 / n as f64;
+                let (x, y) = (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f);
+                put(img, w, h, x.round() as i64, y.round() as i64, TAIL);
+            }
+        }
+    }
+}
+
+/// The overlay with each track's recent path drawn in orange (movies).
+pub fn write_png_with_tails(
+    path: &Path,
+    membrane: &Plane,
+    frame: &FrameResult,
+    tails: &[Vec<(f64, f64)>],
+) -> Result<()> {
+    let mut img = render(membrane, frame);
+    draw_tails(&mut img, frame.width, frame.height, tails);
+    save_rgb(path, &img, frame)
 }
 
 fn save_rgb(path: &Path, rgb: &[u8], frame: &FrameResult) -> Result<()> {

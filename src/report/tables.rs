@@ -5,11 +5,15 @@
 use std::fs::File;
 use std::path::Path;
 
+use super::tracking::{CellRates, FrameIds};
 use crate::error::{Error, Result};
 use crate::pipeline::migrasome::FrameResult;
 
 /// The tables, per image and combined.
 pub const TABLES: [&str; 3] = ["migrasomes.csv", "cells.csv", "frames.csv"];
+
+/// `cells.csv` while the movie runs (its rate columns filled in at the end).
+const CELLS_PART: &str = ".cells.part";
 
 /// A channel name made safe for a CSV header or a file name (no commas, quotes or spaces).
 /// The tables themselves keep the names as they are (quoted where CSV needs it).
@@ -44,6 +48,13 @@ impl Csv {
         c.record(header)?;
         Ok(c)
     }
+    fn create_raw(path: &Path) -> Result<Csv> {
+        let f = File::create(path).map_err(|e| Error::output(path, e))?;
+        Ok(Csv {
+            path: path.to_path_buf(),
+            out: csv::WriterBuilder::new().from_writer(f),
+        })
+    }
     fn record(&mut self, fields: &[String]) -> Result<()> {
         self.out
             .write_record(fields)
@@ -61,6 +72,7 @@ macro_rules! fields {
 
 /// The three CSV writers.
 pub struct Tables {
+    dir: std::path::PathBuf,
     migrasomes: Csv,
     cells: Csv,
     frames: Csv,
@@ -89,6 +101,7 @@ impl Tables {
             "frame",
             "z",
             "migrasome_id",
+            "track_id",
             "cell_id",
             "x_um",
             "y_um",
@@ -110,6 +123,7 @@ impl Tables {
                 format!("{c}_background_sd")
             ]);
         }
+        mh.push("origin_cell_id".into());
         mh.extend(sample_columns.iter().cloned());
         let mut chh = fields![
             "image",
@@ -124,6 +138,7 @@ impl Tables {
         ];
         chh.extend(cg.iter().map(|c| format!("{c}_positive_count")));
         chh.push("territory_area_um2".into());
+        chh.extend(fields!["formation_per_h", "release_per_h"]);
         chh.extend(sample_columns.iter().cloned());
         let mut fh = fields![
             "image",
@@ -144,7 +159,9 @@ impl Tables {
         ]);
         Ok(Tables {
             migrasomes: Csv::create(&dir.join(TABLES[0]), &mh)?,
-            cells: Csv::create(&dir.join(TABLES[1]), &chh)?,
+            // the rates are known when the movie ends: the rows wait in a part file
+            cells: Csv::create(&dir.join(CELLS_PART), &chh)?,
+            dir: dir.to_path_buf(),
             frames: Csv::create(&dir.join(TABLES[2]), &fh)?,
             channels: ch,
             cargo: cg,
@@ -159,17 +176,20 @@ impl Tables {
         t: usize,
         z: usize,
         f: &FrameResult,
+        ids: &FrameIds,
         pixel_um: f64,
     ) -> Result<()> {
         let a = pixel_um * pixel_um;
-        for m in &f.migrasomes {
+        for (i, m) in f.migrasomes.iter().enumerate() {
             let s = &m.stats;
+            let opt = |v: Option<u32>| v.map(|x| x.to_string()).unwrap_or_default();
             let mut row = fields![
                 image,
                 t,
                 z,
                 m.id,
-                m.cell_id,
+                opt(ids.track[i]),
+                ids.cell_of_migrasome[i],
                 format!("{:.4}", s.centroid_x * pixel_um),
                 format!("{:.4}", s.centroid_y * pixel_um),
                 format!("{:.4}", s.area as f64 * a),
@@ -186,15 +206,16 @@ impl Tables {
                     format!("{:.3}", c.background.sd)
                 ]);
             }
+            row.push(opt(ids.origin_cell[i]));
             row.extend(self.sample.iter().cloned());
             self.migrasomes.record(&row)?;
         }
-        for c in &f.cells {
+        for (i, c) in f.cells.iter().enumerate() {
             let mut row = fields![
                 image,
                 t,
                 z,
-                c.id,
+                ids.cell[i],
                 format!("{:.4}", c.x * pixel_um),
                 format!("{:.4}", c.y * pixel_um),
                 format!("{:.4}", c.body_area as f64 * a),
@@ -203,6 +224,7 @@ impl Tables {
             ];
             row.extend(c.cargo_positive_count.iter().map(|k| k.to_string()));
             row.push(format!("{:.4}", c.territory_area as f64 * a));
+            row.extend(fields!["", ""]);
             row.extend(self.sample.iter().cloned());
             self.cells.record(&row)?;
         }
@@ -239,10 +261,40 @@ impl Tables {
         Ok(())
     }
 
-    pub fn finish(self) -> Result<()> {
+    /// Closes the tables; `cells.csv` gets each cell's formation and release rates per hour
+    /// (`rates`, by z and cell id; empty where not given), streamed from its part file.
+    pub fn finish(self, rates: &CellRates) -> Result<()> {
         let _ = self.channels;
         self.migrasomes.finish()?;
         self.cells.finish()?;
-        self.frames.finish()
+        self.frames.finish()?;
+        let part = self.dir.join(CELLS_PART);
+        let dest = self.dir.join(TABLES[1]);
+        let read = |e: csv::Error| Error::io(&part, e.into());
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&part)
+            .map_err(read)?;
+        let mut w = Csv::create_raw(&dest)?;
+        let n_sample = self.sample.len();
+        let mut rec = csv::StringRecord::new();
+        let mut first = true;
+        while r.read_record(&mut rec).map_err(read)? {
+            let n = rec.len();
+            let at = n - n_sample - 2;
+            let mut row: Vec<String> = rec.iter().map(String::from).collect();
+            if !first {
+                let z: usize = row[2].parse().unwrap_or(0);
+                let id: u32 = row[3].parse().unwrap_or(0);
+                let (f, rl) = rates.get(&(z, id)).copied().unwrap_or((None, None));
+                let fmt = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
+                row[at] = fmt(f);
+                row[at + 1] = fmt(rl);
+            }
+            first = false;
+            w.record(&row)?;
+        }
+        w.finish()?;
+        std::fs::remove_file(&part).map_err(|e| Error::output(&part, e))
     }
 }

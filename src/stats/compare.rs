@@ -69,12 +69,14 @@ pub struct Dataset {
 /// Columns of `cells.csv` that are not metrics.
 const CELL_IDS: [&str; 6] = ["image", "frame", "z", "cell_id", "x_um", "y_um"];
 /// Columns of `migrasomes.csv` that are not per-migrasome values.
-const MIGRASOME_IDS: [&str; 7] = [
+const MIGRASOME_IDS: [&str; 9] = [
     "image",
     "frame",
     "z",
     "migrasome_id",
+    "track_id",
     "cell_id",
+    "origin_cell_id",
     "x_um",
     "y_um",
 ];
@@ -151,7 +153,12 @@ pub fn load(dirs: &[PathBuf]) -> Result<Dataset> {
             }
             let mut values = vec![f64::NAN; ds.metrics.len()];
             for &(c, m) in &cols {
-                values[m] = cells.num(r, c)?;
+                // an empty field is no value (a rate of a single-frame image)
+                values[m] = if cells.text(r, c).trim().is_empty() {
+                    f64::NAN
+                } else {
+                    cells.num(r, c)?
+                };
             }
             let key = (image, frame, z, id).map4(|c| cells.text(r, c).trim().to_string());
             let t = cells.num(r, frame)?;
@@ -219,6 +226,24 @@ pub fn load(dirs: &[PathBuf]) -> Result<Dataset> {
     }
     for c in &mut ds.cells {
         c.values.resize(ds.metrics.len(), f64::NAN);
+    }
+    // a metric no cell has a value of (the rates of single-frame images) is no metric
+    let keep: Vec<bool> = (0..ds.metrics.len())
+        .map(|m| ds.cells.iter().any(|c| !c.values[m].is_nan()))
+        .collect();
+    if keep.iter().any(|k| !k) {
+        let mut i = 0;
+        ds.metrics.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        for c in &mut ds.cells {
+            let mut i = 0;
+            c.values.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
     }
     Ok(ds)
 }

@@ -19,3 +19,4 @@ mod runtime;
 mod shapes;
 mod synth;
 mod tiles;
+mod tracking;

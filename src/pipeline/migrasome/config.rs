@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::shape::ShapeRules;
 use crate::error::{Error, Result};
 use crate::ops::threshold::Method;
+pub use crate::track::LinkParams;
 
 /// Finding cells: nuclei, cell bodies, territories.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -120,6 +121,35 @@ pub struct FiberParams {
     pub protrusion_tip_max_um: f64,
 }
 
+/// Tracking migrasomes and cells over the frames of a movie (see [`crate::track`]) and the
+/// events on the tracks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackingParams {
+    /// Off: every frame keeps its own cell ids, no tracks, events or TrackMate file.
+    pub enabled: bool,
+    /// Formations and disappearances are not called within this distance of the field's
+    /// border (a migrasome drifting in or out of view).
+    pub border_margin_um: f64,
+    /// A release is called when a track, attached before, is seen released in this many
+    /// consecutive detections (one noisy frame does not fire it).
+    pub release_persistence: u32,
+    pub migrasomes: LinkParams,
+    pub cells: LinkParams,
+}
+
+impl Default for TrackingParams {
+    fn default() -> Self {
+        TrackingParams {
+            enabled: true,
+            border_margin_um: 2.0,
+            release_persistence: 2,
+            migrasomes: LinkParams::migrasomes(),
+            cells: LinkParams::cells(),
+        }
+    }
+}
+
 /// Every parameter of the analysis.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -128,6 +158,7 @@ pub struct AnalyzeParams {
     pub migrasomes: MigrasomeParams,
     pub cargo: CargoParams,
     pub fibers: FiberParams,
+    pub tracking: TrackingParams,
 }
 
 impl Default for CellParams {
@@ -214,6 +245,7 @@ impl AnalyzeParams {
             migrasomes: MigrasomeParams::default(),
             cargo: CargoParams::default(),
             fibers: FiberParams::default(),
+            tracking: TrackingParams::default(),
         };
         match p {
             Preset::Wga => base,
@@ -256,16 +288,13 @@ impl AnalyzeParams {
                 continue;
             }
             match (merged.get_mut(&section), v) {
-                (Some(toml::Value::Table(dst)), toml::Value::Table(src)) => {
-                    for (k, x) in src {
-                        dst.insert(k, x);
-                    }
-                }
+                (Some(toml::Value::Table(dst)), toml::Value::Table(src)) => deep_merge(dst, src),
                 (_, _) => {
                     return Err(Error::format(
                         path,
                         format!("[{section}]"),
-                        "unknown section (expected channels, cells, migrasomes, cargo, fibers)",
+                        "unknown section (expected channels, cells, migrasomes, cargo, fibers, \
+                         tracking)",
                     ));
                 }
             }
@@ -303,8 +332,16 @@ impl AnalyzeParams {
             ("fibers.sigma_um", self.fibers.sigma_um, false),
             ("fibers.distance_um", self.fibers.distance_um, true),
             ("fibers.min_piece_um2", self.fibers.min_piece_um2, true),
-            ("fibers.protrusion_max_um", self.fibers.protrusion_max_um, true),
-            ("fibers.protrusion_tip_max_um", self.fibers.protrusion_tip_max_um, true),
+            (
+                "fibers.protrusion_max_um",
+                self.fibers.protrusion_max_um,
+                true,
+            ),
+            (
+                "fibers.protrusion_tip_max_um",
+                self.fibers.protrusion_tip_max_um,
+                true,
+            ),
         ];
         for (name, v, zero_ok) in pos {
             if !v.is_finite() || v < 0.0 || (!zero_ok && v == 0.0) {
@@ -320,6 +357,20 @@ impl AnalyzeParams {
                 c.body_edge_fraction
             )));
         }
+        let tr = &self.tracking;
+        if !(tr.border_margin_um.is_finite() && tr.border_margin_um >= 0.0) {
+            return Err(Error::invalid(format!(
+                "tracking.border_margin_um must be >= 0 (got {})",
+                tr.border_margin_um
+            )));
+        }
+        if tr.release_persistence < 1 {
+            return Err(Error::invalid(
+                "tracking.release_persistence must be >= 1 (got 0)",
+            ));
+        }
+        tr.migrasomes.validate("tracking.migrasomes")?;
+        tr.cells.validate("tracking.cells")?;
         if m.diameter_min_um > m.diameter_max_um {
             return Err(Error::invalid(format!(
                 "migrasomes.diameter_min_um {} is above diameter_max_um {}",
@@ -335,6 +386,18 @@ impl AnalyzeParams {
             )));
         }
         Ok(())
+    }
+}
+
+/// `src` laid over `dst`, key by key, nested tables merged the same way.
+fn deep_merge(dst: &mut toml::Table, src: toml::Table) {
+    for (k, x) in src {
+        match (dst.get_mut(&k), x) {
+            (Some(toml::Value::Table(d)), toml::Value::Table(s)) => deep_merge(d, s),
+            (_, x) => {
+                dst.insert(k, x);
+            }
+        }
     }
 }
 

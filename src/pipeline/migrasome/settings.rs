@@ -56,10 +56,15 @@ pub fn apply_override(p: &AnalyzeParams, s: &str) -> Result<AnalyzeParams> {
         .map_err(|e| Error::invalid(format!("--set {s}: {e}")))?
         .remove("v")
         .expect("parsed key");
-    let mut inner = toml::Table::new();
-    inner.insert(key.to_string(), value);
+    // `tracking.cells.max_frame_gap=3`: nested tables
+    let mut v = value;
+    for part in key.rsplit('.') {
+        let mut t = toml::Table::new();
+        t.insert(part.to_string(), v);
+        v = toml::Value::Table(t);
+    }
     let mut over = toml::Table::new();
-    over.insert(sec.to_string(), toml::Value::Table(inner));
+    over.insert(sec.to_string(), v);
     AnalyzeParams::merge(p, over, Path::new("--set"))
 }
 
@@ -82,5 +87,41 @@ mod tests {
         assert!(ch.is_none());
         assert!(load_parameters(Preset::Wga, None, &["nokey".into()]).is_err());
         assert!(load_parameters(Preset::Wga, None, &["bogus.x=1".into()]).is_err());
+    }
+
+    #[test]
+    fn tracking_parameters_nest_under_tracking() {
+        let (p, _) = load_parameters(
+            Preset::Wga,
+            None,
+            &[
+                "tracking.migrasomes.linking_max_distance_um=3.5".into(),
+                "tracking.cells.allow_splitting=false".into(),
+                "tracking.border_margin_um=1".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(p.tracking.migrasomes.linking_max_distance_um, 3.5);
+        // the other keys of the nested table keep their defaults
+        assert_eq!(p.tracking.migrasomes.max_frame_gap, 2);
+        assert!(!p.tracking.cells.allow_splitting);
+        assert_eq!(p.tracking.cells.linking_max_distance_um, 15.0);
+        assert_eq!(p.tracking.border_margin_um, 1.0);
+        let toml = "[tracking]\nenabled = false\n[tracking.cells]\nmax_frame_gap = 3\n";
+        let (p, _) =
+            parameters_from_text(Preset::Wga, Some((Path::new("t.toml"), toml)), &[]).unwrap();
+        assert!(!p.tracking.enabled);
+        assert_eq!(p.tracking.cells.max_frame_gap, 3);
+        assert_eq!(p.tracking.cells.linking_max_distance_um, 15.0);
+        for bad in [
+            "tracking.cells.max_frame_gap=0",
+            "tracking.migrasomes.bogus=1",
+            "tracking.migrasomes.linking_max_distance_um=-1",
+        ] {
+            assert!(
+                load_parameters(Preset::Wga, None, &[bad.into()]).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -17,9 +17,9 @@ use crate::ops::mask::{and_mask, and_not, fill};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::peaks::{PeakParams, local_maxima_within};
 
-use super::cargo::LocalBackground;
 use super::super::config::PxParams;
 use super::super::shape::{Reject, Shape, judge as judge_shape, shapes};
+use super::cargo::LocalBackground;
 use super::fibers::FiberPlanes;
 use super::{Capacities, Thresholds};
 
@@ -236,10 +236,9 @@ pub(super) fn judge(
         .iter()
         .zip(&cand_shapes)
         .map(|(c, sh)| {
-            judge_shape(c.stats.area, sh, &px.shape_rules)
-                .or((c.context.on_protrusion
-                    && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
-                    .then_some(Reject::ProtrusionTip))
+            judge_shape(c.stats.area, sh, &px.shape_rules).or((c.context.on_protrusion
+                && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
+                .then_some(Reject::ProtrusionTip))
         })
         .collect();
     // a bright protrusion breaks into fragments at the spot threshold: a round candidate

@@ -1,0 +1,1132 @@
+//! Tracking in the results of one image: migrasomes and cells are tracked frame by frame as
+//! the engine hands its results over ([`crate::track`]); each frame's rows wait until the
+//! tracks of its detections are final (a few frames: `max_frame_gap` − 1), then go out with
+//! `track_id` in `migrasomes.csv` and the cell's track as `cell_id` everywhere. Finished
+//! tracks go to `tracks.csv` as they end, events (formation, release, disappearance) to
+//! `events.csv` as they are known, the spots and tracks to `<image>.xml` (TrackMate's file).
+//! Memory holds a few frames and the tracks that have not ended, whatever the movie's length.
+//!
+//! Events (migrasome tracks only):
+//! - `formation`: a track that begins after the first frame, attached (not released), not
+//!   within `border_margin_um` of the field's border, and not split off another track;
+//! - `release`: the track, attached until then, is seen released in `release_persistence`
+//!   consecutive detections; the event's frame is the first of them;
+//! - `disappearance`: a track that ends before the last frame, not near the border, not by
+//!   merging into another.
+//!
+//! Not here: the tracking itself (see `track`), the other tables (see `tables`).
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
+
+use crate::error::{Error, Result};
+use crate::image::Plane;
+use crate::pipeline::migrasome::FrameResult;
+use crate::pipeline::migrasome::config::TrackingParams;
+use crate::track::{Edge, Final, Point, TrackEnd, Tracker};
+
+/// The tracking tables, per image and combined.
+pub const TRACK_TABLES: [&str; 2] = ["tracks.csv", "events.csv"];
+/// TrackMate's file format version written (the `TrackMate version` attribute).
+pub const TRACKMATE_VERSION: &str = "7.11.1";
+
+/// Per (z, cell id): the cell's formation and release rates per hour, where known.
+pub type CellRates = HashMap<(usize, u32), (Option<f64>, Option<f64>)>;
+
+/// A frame's ids once its tracks are final (or its own ids, tracking off).
+#[derive(Clone, Debug, Default)]
+pub struct FrameIds {
+    /// Per cell (in `FrameResult::cells` order): its id in the tables (its track).
+    pub cell: Vec<u32>,
+    /// Per migrasome: its track (None: tracking off).
+    pub track: Vec<Option<u32>>,
+    /// Per migrasome: its cell's id in the tables (0: none).
+    pub cell_of_migrasome: Vec<u32>,
+    /// Per migrasome: the cell of its track's first detection.
+    pub origin_cell: Vec<Option<u32>>,
+}
+
+impl FrameIds {
+    /// The frame's own ids.
+    pub fn own(f: &FrameResult) -> FrameIds {
+        FrameIds {
+            cell: f.cells.iter().map(|c| c.id).collect(),
+            track: vec![None; f.migrasomes.len()],
+            cell_of_migrasome: f.migrasomes.iter().map(|m| m.cell_id).collect(),
+            origin_cell: vec![None; f.migrasomes.len()],
+        }
+    }
+}
+
+/// A frame ready to write.
+pub struct Ready {
+    pub t: usize,
+    pub z: usize,
+    pub f: FrameResult,
+    /// The planes, kept for its QC pictures.
+    pub planes: Option<Vec<Plane>>,
+    pub ids: FrameIds,
+}
+
+/// A frame waiting for its tracks.
+struct Pending {
+    t: usize,
+    z: usize,
+    f: FrameResult,
+    planes: Option<Vec<Plane>>,
+    cells: Vec<Option<Final>>,
+    migrasomes: Vec<Option<Final>>,
+}
+
+impl Pending {
+    fn complete(&self) -> bool {
+        self.cells.iter().all(Option::is_some) && self.migrasomes.iter().all(Option::is_some)
+    }
+}
+
+/// A migrasome track not ended yet.
+struct TrackAcc {
+    first_frame: usize,
+    last_frame: usize,
+    origin_cell: u32,
+    last_cell: u32,
+    n: usize,
+    path_um: f64,
+    last_pos: (f64, f64),
+    sum_diameter: f64,
+    cargo_positive: Vec<usize>,
+    formation: Option<usize>,
+    release: Option<usize>,
+    split_from: Option<u32>,
+    /// The confirmed released state, and the run of detections against it: (count, first
+    /// frame, position, cell).
+    released: bool,
+    run: (u32, usize, (f64, f64), u32),
+}
+
+/// Per cell track: frames seen, formations and releases of its migrasomes.
+#[derive(Clone, Copy, Debug, Default)]
+struct CellAcc {
+    first: usize,
+    last: usize,
+    formations: u32,
+    releases: u32,
+}
+
+/// Per plane (z) sequence.
+struct PlaneState {
+    cells: Tracker,
+    migrasomes: Tracker,
+    tracks: HashMap<u32, TrackAcc>,
+    /// Track ends waiting for the frame after their last one to be written.
+    ends: Vec<TrackEnd>,
+    /// Frames of this plane written.
+    written: usize,
+}
+
+/// The tracking outputs of one image being written in its staging folder.
+pub struct ImageTracking {
+    image: String,
+    enabled: bool,
+    p: TrackingParams,
+    pixel_um: f64,
+    /// Seconds per frame, when the file says.
+    dt_s: Option<f64>,
+    nt: usize,
+    membrane: usize,
+    n_cargo: usize,
+    sample: Vec<String>,
+    planes: Vec<PlaneState>,
+    pending: VecDeque<Pending>,
+    size_um: (f64, f64),
+    tracks: Table,
+    events: Table,
+    xml: Option<Xml>,
+    cells: HashMap<(usize, u32), CellAcc>,
+}
+
+/// What the TrackMate file records about the image.
+pub struct XmlImage {
+    pub input: PathBuf,
+    pub width: usize,
+    pub height: usize,
+    pub nframes: usize,
+    /// Channels of the image (a mean intensity feature each, up to 8) and the migrasome
+    /// channel (its mean is the spot's QUALITY).
+    pub channels: usize,
+    pub membrane: usize,
+}
+
+struct Table {
+    path: PathBuf,
+    out: csv::Writer<File>,
+}
+
+impl Table {
+    fn create(path: PathBuf, header: &[String]) -> Result<Table> {
+        let f = File::create(&path).map_err(|e| Error::output(&path, e))?;
+        let mut t = Table {
+            out: csv::Writer::from_writer(f),
+            path,
+        };
+        t.row(header)?;
+        Ok(t)
+    }
+    fn row(&mut self, r: &[String]) -> Result<()> {
+        self.out
+            .write_record(r)
+            .map_err(|e| Error::output(&self.path, e.into()))
+    }
+    fn finish(mut self) -> Result<()> {
+        self.out.flush().map_err(|e| Error::output(&self.path, e))
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+impl ImageTracking {
+    /// Starts the tracking of image `image` (`nt` time points, `nz` planes each) in the
+    /// staging folder `dir`. `xml`: write `<image>.xml` (single-plane movies).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        dir: &Path,
+        image: &str,
+        p: &TrackingParams,
+        pixel_um: f64,
+        dt_s: Option<f64>,
+        (nt, nz): (usize, usize),
+        membrane: usize,
+        cargo: &[String],
+        sample: (&[String], &[String]),
+        xml: Option<XmlImage>,
+    ) -> Result<ImageTracking> {
+        let mut th: Vec<String> = [
+            "image",
+            "z",
+            "track_id",
+            "origin_cell_id",
+            "last_cell_id",
+            "first_frame",
+            "last_frame",
+            "n_spots",
+            "formation_frame",
+            "release_frame",
+            "disappearance_frame",
+            "split_from_track_id",
+            "merged_into_track_id",
+            "path_length_um",
+            "mean_speed_um_per_min",
+            "mean_diameter_um",
+        ]
+        .map(String::from)
+        .to_vec();
+        th.extend(cargo.iter().map(|c| format!("{c}_positive_fraction")));
+        th.extend(sample.0.iter().cloned());
+        let eh: Vec<String> = [
+            "image", "frame", "event", "track_id", "cell_id", "x_um", "y_um",
+        ]
+        .map(String::from)
+        .to_vec();
+        let dt_s = dt_s.filter(|d| d.is_finite() && *d > 0.0);
+        let xml = match (p.enabled, xml) {
+            (true, Some(x)) => Some(Xml::create(dir, image, x, pixel_um, dt_s)?),
+            _ => None,
+        };
+        Ok(ImageTracking {
+            image: image.to_string(),
+            enabled: p.enabled,
+            p: p.clone(),
+            pixel_um,
+            dt_s,
+            nt,
+            membrane,
+            n_cargo: cargo.len(),
+            sample: sample.1.to_vec(),
+            planes: (0..nz.max(1))
+                .map(|_| PlaneState {
+                    cells: Tracker::new(&p.cells),
+                    migrasomes: Tracker::new(&p.migrasomes),
+                    tracks: HashMap::new(),
+                    ends: Vec::new(),
+                    written: 0,
+                })
+                .collect(),
+            pending: VecDeque::new(),
+            size_um: (0.0, 0.0),
+            tracks: Table::create(dir.join(TRACK_TABLES[0]), &th)?,
+            events: Table::create(dir.join(TRACK_TABLES[1]), &eh)?,
+            xml,
+            cells: HashMap::new(),
+        })
+    }
+
+    /// Adds frame (t, z); returns the frames whose rows can be written now, in order.
+    pub fn push(
+        &mut self,
+        t: usize,
+        z: usize,
+        f: FrameResult,
+        planes: Option<Vec<Plane>>,
+    ) -> Result<Vec<Ready>> {
+        if !self.enabled {
+            let ids = FrameIds::own(&f);
+            return Ok(vec![Ready {
+                t,
+                z,
+                f,
+                planes,
+                ids,
+            }]);
+        }
+        self.size_um = (
+            f.width as f64 * self.pixel_um,
+            f.height as f64 * self.pixel_um,
+        );
+        let um = self.pixel_um;
+        let cells: Vec<Point> = f
+            .cells
+            .iter()
+            .map(|c| Point {
+                x: c.x * um,
+                y: c.y * um,
+                features: [0.0, 0.0],
+                id: c.id,
+            })
+            .collect();
+        let membrane = self.membrane;
+        let migr: Vec<Point> = f
+            .migrasomes
+            .iter()
+            .map(|m| Point {
+                x: m.stats.centroid_x * um,
+                y: m.stats.centroid_y * um,
+                features: [
+                    m.stats.channels.get(membrane).map_or(0.0, |c| c.mean),
+                    m.stats.equivalent_diameter() * um,
+                ],
+                id: m.id,
+            })
+            .collect();
+        self.pending.push_back(Pending {
+            t,
+            z,
+            cells: vec![None; f.cells.len()],
+            migrasomes: vec![None; f.migrasomes.len()],
+            f,
+            planes,
+        });
+        let ps = &mut self.planes[z];
+        let oc = ps.cells.push(&cells);
+        let om = ps.migrasomes.push(&migr);
+        self.take(z, oc.spots, om.spots);
+        self.planes[z].ends.extend(om.ends);
+        self.flush(false)
+    }
+
+    /// The movie ended: returns the frames still waiting.
+    pub fn finish_frames(&mut self) -> Result<Vec<Ready>> {
+        if !self.enabled {
+            return Ok(vec![]);
+        }
+        for z in 0..self.planes.len() {
+            let oc = self.planes[z].cells.finish();
+            let om = self.planes[z].migrasomes.finish();
+            self.take(z, oc.spots, om.spots);
+            self.planes[z].ends.extend(om.ends);
+        }
+        self.flush(true)
+    }
+
+    /// Files the finals of plane `z` with their frames.
+    fn take(&mut self, z: usize, cells: Vec<Final>, migr: Vec<Final>) {
+        for (is_cell, list) in [(true, cells), (false, migr)] {
+            for s in list {
+                let p = self
+                    .pending
+                    .iter_mut()
+                    .find(|p| p.z == z && p.t == s.frame)
+                    .expect("a final spot of a frame waiting");
+                let v = if is_cell {
+                    &mut p.cells
+                } else {
+                    &mut p.migrasomes
+                };
+                let i = s.index;
+                v[i] = Some(s);
+            }
+        }
+    }
+
+    fn flush(&mut self, all: bool) -> Result<Vec<Ready>> {
+        let mut out = Vec::new();
+        while self.pending.front().is_some_and(Pending::complete) {
+            let p = self.pending.pop_front().expect("front");
+            out.push(self.write_frame(p)?);
+        }
+        for z in 0..self.planes.len() {
+            let written = self.planes[z].written;
+            let ends = std::mem::take(&mut self.planes[z].ends);
+            let (now, later): (Vec<TrackEnd>, Vec<TrackEnd>) = ends
+                .into_iter()
+                .partition(|e| all || e.last_frame + 1 < written);
+            self.planes[z].ends = later;
+            for e in now {
+                self.end_track(z, &e)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn near_border(&self, (x, y): (f64, f64)) -> bool {
+        let m = self.p.border_margin_um;
+        x < m || y < m || x > self.size_um.0 - m || y > self.size_um.1 - m
+    }
+
+    fn event(
+        &mut self,
+        frame: usize,
+        kind: &str,
+        track: u32,
+        cell: u32,
+        pos: (f64, f64),
+    ) -> Result<()> {
+        let r = vec![
+            self.image.clone(),
+            frame.to_string(),
+            kind.to_string(),
+            track.to_string(),
+            cell.to_string(),
+            format!("{:.4}", pos.0),
+            format!("{:.4}", pos.1),
+        ];
+        self.events.row(&r)
+    }
+
+    /// A frame whose tracks are all final: tracks, events and the TrackMate spots advanced,
+    /// its ids given out.
+    fn write_frame(&mut self, p: Pending) -> Result<Ready> {
+        let (t, z) = (p.t, p.z);
+        let cell_ids: Vec<u32> = p
+            .cells
+            .iter()
+            .map(|c| c.as_ref().expect("final").track)
+            .collect();
+        let map: HashMap<u32, u32> =
+            p.f.cells
+                .iter()
+                .zip(&cell_ids)
+                .map(|(c, &id)| (c.id, id))
+                .collect();
+        for &id in &cell_ids {
+            let c = self.cells.entry((z, id)).or_insert(CellAcc {
+                first: t,
+                last: t,
+                ..Default::default()
+            });
+            c.last = t;
+        }
+        let um = self.pixel_um;
+        let persistence = self.p.release_persistence;
+        let mut ids = FrameIds {
+            cell: cell_ids.clone(),
+            ..Default::default()
+        };
+        if let Some(x) = &mut self.xml {
+            x.begin_frame(t)?;
+        }
+        for (m, s) in p.f.migrasomes.iter().zip(&p.migrasomes) {
+            let s = s.as_ref().expect("final");
+            let cell = *map.get(&m.cell_id).unwrap_or(&0);
+            let pos = (m.stats.centroid_x * um, m.stats.centroid_y * um);
+            let diameter = m.stats.equivalent_diameter() * um;
+            let tid = s.track;
+            if let Some(parent) = s.starts {
+                let formed = t > 0 && !m.released && parent.is_none() && !self.near_border(pos);
+                self.planes[z].tracks.insert(
+                    tid,
+                    TrackAcc {
+                        first_frame: t,
+                        last_frame: t,
+                        origin_cell: cell,
+                        last_cell: cell,
+                        n: 0,
+                        path_um: 0.0,
+                        last_pos: pos,
+                        sum_diameter: 0.0,
+                        cargo_positive: vec![0; self.n_cargo],
+                        formation: formed.then_some(t),
+                        release: None,
+                        split_from: parent,
+                        released: m.released,
+                        run: (0, t, pos, cell),
+                    },
+                );
+                if formed {
+                    self.event(t, "formation", tid, cell, pos)?;
+                    if cell != 0 {
+                        self.cells.entry((z, cell)).or_default().formations += 1;
+                    }
+                }
+            }
+            let a = self.planes[z].tracks.get_mut(&tid).expect("a track begun");
+            if a.n > 0 {
+                a.path_um +=
+                    ((pos.0 - a.last_pos.0).powi(2) + (pos.1 - a.last_pos.1).powi(2)).sqrt();
+            }
+            a.n += 1;
+            a.last_pos = pos;
+            a.last_frame = t;
+            a.last_cell = cell;
+            a.sum_diameter += diameter;
+            for (k, c) in m.cargo.iter().enumerate() {
+                a.cargo_positive[k] += c.positive as usize;
+            }
+            let origin = a.origin_cell;
+            let mut released_at = None;
+            if m.released != a.released {
+                if a.run.0 == 0 {
+                    a.run = (0, t, pos, cell);
+                }
+                a.run.0 += 1;
+                if a.run.0 >= persistence {
+                    a.released = m.released;
+                    if m.released {
+                        released_at = Some((a.run.1, a.run.2, a.run.3));
+                        a.release.get_or_insert(a.run.1);
+                    }
+                    a.run.0 = 0;
+                }
+            } else {
+                a.run.0 = 0;
+            }
+            if let Some((frame, at, c)) = released_at {
+                self.event(frame, "release", tid, c, at)?;
+                if c != 0 {
+                    self.cells.entry((z, c)).or_default().releases += 1;
+                }
+            }
+            if let Some(x) = &mut self.xml {
+                x.spot(t, s, m, pos, diameter, cell)?;
+            }
+            ids.track.push(Some(tid));
+            ids.cell_of_migrasome.push(cell);
+            ids.origin_cell.push(Some(origin));
+        }
+        if let Some(x) = &mut self.xml {
+            x.end_frame()?;
+        }
+        self.planes[z].written = t + 1;
+        Ok(Ready {
+            t,
+            z,
+            f: p.f,
+            planes: p.planes,
+            ids,
+        })
+    }
+
+    fn end_track(&mut self, z: usize, e: &TrackEnd) -> Result<()> {
+        let Some(a) = self.planes[z].tracks.remove(&e.track) else {
+            return Err(Error::invalid(format!(
+                "tracking: track {} ended before it began",
+                e.track
+            )));
+        };
+        let disappeared =
+            a.last_frame + 1 < self.nt && e.merged_into.is_none() && !self.near_border(a.last_pos);
+        if disappeared {
+            self.event(
+                a.last_frame,
+                "disappearance",
+                e.track,
+                a.last_cell,
+                a.last_pos,
+            )?;
+        }
+        let minutes = self
+            .dt_s
+            .map(|d| (a.last_frame - a.first_frame) as f64 * d / 60.0)
+            .filter(|m| *m > 0.0);
+        let mut r = vec![
+            self.image.clone(),
+            z.to_string(),
+            e.track.to_string(),
+            a.origin_cell.to_string(),
+            a.last_cell.to_string(),
+            a.first_frame.to_string(),
+            a.last_frame.to_string(),
+            a.n.to_string(),
+            opt(a.formation),
+            opt(a.release),
+            opt(disappeared.then_some(a.last_frame)),
+            opt(a.split_from),
+            opt(e.merged_into),
+            format!("{:.4}", a.path_um),
+            opt(minutes.map(|m| format!("{:.4}", a.path_um / m))),
+            format!("{:.4}", a.sum_diameter / a.n as f64),
+        ];
+        r.extend(
+            a.cargo_positive
+                .iter()
+                .map(|&k| format!("{:.4}", k as f64 / a.n as f64)),
+        );
+        r.extend(self.sample.iter().cloned());
+        self.tracks.row(&r)?;
+        if let Some(x) = &mut self.xml {
+            x.track_ended(e)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the tables and the TrackMate file; returns each cell's formation and release
+    /// rates per hour (by plane and cell id; `None` where no rate can be given: one frame, no
+    /// frame interval, tracking off).
+    pub fn finish(self) -> Result<CellRates> {
+        self.tracks.finish()?;
+        self.events.finish()?;
+        if let Some(x) = self.xml {
+            x.finish()?;
+        }
+        let mut rates = HashMap::new();
+        if let (Some(dt), true) = (self.dt_s, self.nt > 1) {
+            for (k, c) in &self.cells {
+                let hours = (c.last - c.first + 1) as f64 * dt / 3600.0;
+                rates.insert(
+                    *k,
+                    (
+                        Some(c.formations as f64 / hours),
+                        Some(c.releases as f64 / hours),
+                    ),
+                );
+            }
+        }
+        Ok(rates)
+    }
+}
+
+/// A connected part of the track graph (tracks joined by splits and merges): one TrackMate
+/// track.
+#[derive(Default)]
+struct Component {
+    edges: Vec<Edge>,
+    /// Tracks of it not ended.
+    live: usize,
+    first: usize,
+    last: usize,
+    spots: usize,
+}
+
+/// `<image>.xml` being written: the spots to a part file as frames come, each track when
+/// its whole component has ended, joined at the end.
+struct Xml {
+    path: PathBuf,
+    spots_path: PathBuf,
+    tracks_path: PathBuf,
+    spots: Writer<BufWriter<File>>,
+    tracks: Writer<BufWriter<File>>,
+    image: XmlImage,
+    pixel_um: f64,
+    /// Time units per frame, and their name.
+    dt: f64,
+    unit: &'static str,
+    nspots: u64,
+    /// Track → its parent in the union-find of components (tracks not ended, and the
+    /// components they are in).
+    parent: HashMap<u32, u32>,
+    comps: HashMap<u32, Component>,
+    filtered: Vec<u32>,
+    index: usize,
+}
+
+fn xml_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::output(path, std::io::Error::other(e.to_string()))
+}
+
+impl Xml {
+    fn create(
+        dir: &Path,
+        image: &str,
+        x: XmlImage,
+        pixel_um: f64,
+        dt_s: Option<f64>,
+    ) -> Result<Xml> {
+        let path = dir.join(format!("{image}.xml"));
+        let spots_path = dir.join(".trackmate-spots.part");
+        let tracks_path = dir.join(".trackmate-tracks.part");
+        let open = |p: &Path| -> Result<Writer<BufWriter<File>>> {
+            let f = File::create(p).map_err(|e| Error::output(p, e))?;
+            Ok(Writer::new_with_indent(BufWriter::new(f), b' ', 2))
+        };
+        let (dt, unit) = match dt_s {
+            Some(d) => (d / 60.0, "min"),
+            None => (1.0, "frame"),
+        };
+        Ok(Xml {
+            spots: open(&spots_path)?,
+            tracks: open(&tracks_path)?,
+            path,
+            spots_path,
+            tracks_path,
+            image: x,
+            pixel_um,
+            dt,
+            unit,
+            nspots: 0,
+            parent: HashMap::new(),
+            comps: HashMap::new(),
+            filtered: Vec::new(),
+            index: 0,
+        })
+    }
+
+    fn find(&mut self, mut t: u32) -> u32 {
+        while let Some(&p) = self.parent.get(&t) {
+            if p == t {
+                break;
+            }
+            t = p;
+        }
+        t
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        let (keep, gone) = (ra.min(rb), ra.max(rb));
+        self.parent.insert(gone, keep);
+        let g = self.comps.remove(&gone).unwrap_or_default();
+        let k = self.comps.entry(keep).or_default();
+        k.edges.extend(g.edges);
+        k.live += g.live;
+        k.first = k.first.min(g.first);
+        k.last = k.last.max(g.last);
+        k.spots += g.spots;
+    }
+
+    fn begin_frame(&mut self, t: usize) -> Result<()> {
+        self.spots
+            .write_event(Event::Start(
+                BytesStart::new("SpotsInFrame")
+                    .with_attributes([("frame", t.to_string().as_str())]),
+            ))
+            .map_err(|e| xml_err(&self.spots_path, e))
+    }
+
+    fn end_frame(&mut self) -> Result<()> {
+        self.spots
+            .write_event(Event::End(BytesEnd::new("SpotsInFrame")))
+            .map_err(|e| xml_err(&self.spots_path, e))
+    }
+
+    fn spot(
+        &mut self,
+        t: usize,
+        s: &Final,
+        m: &crate::pipeline::migrasome::Migrasome,
+        pos: (f64, f64),
+        diameter: f64,
+        cell: u32,
+    ) -> Result<()> {
+        let tid = s.track;
+        if s.starts.is_some() {
+            self.parent.insert(tid, tid);
+            self.comps.insert(
+                tid,
+                Component {
+                    live: 1,
+                    first: t,
+                    last: t,
+                    ..Default::default()
+                },
+            );
+            if let Some(Some(parent)) = s.starts {
+                self.union(tid, parent);
+            }
+        }
+        for e in &s.incoming {
+            if e.source_track != tid {
+                self.union(tid, e.source_track);
+            }
+        }
+        let root = self.find(tid);
+        let c = self.comps.entry(root).or_insert_with(|| Component {
+            live: 1,
+            first: t,
+            last: t,
+            ..Default::default()
+        });
+        c.edges.extend(s.incoming.iter().copied());
+        c.last = c.last.max(t);
+        c.first = c.first.min(t);
+        c.spots += 1;
+        self.nspots += 1;
+        let mean = |k: usize| m.stats.channels.get(k).map_or(0.0, |c| c.mean);
+        let id = s.spot.to_string();
+        let mut attrs: Vec<(&str, String)> = vec![
+            ("ID", id.clone()),
+            ("name", format!("ID{id}")),
+            (
+                "QUALITY",
+                format!("{:.4}", mean(self.image.membrane).max(0.0)),
+            ),
+            ("POSITION_X", format!("{:.4}", pos.0)),
+            ("POSITION_Y", format!("{:.4}", pos.1)),
+            ("POSITION_Z", "0.0".into()),
+            ("POSITION_T", format!("{:.4}", t as f64 * self.dt)),
+            ("FRAME", t.to_string()),
+            ("RADIUS", format!("{:.4}", diameter / 2.0)),
+            ("VISIBILITY", "1".into()),
+            ("ESTIMATED_DIAMETER", format!("{:.4}", diameter)),
+            (
+                "AREA",
+                format!("{:.4}", m.stats.area as f64 * self.pixel_um * self.pixel_um),
+            ),
+            ("MIGRASOME_ID", m.id.to_string()),
+            ("CELL_ID", cell.to_string()),
+            ("RELEASED", (m.released as u8).to_string()),
+        ];
+        for (k, c) in m.stats.channels.iter().enumerate().take(8) {
+            attrs.push((channel_feature(k), format!("{:.4}", c.mean)));
+        }
+        let e =
+            BytesStart::new("Spot").with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str())));
+        self.spots
+            .write_event(Event::Empty(e))
+            .map_err(|e| xml_err(&self.spots_path, e))
+    }
+
+    fn track_ended(&mut self, e: &TrackEnd) -> Result<()> {
+        let root = self.find(e.track);
+        let done = match self.comps.get_mut(&root) {
+            Some(c) => {
+                c.live = c.live.saturating_sub(1);
+                c.live == 0
+            }
+            None => false,
+        };
+        if done {
+            let c = self.comps.remove(&root).expect("live");
+            if !c.edges.is_empty() {
+                self.write_track(root, &c)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_track(&mut self, id: u32, c: &Component) -> Result<()> {
+        let p = self.tracks_path.clone();
+        let err = |e: std::io::Error| xml_err(&p, e);
+        let attrs = [
+            ("name", format!("Track_{id}")),
+            ("TRACK_INDEX", self.index.to_string()),
+            ("TRACK_ID", id.to_string()),
+            ("NUMBER_SPOTS", c.spots.to_string()),
+            ("TRACK_START", format!("{:.4}", c.first as f64 * self.dt)),
+            ("TRACK_STOP", format!("{:.4}", c.last as f64 * self.dt)),
+            (
+                "TRACK_DURATION",
+                format!("{:.4}", (c.last - c.first) as f64 * self.dt),
+            ),
+        ];
+        self.index += 1;
+        self.filtered.push(id);
+        self.tracks
+            .write_event(Event::Start(
+                BytesStart::new("Track")
+                    .with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
+            ))
+            .map_err(err)?;
+        for e in &c.edges {
+            let t_src = e.source_frame as f64 * self.dt;
+            let attrs = [
+                ("SPOT_SOURCE_ID", e.source.to_string()),
+                ("SPOT_TARGET_ID", e.target.to_string()),
+                ("LINK_COST", format!("{:.6}", e.cost)),
+                ("EDGE_TIME", format!("{:.4}", t_src)),
+            ];
+            self.tracks
+                .write_event(Event::Empty(
+                    BytesStart::new("Edge")
+                        .with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
+                ))
+                .map_err(err)?;
+        }
+        self.tracks
+            .write_event(Event::End(BytesEnd::new("Track")))
+            .map_err(err)
+    }
+
+    /// Joins the parts into `<image>.xml` and removes them.
+    fn finish(self) -> Result<()> {
+        let Xml {
+            path,
+            spots_path,
+            tracks_path,
+            spots,
+            tracks,
+            image,
+            pixel_um,
+            dt,
+            unit,
+            nspots,
+            filtered,
+            ..
+        } = self;
+        for (w, p) in [(spots, &spots_path), (tracks, &tracks_path)] {
+            let mut inner = w.into_inner();
+            inner.flush().map_err(|e| Error::output(p, e))?;
+        }
+        let f = File::create(&path).map_err(|e| Error::output(&path, e))?;
+        let mut w = Writer::new_with_indent(BufWriter::new(f), b' ', 2);
+        let err = |e: std::io::Error| xml_err(&path, e);
+        let start = |w: &mut Writer<BufWriter<File>>, name: &str, attrs: &[(&str, String)]| {
+            w.write_event(Event::Start(
+                BytesStart::new(name).with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
+            ))
+        };
+        let empty = |w: &mut Writer<BufWriter<File>>, name: &str, attrs: &[(&str, String)]| {
+            w.write_event(Event::Empty(
+                BytesStart::new(name).with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str()))),
+            ))
+        };
+        let end = |w: &mut Writer<BufWriter<File>>, name: &str| {
+            w.write_event(Event::End(BytesEnd::new(name)))
+        };
+        let copy = |w: &mut Writer<BufWriter<File>>, part: &Path| -> Result<()> {
+            let inner = w.get_mut();
+            inner
+                .write_all(b"\n")
+                .map_err(|e| Error::output(&path, e))?;
+            let mut r = File::open(part).map_err(|e| Error::output(part, e))?;
+            std::io::copy(&mut r, inner).map_err(|e| Error::output(&path, e))?;
+            inner
+                .write_all(b"\n")
+                .map_err(|e| Error::output(&path, e))?;
+            std::fs::remove_file(part).map_err(|e| Error::output(part, e))
+        };
+        (|| -> std::io::Result<()> {
+            w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+            start(
+                &mut w,
+                "TrackMate",
+                &[("version", TRACKMATE_VERSION.into())],
+            )?;
+            start(&mut w, "Log", &[])?;
+            w.write_event(Event::Text(quick_xml::events::BytesText::new(
+                "Written by migrascope (LAP tracking of migrasomes)",
+            )))?;
+            end(&mut w, "Log")?;
+            start(
+                &mut w,
+                "Model",
+                &[("spatialunits", "µm".into()), ("timeunits", unit.into())],
+            )?;
+            start(&mut w, "FeatureDeclarations", &[])?;
+            start(&mut w, "SpotFeatures", &[])?;
+            let mut spot_features: Vec<(String, &str, &str, bool)> = vec![
+                ("QUALITY".into(), "Quality", "QUALITY", false),
+                ("POSITION_X".into(), "X", "POSITION", false),
+                ("POSITION_Y".into(), "Y", "POSITION", false),
+                ("POSITION_Z".into(), "Z", "POSITION", false),
+                ("POSITION_T".into(), "T", "TIME", false),
+                ("FRAME".into(), "Frame", "NONE", true),
+                ("RADIUS".into(), "Radius", "LENGTH", false),
+                ("VISIBILITY".into(), "Visibility", "NONE", true),
+                ("ESTIMATED_DIAMETER".into(), "Diameter", "LENGTH", false),
+                ("AREA".into(), "Area", "AREA", false),
+                ("MIGRASOME_ID".into(), "Migrasome id", "NONE", true),
+                ("CELL_ID".into(), "Cell id", "NONE", true),
+                ("RELEASED".into(), "Released", "NONE", true),
+            ];
+            for k in 0..image.channels.min(8) {
+                spot_features.push((
+                    channel_feature(k).into(),
+                    "Mean intensity",
+                    "INTENSITY",
+                    false,
+                ));
+            }
+            for (f, name, dim, isint) in &spot_features {
+                empty(
+                    &mut w,
+                    "Feature",
+                    &[
+                        ("feature", f.clone()),
+                        ("name", (*name).into()),
+                        ("shortname", (*name).into()),
+                        ("dimension", (*dim).into()),
+                        ("isint", isint.to_string()),
+                    ],
+                )?;
+            }
+            end(&mut w, "SpotFeatures")?;
+            start(&mut w, "EdgeFeatures", &[])?;
+            for (f, name, dim, isint) in [
+                ("SPOT_SOURCE_ID", "Source spot ID", "NONE", true),
+                ("SPOT_TARGET_ID", "Target spot ID", "NONE", true),
+                ("LINK_COST", "Edge cost", "COST", false),
+                ("EDGE_TIME", "Edge time", "TIME", false),
+            ] {
+                empty(
+                    &mut w,
+                    "Feature",
+                    &[
+                        ("feature", f.into()),
+                        ("name", name.into()),
+                        ("shortname", name.into()),
+                        ("dimension", dim.into()),
+                        ("isint", isint.to_string()),
+                    ],
+                )?;
+            }
+            end(&mut w, "EdgeFeatures")?;
+            start(&mut w, "TrackFeatures", &[])?;
+            for (f, name, dim, isint) in [
+                ("TRACK_INDEX", "Track index", "NONE", true),
+                ("TRACK_ID", "Track ID", "NONE", true),
+                ("NUMBER_SPOTS", "Number of spots in track", "NONE", true),
+                ("TRACK_START", "Track start", "TIME", false),
+                ("TRACK_STOP", "Track stop", "TIME", false),
+                ("TRACK_DURATION", "Track duration", "TIME", false),
+            ] {
+                empty(
+                    &mut w,
+                    "Feature",
+                    &[
+                        ("feature", f.into()),
+                        ("name", name.into()),
+                        ("shortname", name.into()),
+                        ("dimension", dim.into()),
+                        ("isint", isint.to_string()),
+                    ],
+                )?;
+            }
+            end(&mut w, "TrackFeatures")?;
+            end(&mut w, "FeatureDeclarations")?;
+            start(&mut w, "AllSpots", &[("nspots", nspots.to_string())])?;
+            Ok(())
+        })()
+        .map_err(err)?;
+        copy(&mut w, &spots_path)?;
+        (|| -> std::io::Result<()> {
+            end(&mut w, "AllSpots")?;
+            start(&mut w, "AllTracks", &[])
+        })()
+        .map_err(err)?;
+        copy(&mut w, &tracks_path)?;
+        (|| -> std::io::Result<()> {
+            end(&mut w, "AllTracks")?;
+            start(&mut w, "FilteredTracks", &[])?;
+            for id in &filtered {
+                empty(&mut w, "TrackID", &[("TRACK_ID", id.to_string())])?;
+            }
+            end(&mut w, "FilteredTracks")?;
+            end(&mut w, "Model")?;
+            start(&mut w, "Settings", &[])?;
+            let input = &image.input;
+            empty(
+                &mut w,
+                "ImageData",
+                &[
+                    (
+                        "filename",
+                        input
+                            .file_name()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    ),
+                    (
+                        "folder",
+                        input
+                            .parent()
+                            .map(|p| {
+                                let s = p.to_string_lossy().into_owned();
+                                if s.is_empty() { ".".into() } else { s + "/" }
+                            })
+                            .unwrap_or_default(),
+                    ),
+                    ("width", image.width.to_string()),
+                    ("height", image.height.to_string()),
+                    ("nslices", "1".into()),
+                    ("nframes", image.nframes.to_string()),
+                    ("pixelwidth", pixel_um.to_string()),
+                    ("pixelheight", pixel_um.to_string()),
+                    ("voxeldepth", "1.0".into()),
+                    ("timeinterval", dt.to_string()),
+                ],
+            )?;
+            empty(
+                &mut w,
+                "BasicSettings",
+                &[
+                    ("xstart", "0".into()),
+                    ("xend", (image.width.max(1) - 1).to_string()),
+                    ("ystart", "0".into()),
+                    ("yend", (image.height.max(1) - 1).to_string()),
+                    ("zstart", "0".into()),
+                    ("zend", "0".into()),
+                    ("tstart", "0".into()),
+                    ("tend", (image.nframes.max(1) - 1).to_string()),
+                ],
+            )?;
+            empty(
+                &mut w,
+                "DetectorSettings",
+                &[
+                    ("DETECTOR_NAME", "MANUAL_DETECTOR".into()),
+                    ("RADIUS", "0.5".into()),
+                ],
+            )?;
+            empty(
+                &mut w,
+                "InitialSpotFilter",
+                &[
+                    ("feature", "QUALITY".into()),
+                    ("value", "-1.0".into()),
+                    ("isabove", "true".into()),
+                ],
+            )?;
+            empty(&mut w, "SpotFilterCollection", &[])?;
+            empty(
+                &mut w,
+                "TrackerSettings",
+                &[("TRACKER_NAME", "MANUAL_TRACKER".into())],
+            )?;
+            empty(&mut w, "TrackFilterCollection", &[])?;
+            end(&mut w, "Settings")?;
+            empty(&mut w, "GUIState", &[("state", "ConfigureViews".into())])?;
+            end(&mut w, "TrackMate")?;
+            Ok(())
+        })()
+        .map_err(err)?;
+        let mut inner = w.into_inner();
+        inner
+            .write_all(b"\n")
+            .map_err(|e| Error::output(&path, e))?;
+        inner.flush().map_err(|e| Error::output(&path, e))
+    }
+}
+
+/// TrackMate's name of the mean intensity of channel `k` (0-based): `MEAN_INTENSITY_CH1`...
+fn channel_feature(k: usize) -> &'static str {
+    const NAMES: [&str; 8] = [
+        "MEAN_INTENSITY_CH1",
+        "MEAN_INTENSITY_CH2",
+        "MEAN_INTENSITY_CH3",
+        "MEAN_INTENSITY_CH4",
+        "MEAN_INTENSITY_CH5",
+        "MEAN_INTENSITY_CH6",
+        "MEAN_INTENSITY_CH7",
+        "MEAN_INTENSITY_CH8",
+    ];
+    NAMES[k.min(7)]
+}

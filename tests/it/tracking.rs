@@ -1,0 +1,231 @@
+//! Tracking over a `synth` movie: migrasome tracks and cell ids against the movie's truth,
+//! the tracking tables and the TrackMate file; a single frame keeps its ids and tables.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use crate::harness::run_ok;
+
+fn migrascope() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_migrascope"));
+    c.env_remove("MIGRASCOPE_BACKEND")
+        .env_remove("MIGRASCOPE_DEVICE");
+    c
+}
+
+/// Header and rows of a CSV table.
+fn table(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let h = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (h, rows)
+}
+
+fn col(h: &[String], name: &str) -> usize {
+    h.iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// Per frame: (x, y, id) of each row.
+fn by_frame(p: &Path, id: &str) -> BTreeMap<usize, Vec<(f64, f64, String)>> {
+    let (h, rows) = table(p);
+    let (f, x, y, i) = (
+        col(&h, "frame"),
+        col(&h, "x_um"),
+        col(&h, "y_um"),
+        col(&h, id),
+    );
+    let mut out: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r[f].parse().unwrap()).or_default().push((
+            r[x].parse().unwrap(),
+            r[y].parse().unwrap(),
+            r[i].clone(),
+        ));
+    }
+    out
+}
+
+/// For every true object, the found ids matched to it (nearest within `tol` µm, one to one).
+fn ids_of_truth(
+    truth: &BTreeMap<usize, Vec<(f64, f64, String)>>,
+    found: &BTreeMap<usize, Vec<(f64, f64, String)>>,
+    tol: f64,
+) -> (BTreeMap<String, BTreeSet<String>>, usize) {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut matched = 0;
+    for (f, ts) in truth {
+        let fs = found.get(f).cloned().unwrap_or_default();
+        let mut pairs = Vec::new();
+        for (i, t) in ts.iter().enumerate() {
+            for (j, d) in fs.iter().enumerate() {
+                let dist = ((t.0 - d.0).powi(2) + (t.1 - d.1).powi(2)).sqrt();
+                if dist <= tol {
+                    pairs.push((dist, i, j));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (mut ti, mut fj) = (BTreeSet::new(), BTreeSet::new());
+        for (_, i, j) in pairs {
+            if !ti.contains(&i) && !fj.contains(&j) {
+                ti.insert(i);
+                fj.insert(j);
+                out.entry(ts[i].2.clone())
+                    .or_default()
+                    .insert(fs[j].2.clone());
+                matched += 1;
+            }
+        }
+    }
+    (out, matched)
+}
+
+#[test]
+fn a_movie_is_tracked_with_stable_ids_and_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("truth");
+    let res = dir.path().join("res");
+    run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
+        "--seed", "7", "--frames", "8", "--cells", "2", "--size", "512",
+    ]));
+    run_ok(
+        migrascope()
+            .arg("analyze")
+            .arg(truth.join("synth.ome.tif"))
+            .arg("--out")
+            .arg(&res)
+            .args(["--qc-every", "0"]),
+    );
+    let img = res.join("images/synth");
+    // migrasomes: every true migrasome keeps one track, no track holds two
+    let t = by_frame(&truth.join("truth_migrasomes.csv"), "migrasome_id");
+    let found = by_frame(&res.join("migrasomes.csv"), "track_id");
+    let (ids, matched) = ids_of_truth(&t, &found, 1.0);
+    let n_truth: usize = t.values().map(Vec::len).sum();
+    assert!(
+        matched * 10 >= n_truth * 9,
+        "{matched} of {n_truth} matched"
+    );
+    assert!(!ids.is_empty());
+    for (m, tracks) in &ids {
+        assert_eq!(tracks.len(), 1, "true migrasome {m} in tracks {tracks:?}");
+    }
+    let mut owner = BTreeMap::new();
+    for (m, tracks) in &ids {
+        for tr in tracks {
+            assert!(
+                owner.insert(tr.clone(), m.clone()).is_none(),
+                "track {tr} holds two"
+            );
+        }
+    }
+    // cells: one cell_id per true cell over the movie
+    let tc = by_frame(&truth.join("truth_cells.csv"), "cell_id");
+    let fc = by_frame(&res.join("cells.csv"), "cell_id");
+    let (cells, _) = ids_of_truth(&tc, &fc, 5.0);
+    assert_eq!(cells.len(), 2);
+    for (c, found) in &cells {
+        assert_eq!(found.len(), 1, "true cell {c} under ids {found:?}");
+    }
+    // tracks.csv: a row per track of migrasomes.csv, with its spot count
+    let (mh, mrows) = table(&img.join("migrasomes.csv"));
+    assert_eq!(mh[3..6], ["migrasome_id", "track_id", "cell_id"]);
+    let mut spots: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &mrows {
+        *spots.entry(r[col(&mh, "track_id")].clone()).or_default() += 1;
+    }
+    let (th, trows) = table(&img.join("tracks.csv"));
+    assert_eq!(trows.len(), spots.len());
+    for r in &trows {
+        assert_eq!(
+            r[col(&th, "n_spots")].parse::<usize>().unwrap(),
+            spots[&r[col(&th, "track_id")]]
+        );
+    }
+    // every formation is a track that began after frame 0
+    let (eh, erows) = table(&img.join("events.csv"));
+    assert_eq!(
+        eh,
+        [
+            "image", "frame", "event", "track_id", "cell_id", "x_um", "y_um"
+        ]
+    );
+    for e in erows.iter().filter(|e| e[2] == "formation") {
+        let tr = trows
+            .iter()
+            .find(|r| r[col(&th, "track_id")] == e[3])
+            .unwrap();
+        assert_eq!(tr[col(&th, "first_frame")], e[1]);
+        assert_ne!(e[1], "0");
+    }
+    // cells.csv: rates per hour, synth's frames are 300 s apart
+    let (ch, crows) = table(&img.join("cells.csv"));
+    let fi = col(&ch, "formation_per_h");
+    assert!(crows.iter().all(|r| r[fi].parse::<f64>().unwrap() >= 0.0));
+    // the TrackMate file: a spot per row, an edge per link
+    let xml = std::fs::read_to_string(img.join("synth.xml")).unwrap();
+    assert!(xml.contains("<TrackMate version="));
+    assert!(xml.contains(&format!("<AllSpots nspots=\"{}\">", mrows.len())));
+    let links: usize = spots.values().map(|n| n - 1).sum();
+    assert!(xml.matches("<Edge ").count() >= links.saturating_sub(2));
+    assert!(!img.join(".trackmate-spots.part").exists());
+    // the combined tables hold the tracking tables too
+    assert!(res.join("tracks.csv").is_file() && res.join("events.csv").is_file());
+}
+
+#[test]
+fn a_single_frame_keeps_its_ids_and_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("truth");
+    run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
+        "--seed", "3", "--frames", "1", "--cells", "2", "--size", "512",
+    ]));
+    let run = |out: &Path, extra: &[&str]| {
+        run_ok(
+            migrascope()
+                .arg("analyze")
+                .arg(truth.join("synth.ome.tif"))
+                .arg("--out")
+                .arg(out)
+                .args(["--qc-every", "0"])
+                .args(extra),
+        );
+    };
+    let (on, off) = (dir.path().join("on"), dir.path().join("off"));
+    run(&on, &[]);
+    run(&off, &["--set", "tracking.enabled=false"]);
+    // cells.csv and the label stacks are the same bytes; migrasomes.csv differs only in the
+    // tracking columns
+    for f in ["cells.csv", "frames.csv", "images/synth/synth_cells.tif"] {
+        assert_eq!(
+            std::fs::read(on.join(f)).unwrap(),
+            std::fs::read(off.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let (h, a) = table(&on.join("migrasomes.csv"));
+    let (_, b) = table(&off.join("migrasomes.csv"));
+    let (ti, oi) = (col(&h, "track_id"), col(&h, "origin_cell_id"));
+    assert_eq!(a.len(), b.len());
+    for (ra, rb) in a.iter().zip(&b) {
+        for k in 0..h.len() {
+            if k != ti && k != oi {
+                assert_eq!(ra[k], rb[k], "column {}", h[k]);
+            }
+        }
+        assert_eq!(rb[ti], "");
+        // one frame: a track per migrasome, from its own cell
+        assert_eq!(ra[oi], ra[col(&h, "cell_id")]);
+    }
+    let ids: BTreeSet<&String> = a.iter().map(|r| &r[ti]).collect();
+    assert_eq!(ids.len(), a.len());
+    let (_, ev) = table(&on.join("events.csv"));
+    assert!(ev.is_empty(), "no events in one frame");
+    assert!(!off.join("images/synth/synth.xml").exists());
+}
