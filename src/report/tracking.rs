@@ -931,7 +931,6 @@ impl Xml {
                 &[("spatialunits", "µm".into()), ("timeunits", unit.into())],
             )?;
             start(&mut w, "FeatureDeclarations", &[])?;
-            start(&mut w, "SpotFeatures", &[])?;
             let mut spot_features: Vec<(String, &str, &str, bool)> = vec![
                 ("QUALITY".into(), "Quality", "QUALITY", false),
                 ("POSITION_X".into(), "X", "POSITION", false),
@@ -955,62 +954,53 @@ impl Xml {
                     false,
                 ));
             }
-            for (f, name, dim, isint) in &spot_features {
-                empty(
-                    &mut w,
-                    "Feature",
-                    &[
-                        ("feature", f.clone()),
-                        ("name", (*name).into()),
-                        ("shortname", (*name).into()),
-                        ("dimension", (*dim).into()),
-                        ("isint", isint.to_string()),
-                    ],
-                )?;
-            }
-            end(&mut w, "SpotFeatures")?;
-            start(&mut w, "EdgeFeatures", &[])?;
-            for (f, name, dim, isint) in [
-                ("SPOT_SOURCE_ID", "Source spot ID", "NONE", true),
-                ("SPOT_TARGET_ID", "Target spot ID", "NONE", true),
-                ("LINK_COST", "Edge cost", "COST", false),
-                ("EDGE_TIME", "Edge time", "TIME", false),
-            ] {
-                empty(
-                    &mut w,
-                    "Feature",
-                    &[
-                        ("feature", f.into()),
-                        ("name", name.into()),
-                        ("shortname", name.into()),
-                        ("dimension", dim.into()),
-                        ("isint", isint.to_string()),
-                    ],
-                )?;
-            }
-            end(&mut w, "EdgeFeatures")?;
-            start(&mut w, "TrackFeatures", &[])?;
-            for (f, name, dim, isint) in [
-                ("TRACK_INDEX", "Track index", "NONE", true),
-                ("TRACK_ID", "Track ID", "NONE", true),
-                ("NUMBER_SPOTS", "Number of spots in track", "NONE", true),
-                ("TRACK_START", "Track start", "TIME", false),
-                ("TRACK_STOP", "Track stop", "TIME", false),
-                ("TRACK_DURATION", "Track duration", "TIME", false),
-            ] {
-                empty(
-                    &mut w,
-                    "Feature",
-                    &[
-                        ("feature", f.into()),
-                        ("name", name.into()),
-                        ("shortname", name.into()),
-                        ("dimension", dim.into()),
-                        ("isint", isint.to_string()),
-                    ],
-                )?;
-            }
-            end(&mut w, "TrackFeatures")?;
+            // one <Feature> per (feature, name, dimension, is integer), in its section
+            let declare = |w: &mut Writer<BufWriter<File>>,
+                           section: &str,
+                           features: &[(String, &str, &str, bool)]|
+             -> std::io::Result<()> {
+                start(w, section, &[])?;
+                for (f, name, dim, isint) in features {
+                    empty(
+                        w,
+                        "Feature",
+                        &[
+                            ("feature", f.clone()),
+                            ("name", (*name).into()),
+                            ("shortname", (*name).into()),
+                            ("dimension", (*dim).into()),
+                            ("isint", isint.to_string()),
+                        ],
+                    )?;
+                }
+                end(w, section)
+            };
+            let owned = |v: &[(&str, &'static str, &'static str, bool)]| -> Vec<(String, &'static str, &'static str, bool)> {
+                v.iter().map(|&(f, n, d, i)| (f.to_string(), n, d, i)).collect()
+            };
+            declare(&mut w, "SpotFeatures", &spot_features)?;
+            declare(
+                &mut w,
+                "EdgeFeatures",
+                &owned(&[
+                    ("SPOT_SOURCE_ID", "Source spot ID", "NONE", true),
+                    ("SPOT_TARGET_ID", "Target spot ID", "NONE", true),
+                    ("LINK_COST", "Edge cost", "COST", false),
+                    ("EDGE_TIME", "Edge time", "TIME", false),
+                ]),
+            )?;
+            declare(
+                &mut w,
+                "TrackFeatures",
+                &owned(&[
+                    ("TRACK_INDEX", "Track index", "NONE", true),
+                    ("TRACK_ID", "Track ID", "NONE", true),
+                    ("NUMBER_SPOTS", "Number of spots in track", "NONE", true),
+                    ("TRACK_START", "Track start", "TIME", false),
+                    ("TRACK_STOP", "Track stop", "TIME", false),
+                    ("TRACK_DURATION", "Track duration", "TIME", false),
+                ]),
+            )?;
             end(&mut w, "FeatureDeclarations")?;
             start(&mut w, "AllSpots", &[("nspots", nspots.to_string())])?;
             Ok(())
