@@ -9,5 +9,12 @@ fn main() {
         // SAFETY: the first statement of main, before any other thread exists.
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
+    // `migrascope evaluate --json | head -c 100`: a closed pipe ends the program quietly, as
+    // it does any Unix filter, instead of a panic in `println!` ("failed printing to stdout").
+    #[cfg(unix)]
+    // SAFETY: before any other thread exists; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     std::process::exit(migrascope::cli::main());
 }
