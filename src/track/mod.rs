@@ -493,6 +493,19 @@ impl Tracker {
         }
     }
 
+    /// The link from `src` (its track already final) to `target`.
+    fn edge_from(&self, src: u64, target: u64, cost: f64, kind: LinkKind) -> Edge {
+        let s = self.node(src);
+        Edge {
+            source: src,
+            target,
+            source_frame: s.frame,
+            source_track: s.track,
+            cost,
+            kind,
+        }
+    }
+
     /// Gives every spot of the frames up to `last` its track.
     fn finalize_through(&mut self, last: usize, out: &mut Output) {
         while self.next_final <= last && self.next_final < self.next_frame {
@@ -507,25 +520,11 @@ impl Tracker {
                 let n = self.node(gid).clone();
                 let mut incoming = Vec::new();
                 let (track, starts) = if let Some((src, cost, kind)) = n.pred {
-                    incoming.push(Edge {
-                        source: src,
-                        target: gid,
-                        source_frame: self.node(src).frame,
-                        source_track: self.node(src).track,
-                        cost,
-                        kind,
-                    });
+                    incoming.push(self.edge_from(src, gid, cost, kind));
                     (self.node(src).track, None)
                 } else {
                     let parent = n.split_from.map(|(src, cost)| {
-                        incoming.push(Edge {
-                            source: src,
-                            target: gid,
-                            source_frame: self.node(src).frame,
-                            source_track: self.node(src).track,
-                            cost,
-                            kind: LinkKind::Split,
-                        });
+                        incoming.push(self.edge_from(src, gid, cost, LinkKind::Split));
                         self.node(src).track
                     });
                     let id = if f == 0 && n.p.id != 0 && used.insert(n.p.id) {
@@ -538,14 +537,7 @@ impl Tracker {
                     (id, Some(parent))
                 };
                 for &(src, cost) in &n.merges_in {
-                    incoming.push(Edge {
-                        source: src,
-                        target: gid,
-                        source_frame: self.node(src).frame,
-                        source_track: self.node(src).track,
-                        cost,
-                        kind: LinkKind::Merge,
-                    });
+                    incoming.push(self.edge_from(src, gid, cost, LinkKind::Merge));
                 }
                 self.node_mut(gid).track = track;
                 out.spots.push(Final {

@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::gpu::Recorder;
 use crate::ops::expand::expand_labels;
 use crate::ops::label::{KeepRule, component_any, label_components};
-use crate::ops::mask::{and_mask, and_not, neither, or_nonzero};
+use crate::ops::mask::{and_not, neither, or_nonzero};
 use crate::ops::measure::{PendingObjects, record_objects};
 use crate::ops::{GpuPlane, RawKind, filters, threshold::threshold_above};
 
@@ -96,9 +96,9 @@ pub(super) fn record(
             let beyond = and_not(rec, &pieces, far)?;
             let long = component_any(rec, &pl, &beyond)?;
             let stub = and_not(rec, &from_body, &long)?;
-            let stub = and_mask(rec, &stub, &shaft)?;
+            // the shaft's values on the protrusion (0 on its spots: they are no shaft)
             let off_stub = neither(rec, &stub, &stub)?;
-            let stub_img = filters::replace_masked(rec, mem, &off_stub, 0.0)?;
+            let stub_img = filters::replace_masked(rec, &shaft_img, &off_stub, 0.0)?;
             // shaft - 2 stub: the protrusion's pixels negated, the others unchanged
             filters::axpby(rec, 1.0, &shaft_img, -2.0, &stub_img)?
         }
