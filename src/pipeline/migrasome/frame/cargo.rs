@@ -1,4 +1,5 @@
-//! Stage "cargo": the local background of every cargo channel around every candidate.
+//! Stage "cargo": the local background of every cargo channel around every candidate (and
+//! of the membrane, for the protrusion-tip rule's peak and shaft).
 //!
 //! An annulus around each candidate (beyond a gap, outside other candidates and the body
 //! zone) gives a sigma-clipped mean and SD; a candidate whose mean is above mean + k·SD is
@@ -40,7 +41,7 @@ pub(super) struct PendingCargo {
     channels: Vec<PendingChannel>,
 }
 
-/// Records the annulus statistics of every cargo channel (`cargo`: indices into `raws`) around
+/// Records the annulus statistics of the channels `cargo` (indices into `raws`) around
 /// the candidates `spots` (labelled 1..capacity).
 pub(super) fn record(
     rec: &mut Recorder,
