@@ -2,7 +2,7 @@
 //! the engine hands its results over ([`crate::track`]); each frame's rows wait until the
 //! tracks of its detections are final (a few frames: `max_frame_gap` − 1), then go out with
 //! `track_id` in `migrasomes.csv` and the cell's track as `cell_id` everywhere. Finished
-//! tracks go to `tracks.csv` as they end, events (formation, release, disappearance) to
+//! tracks go to `tracks.csv` as they end, events (formation, release, disappearance, uptake) to
 //! `events.csv` as they are known, the spots and tracks to `<image>.xml` (TrackMate's file).
 //! Memory holds a few frames and the tracks that have not ended, whatever the movie's length.
 //!
@@ -10,9 +10,13 @@
 //! - `formation`: a track that begins after the first frame, attached (not released), not
 //!   within `border_margin_um` of the field's border, and not split off another track;
 //! - `release`: the track, attached until then, is seen released in `release_persistence`
-//!   consecutive detections; the event's frame is the first of them;
+//!   consecutive detections; the event's frame is the first of them. A track's state is
+//!   known once that many consecutive detections agree (a track first known released makes
+//!   no release), and released is final: a released migrasome does not attach again;
 //! - `disappearance`: a track that ends before the last frame, not near the border, not by
-//!   merging into another.
+//!   merging into another;
+//! - `uptake`: such a track, released, whose last detection's edge is within
+//!   `uptake_max_gap_um` of a cell body: the cell took it up (its `cell_id` is that cell's).
 //!
 //! Not here: the tracking itself (see `track`), the other tables (see `tables`).
 
@@ -103,10 +107,14 @@ struct TrackAcc {
     formation: Option<usize>,
     release: Option<usize>,
     split_from: Option<u32>,
-    /// The confirmed released state, and the run of detections against it: (count, first
-    /// frame, position, cell).
-    released: bool,
-    run: (u32, usize, (f64, f64), u32),
+    /// The last detection's gap to the nearest cell body (µm; ∞ beyond the uptake gap).
+    body_gap_um: f64,
+    /// The confirmed released state: `None` until `release_persistence` consecutive
+    /// detections agree; released is final (a released migrasome does not attach again).
+    released: Option<bool>,
+    /// The run of agreeing detections not yet confirmed: (count, first frame, position, cell,
+    /// released).
+    run: (u32, usize, (f64, f64), u32, bool),
 }
 
 /// Per cell track: frames seen, formations and releases of its migrasomes.
@@ -187,6 +195,34 @@ impl Table {
     }
 }
 
+/// The gap (µm) between migrasome `m`'s edge (its equivalent circle) and the nearest
+/// cell-body pixel of its frame, looked for up to `reach` µm; ∞ when there is none.
+fn body_gap_um(
+    f: &FrameResult,
+    m: &crate::pipeline::migrasome::Migrasome,
+    um: f64,
+    reach: f64,
+) -> f64 {
+    let (cx, cy) = (m.stats.centroid_x, m.stats.centroid_y);
+    let r = 0.5 * m.stats.equivalent_diameter();
+    let w = r + reach / um + 1.0;
+    let (x0, x1) = ((cx - w).floor().max(0.0) as usize, (cx + w).ceil() as usize);
+    let (y0, y1) = ((cy - w).floor().max(0.0) as usize, (cy + w).ceil() as usize);
+    let bodies = &f.labels.bodies;
+    let mut best = f64::INFINITY;
+    for y in y0..y1.min(f.height) {
+        for x in x0..x1.min(f.width) {
+            if bodies[y * f.width + x] != 0 {
+                // pixel indices, as the centroid
+                let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
+                best = best.min(d);
+            }
+        }
+    }
+    let gap = (best - r).max(0.0) * um;
+    if gap <= reach { gap } else { f64::INFINITY }
+}
+
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
@@ -219,6 +255,7 @@ impl ImageTracking {
             "formation_frame",
             "release_frame",
             "disappearance_frame",
+            "uptake_frame",
             "split_from_track_id",
             "merged_into_track_id",
             "path_length_um",
@@ -464,8 +501,9 @@ impl ImageTracking {
                         formation: formed.then_some(t),
                         release: None,
                         split_from: parent,
-                        released: m.released,
-                        run: (0, t, pos, cell),
+                        body_gap_um: f64::INFINITY,
+                        released: None,
+                        run: (0, t, pos, cell, m.released),
                     },
                 );
                 if formed {
@@ -484,27 +522,29 @@ impl ImageTracking {
             a.last_pos = pos;
             a.last_frame = t;
             a.last_cell = cell;
+            a.body_gap_um = body_gap_um(&p.f, m, um, self.p.uptake_max_gap_um);
             a.sum_diameter += diameter;
             for (k, c) in m.cargo.iter().enumerate() {
                 a.cargo_positive[k] += c.positive as usize;
             }
             let origin = a.origin_cell;
             let mut released_at = None;
-            if m.released != a.released {
-                if a.run.0 == 0 {
-                    a.run = (0, t, pos, cell);
+            if a.released != Some(true) {
+                if a.run.0 == 0 || a.run.4 != m.released {
+                    a.run = (0, t, pos, cell, m.released);
                 }
                 a.run.0 += 1;
-                if a.run.0 >= persistence {
-                    a.released = m.released;
-                    if m.released {
+                // an attached track that is seen released: a release (a track first seen
+                // released was released before it was seen)
+                let was = a.released;
+                if a.run.0 >= persistence && was != Some(a.run.4) {
+                    a.released = Some(a.run.4);
+                    if a.run.4 && was == Some(false) {
                         released_at = Some((a.run.1, a.run.2, a.run.3));
                         a.release.get_or_insert(a.run.1);
                     }
                     a.run.0 = 0;
                 }
-            } else {
-                a.run.0 = 0;
             }
             if let Some((frame, at, c)) = released_at {
                 self.event(frame, "release", tid, c, at)?;
@@ -539,12 +579,14 @@ impl ImageTracking {
                 e.track
             )));
         };
-        let disappeared =
+        let ended =
             a.last_frame + 1 < self.nt && e.merged_into.is_none() && !self.near_border(a.last_pos);
-        if disappeared {
+        let uptake = ended && a.released == Some(true) && a.body_gap_um <= self.p.uptake_max_gap_um;
+        let disappeared = ended && !uptake;
+        if ended {
             self.event(
                 a.last_frame,
-                "disappearance",
+                if uptake { "uptake" } else { "disappearance" },
                 e.track,
                 a.last_cell,
                 a.last_pos,
@@ -566,6 +608,7 @@ impl ImageTracking {
             opt(a.formation),
             opt(a.release),
             opt(disappeared.then_some(a.last_frame)),
+            opt(uptake.then_some(a.last_frame)),
             opt(a.split_from),
             opt(e.merged_into),
             format!("{:.4}", a.path_um),

@@ -9,14 +9,18 @@
 //! The model (every number is in [`MODEL`] and in `truth.json`):
 //! - **Release**: with probability `release` an attached migrasome (born before the last
 //!   frame) gets a release frame uniform over the frames after its birth; it is `released`
-//!   from that frame on and drifts from the next one. Its fiber stays where it was.
+//!   from that frame on and drifts from the next one. Its fiber link breaks: from the release
+//!   frame on the fiber is not drawn within `fiber_break_um` of the migrasome's edge (where it
+//!   was attached), so the release can be seen; the rest of the fiber stays where it was.
 //! - **Drift**: a released migrasome moves each frame by a Gaussian step of SD `drift` µm per
 //!   axis plus its own constant bias (`bias_rel` × `drift` µm, random direction). A step is
 //!   redrawn (5 tries, else the migrasome stays) unless the migrasome keeps every classic
 //!   rule from that frame on: ≥ 1 µm (edge to edge) from other migrasomes (their current
 //!   centres, the spots of those born later, and every later point of a scripted encounter
 //!   path), ≥ 1 µm from every body, ≥ r + 2 µm inside the image, in its cell's territory; and
-//!   it never comes nearer a fiber than min(r + 1 µm, where it is).
+//!   it never comes nearer a fiber than min(r + 1.5 µm, where it is) (for a migrasome released
+//!   in the movie: the fiber as drawn, without its own break). 1.5 µm is the classic layout's
+//!   clearance of a released migrasome from every fiber.
 //! - **Disappearance**: with probability `disappear` a migrasome born ≥ 3 frames before the
 //!   end gets a last frame uniform over the frames after its birth and before the movie's
 //!   last; it is gone from the next frame.
@@ -52,7 +56,7 @@ use rand_distr::StandardNormal;
 use serde::Serialize;
 
 use super::geometry::P2;
-use super::layout::{clear_of_bodies, fiber_dist, frames_from, in_territory};
+use super::layout::{clear_of_bodies, fiber_dist_cut, frames_from, in_territory};
 use super::scene::{Fate, Scene, uni};
 
 /// The fixed numbers of the dynamics model (written to `truth.json` when dynamics are on).
@@ -63,6 +67,7 @@ pub struct DynamicsModel {
     pub gap_um: f64,
     pub body_clearance_um: f64,
     pub fiber_clearance_um: f64,
+    pub fiber_break_um: f64,
     pub uptake_delay_frames: (usize, usize),
     pub uptake_speed_um_per_frame: (f64, f64),
     pub uptake_reach_um: f64,
@@ -80,7 +85,8 @@ pub const MODEL: DynamicsModel = DynamicsModel {
     step_tries: 5,
     gap_um: 1.0,
     body_clearance_um: 1.0,
-    fiber_clearance_um: 1.0,
+    fiber_clearance_um: 1.5,
+    fiber_break_um: 1.5,
     uptake_delay_frames: (1, 4),
     uptake_speed_um_per_frame: (0.5, 1.2),
     uptake_reach_um: 15.0,
@@ -255,8 +261,11 @@ fn allowed(
             &frames,
         )
         && in_territory(scene, ci, p, r, model.territory_margin_um, &frames)
-        && (!drift
-            || fiber_dist(scene, p) >= (r + MODEL.fiber_clearance_um).min(fiber_dist(scene, from)))
+        && (!drift || {
+            let cut = scene.own_break(i);
+            let d = |q| fiber_dist_cut(scene, q, cut.as_slice());
+            d(p) >= (r + MODEL.fiber_clearance_um).min(d(from))
+        })
         && (scene.migrasomes.iter().enumerate()).all(|(k, o)| {
             if k == i || o.end.is_some_and(|(last, _)| last < t) {
                 return true;
@@ -427,7 +436,9 @@ fn script_ok(
     let r = 0.5 * m.diameter;
     let ci = cell_index(scene, i);
     let model = &scene.model;
-    let fiber0 = fiber_dist(scene, m.pos);
+    let cut = scene.own_break(i);
+    let fiber_dist = |q| fiber_dist_cut(scene, q, cut.as_slice());
+    let fiber0 = fiber_dist(m.pos);
     path.iter().enumerate().all(|(k, &p)| {
         let t = m.birth + k;
         scene.in_field(p, r + model.border_clearance_um)
@@ -435,7 +446,7 @@ fn script_ok(
             && in_territory(scene, ci, p, r, model.territory_margin_um, &[t])
             && (k == 0
                 || p == path[k - 1]
-                || fiber_dist(scene, p) >= (r + MODEL.fiber_clearance_um).min(fiber0))
+                || fiber_dist(p) >= (r + MODEL.fiber_clearance_um).min(fiber0))
             && (scene.migrasomes.iter().enumerate()).all(|(j, o)| {
                 if j == i || j == partner || !o.exists(t) {
                     return true;

@@ -55,6 +55,43 @@ pub fn seg_dist(p: P2, a: P2, b: P2) -> f64 {
     p.dist(a.add(ab.scale(t)))
 }
 
+/// The pieces of segment `a`–`b` outside the disk of centre `c` and radius `r`: none, one
+/// or two.
+pub fn seg_minus_disk(a: P2, b: P2, c: P2, r: f64) -> Vec<(P2, P2)> {
+    let ab = b.sub(a);
+    let ac = a.sub(c);
+    let (qa, qb, qc) = (ab.dot(ab), 2.0 * ab.dot(ac), ac.dot(ac) - r * r);
+    let disc = qb * qb - 4.0 * qa * qc;
+    if qa <= 0.0 || disc <= 0.0 {
+        return if qc < 0.0 { vec![] } else { vec![(a, b)] };
+    }
+    let sq = disc.sqrt();
+    let (s0, s1) = ((-qb - sq) / (2.0 * qa), (-qb + sq) / (2.0 * qa));
+    if s1 <= 0.0 || s0 >= 1.0 {
+        return vec![(a, b)];
+    }
+    let at = |s: f64| a.add(ab.scale(s));
+    let mut v = Vec::new();
+    if s0 > 0.0 {
+        v.push((a, at(s0)));
+    }
+    if s1 < 1.0 {
+        v.push((at(s1), b));
+    }
+    v
+}
+
+/// The segments of the polyline `pts` outside every disk (centre, radius) in `disks`.
+pub fn polyline_minus_disks(pts: &[P2], disks: &[(P2, f64)]) -> Vec<(P2, P2)> {
+    let mut pieces: Vec<(P2, P2)> = pts.windows(2).map(|w| (w[0], w[1])).collect();
+    for &(c, r) in disks {
+        pieces = (pieces.into_iter())
+            .flat_map(|(a, b)| seg_minus_disk(a, b, c, r))
+            .collect();
+    }
+    pieces
+}
+
 /// Distance from `p` to an open polyline (∞ when it has no points).
 pub fn polyline_dist(p: P2, pts: &[P2]) -> f64 {
     match pts {
@@ -206,6 +243,29 @@ mod tests {
         ];
         assert!((polygon_sdist(P2::new(1.0, 1.0), &sq) + 1.0).abs() < 1e-12);
         assert!((polygon_sdist(P2::new(3.0, 1.0), &sq) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn segments_minus_disks() {
+        let (a, b) = (P2::new(0.0, 0.0), P2::new(10.0, 0.0));
+        let v = seg_minus_disk(a, b, P2::new(5.0, 0.0), 1.0);
+        assert_eq!(v.len(), 2);
+        assert!((v[0].1.x - 4.0).abs() < 1e-12 && (v[1].0.x - 6.0).abs() < 1e-12);
+        assert_eq!(seg_minus_disk(a, b, P2::new(5.0, 3.0), 1.0), vec![(a, b)]);
+        assert!(seg_minus_disk(a, b, P2::new(5.0, 0.0), 20.0).is_empty());
+        let end = seg_minus_disk(a, b, P2::new(10.0, 0.5), 1.0);
+        assert_eq!(end.len(), 1);
+        assert!((end[0].1.x - (10.0 - 0.75f64.sqrt())).abs() < 1e-12);
+        let pts = [a, b, P2::new(10.0, 10.0)];
+        let cut =
+            polyline_minus_disks(&pts, &[(P2::new(10.0, 0.0), 2.0), (P2::new(0.0, 0.0), 1.0)]);
+        assert_eq!(cut.len(), 2);
+        for (p, q) in cut {
+            for x in [p, q] {
+                assert!(x.dist(P2::new(10.0, 0.0)) >= 2.0 - 1e-9);
+                assert!(x.dist(a) >= 1.0 - 1e-9);
+            }
+        }
     }
 
     #[test]

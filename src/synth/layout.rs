@@ -12,7 +12,7 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, Poisson, StandardNormal};
 
-use super::geometry::{P2, polyline_dist, seg_dist};
+use super::geometry::{P2, polyline_dist, polyline_minus_disks, seg_dist};
 use super::scene::{Fiber, Migrasome, Rod, Scene, uni, waves};
 
 /// Step of the fiber random walk (µm).
@@ -65,11 +65,23 @@ pub(super) fn clear_of_bodies(
 
 /// Distance from `p` to every fiber and tether of every cell.
 pub(super) fn fiber_dist(scene: &Scene, p: P2) -> f64 {
+    fiber_dist_cut(scene, p, &[])
+}
+
+/// Distance from `p` to every fiber and tether of every cell, the fibers without the disks
+/// (centre, radius) in `cut`.
+pub(super) fn fiber_dist_cut(scene: &Scene, p: P2, cut: &[(P2, f64)]) -> f64 {
     let last = scene.cfg.frames.saturating_sub(1);
     let mut d = f64::INFINITY;
     for c in &scene.cells {
         for f in &c.fibers {
-            d = d.min(polyline_dist(p, &f.pts));
+            d = d.min(if cut.is_empty() {
+                polyline_dist(p, &f.pts)
+            } else {
+                (polyline_minus_disks(&f.pts, cut).iter())
+                    .map(|&(a, b)| seg_dist(p, a, b))
+                    .fold(f64::INFINITY, f64::min)
+            });
             if f.tethered && last > 0 {
                 d = d.min(seg_dist(
                     p,

@@ -12,7 +12,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
 
 use super::dynamics::MODEL as DYNAMICS;
-use super::geometry::{P2, seg_dist};
+use super::geometry::{P2, polyline_minus_disks, seg_dist};
 use super::poisson;
 use super::realism::{DEBRIS_REACH, MODEL as REALISM};
 use super::scene::{Blob, Cell, Look, Rod, Scene, texture};
@@ -243,6 +243,7 @@ impl<'a> Renderer<'a> {
                             extras(&mut pre, &mut post, cell, look, t, amp, m.psf_sigma_um);
                         }
                     }
+                    let breaks = sc.fiber_breaks(cell.id, t);
                     for f in &cell.fibers {
                         let rod = |a, b| Rod {
                             a,
@@ -250,8 +251,8 @@ impl<'a> Renderer<'a> {
                             width: f.width,
                             peak: f.peak_rel * amp,
                         };
-                        for w in f.pts.windows(2) {
-                            blurred_rod(&mut post, &rod(w[0], w[1]), m.psf_sigma_um);
+                        for (a, b) in polyline_minus_disks(&f.pts, &breaks) {
+                            blurred_rod(&mut post, &rod(a, b), m.psf_sigma_um);
                         }
                         if f.tethered && t > 0 && cell.velocity.norm() > 0.0 {
                             let tip = f.pts[0].add(cell.velocity.scale(t as f64));

@@ -446,6 +446,28 @@ impl Scene {
     }
 
     /// Migrasomes present in frame `t`.
+    /// The break in its fiber of migrasome `i`, released during the movie: the disk around
+    /// where it was attached in which the fiber is no longer drawn (`None`: never released
+    /// from a fiber).
+    pub fn own_break(&self, i: usize) -> Option<(P2, f64)> {
+        let m = &self.migrasomes[i];
+        m.release.map(|_| {
+            let r = 0.5 * m.diameter + super::dynamics::MODEL.fiber_break_um;
+            (m.pos, r)
+        })
+    }
+
+    /// The breaks in the fibers of cell `cell` in frame `t` (see [`Scene::own_break`]).
+    pub fn fiber_breaks(&self, cell: u32, t: usize) -> Vec<(P2, f64)> {
+        (0..self.migrasomes.len())
+            .filter(|&i| {
+                let m = &self.migrasomes[i];
+                m.cell == cell && m.release.is_some_and(|r| r <= t)
+            })
+            .filter_map(|i| self.own_break(i))
+            .collect()
+    }
+
     pub fn alive(&self, t: usize) -> impl Iterator<Item = &Migrasome> {
         self.migrasomes.iter().filter(move |m| m.exists(t))
     }

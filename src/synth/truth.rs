@@ -46,7 +46,9 @@ pub fn write_all(scene: &Scene, dir: &Path) -> Result<Files> {
 pub fn events(scene: &Scene) -> Vec<(usize, &'static str, u32, u32, super::P2)> {
     let mut v = Vec::new();
     for m in &scene.migrasomes {
-        if m.birth > 0 {
+        // formation: a migrasome that appears on its fiber (one that appears released was
+        // not seen forming)
+        if m.birth > 0 && !m.released {
             v.push((m.birth, "formation", m.id, m.cell, m.pos_at(m.birth)));
         }
         if let Some(r) = m.release {

@@ -134,6 +134,9 @@ pub struct TrackingParams {
     /// A release is called when a track, attached before, is seen released in this many
     /// consecutive detections (one noisy frame does not fire it).
     pub release_persistence: u32,
+    /// A released track that ends with its edge this close to a cell body (µm) was taken up
+    /// by that cell (`uptake`), not lost (`disappearance`).
+    pub uptake_max_gap_um: f64,
     pub migrasomes: LinkParams,
     pub cells: LinkParams,
 }
@@ -144,6 +147,7 @@ impl Default for TrackingParams {
             enabled: true,
             border_margin_um: 2.0,
             release_persistence: 2,
+            uptake_max_gap_um: 1.5,
             migrasomes: LinkParams::migrasomes(),
             cells: LinkParams::cells(),
         }
@@ -362,6 +366,12 @@ impl AnalyzeParams {
             return Err(Error::invalid(format!(
                 "tracking.border_margin_um must be >= 0 (got {})",
                 tr.border_margin_um
+            )));
+        }
+        if !(tr.uptake_max_gap_um.is_finite() && tr.uptake_max_gap_um >= 0.0) {
+            return Err(Error::invalid(format!(
+                "tracking.uptake_max_gap_um must be >= 0 (got {})",
+                tr.uptake_max_gap_um
             )));
         }
         if tr.release_persistence < 1 {
