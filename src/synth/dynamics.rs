@@ -27,9 +27,11 @@
 //! - **Uptake**: with probability `uptake` a released migrasome (no other fate) starts, 1–4
 //!   frames after it was released, to move straight at its own body's centre at 0.5–1.2 µm
 //!   per frame (other rules as for drift, but no fiber rule and no clearance from its own
-//!   body; blocked, it tries half a step up to 60° to the side); in the frame where its edge comes within 0.5 µm of the body outline it has its
-//!   last frame, and it enters the body (is gone) in the next. If that would be the movie's
-//!   last frame it simply stays there (no uptake).
+//!   body; blocked, it tries half a step up to 60° to the side). When its next full step
+//!   would bring its edge within 0.5 µm of the body outline, it enters the body (is gone) in
+//!   that frame instead: the frame before is its last (it does not slow at the membrane).
+//!   Should a shortened or side step still bring it that close, that frame is its last,
+//!   unless it is the movie's last frame (then it simply stays there: no uptake).
 //! - **Blinking**: each frame strictly between a migrasome's first and last frame (and not
 //!   its release frame, and not right after another blink) is, with probability `blink`,
 //!   rendered at `blink_dim` × its brightness: the truth keeps the row with `visible` 0.
@@ -184,6 +186,12 @@ pub fn run(scene: &mut Scene, rng: &mut ChaCha8Rng) {
                     cur[i] = scripts[i].as_ref().expect("script")[t - m.birth];
                 }
                 Motion::Uptake(_, start, speed) if t > start => {
+                    // a step that would bring it to the body: it enters the body instead,
+                    // its last frame was the previous one (it does not slow at the membrane)
+                    if touches_after_step(scene, i, t, speed, &cur) {
+                        scene.migrasomes[i].end = Some((t - 1, Fate::Uptake));
+                        continue;
+                    }
                     if let Some(p) = uptake_step(scene, i, t, speed, &cur, &scripts) {
                         cur[i] = p;
                     }
@@ -277,6 +285,19 @@ fn allowed(
                 None => cur[k].dist(p) >= need,
             }
         })
+}
+
+/// Whether migrasome `i`'s full straight step in frame `t` towards its body's centre would
+/// bring its edge within `uptake_touch_um` of the body.
+fn touches_after_step(scene: &Scene, i: usize, t: usize, speed: f64, cur: &[P2]) -> bool {
+    let cell = &scene.cells[cell_index(scene, i)];
+    let r = 0.5 * scene.migrasomes[i].diameter;
+    let to = cell.pos(t).sub(cur[i]);
+    let len = to.norm();
+    len <= 0.0 || {
+        let p = cur[i].add(to.scale(speed.min(len) / len));
+        cell.body_sdist(p, t) - r <= MODEL.uptake_touch_um
+    }
 }
 
 /// One uptake step of migrasome `i` in frame `t` towards its body's centre (halved up to 6

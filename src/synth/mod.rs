@@ -84,12 +84,14 @@
 //!   the fixed numbers in `dynamics`). All draws come from a third ChaCha8 stream, so the
 //!   classic scene never moves.
 //!   - `release` (`--release F`, [0.4]): attached migrasomes whose fiber link breaks at a
-//!     random frame; released from then on, drifting from the next frame.
+//!     random frame; released from then on, drifting from the next frame; the fiber is not
+//!     drawn within 1.5 µm of the migrasome's edge from that frame on.
 //!   - `drift` (`--drift UM`, [0.05]): Brownian step SD (µm per frame and axis) of released
 //!     migrasomes plus a constant bias of 0.3 × that, keeping every layout rule.
 //!   - `disappear` (`--disappear F`, [0.15]): migrasomes that vanish at a random frame.
 //!   - `uptake` (`--uptake F`, [0.3]): released migrasomes near their body (≤ 15 µm) that move
-//!     into it at 0.5–1.2 µm per frame and vanish at its edge.
+//!     into it at 0.5–1.2 µm per frame and vanish at its edge (in the frame their step would
+//!     bring them within 0.5 µm of it).
 //!   - `blink` (`--blink P`, [0.05]): per-frame chance of a one-frame dimming to 0.1 × (the
 //!     truth row stays, `visible` 0).
 //!   - `encounters` (`--encounters N`, [2]): pairs of released migrasomes made to pass
