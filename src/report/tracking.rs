@@ -6,7 +6,8 @@
 //! `events.csv` as they are known, the spots and tracks to `<image>.xml` (TrackMate's file).
 //! Memory holds a few frames and the tracks that have not ended, whatever the movie's length.
 //!
-//! Events (migrasome tracks only):
+//! Events (migrasome tracks only; a track with fewer than `MIN_EVENT_SPOTS` detections makes
+//! none):
 //! - `formation`: a track that begins after the first frame, attached (not released), not
 //!   within `border_margin_um` of the field's border, and not split off another track;
 //! - `release`: the track, attached until then, is seen released in `release_persistence`
@@ -36,6 +37,9 @@ use crate::track::{Edge, Final, Point, TrackEnd, Tracker};
 
 /// The tracking tables, per image and combined.
 pub const TRACK_TABLES: [&str; 2] = ["tracks.csv", "events.csv"];
+/// Fewest detections of a track that make events: a detection in one frame alone (most
+/// often a false one) neither forms nor disappears.
+pub const MIN_EVENT_SPOTS: usize = 2;
 /// TrackMate's file format version written (the `TrackMate version` attribute).
 pub const TRACKMATE_VERSION: &str = "7.11.1";
 
@@ -104,7 +108,10 @@ struct TrackAcc {
     last_pos: (f64, f64),
     sum_diameter: f64,
     cargo_positive: Vec<usize>,
+    /// The formation frame if the track's start is one (called once it has
+    /// `MIN_EVENT_SPOTS` detections).
     formation: Option<usize>,
+    first_pos: (f64, f64),
     release: Option<usize>,
     split_from: Option<u32>,
     /// The last detection's gap to the nearest cell body (µm; ∞ beyond the uptake gap).
@@ -499,6 +506,7 @@ impl ImageTracking {
                         sum_diameter: 0.0,
                         cargo_positive: vec![0; self.n_cargo],
                         formation: formed.then_some(t),
+                        first_pos: pos,
                         release: None,
                         split_from: parent,
                         body_gap_um: f64::INFINITY,
@@ -506,12 +514,6 @@ impl ImageTracking {
                         run: (0, t, pos, cell, m.released),
                     },
                 );
-                if formed {
-                    self.event(t, "formation", tid, cell, pos)?;
-                    if cell != 0 {
-                        self.cells.entry((z, cell)).or_default().formations += 1;
-                    }
-                }
             }
             let a = self.planes[z].tracks.get_mut(&tid).expect("a track begun");
             if a.n > 0 {
@@ -519,6 +521,11 @@ impl ImageTracking {
                     ((pos.0 - a.last_pos.0).powi(2) + (pos.1 - a.last_pos.1).powi(2)).sqrt();
             }
             a.n += 1;
+            // a formation is called once the track has been seen enough
+            let formed = (a.n == MIN_EVENT_SPOTS)
+                .then_some(a.formation)
+                .flatten()
+                .map(|f| (f, a.first_pos, a.origin_cell));
             a.last_pos = pos;
             a.last_frame = t;
             a.last_cell = cell;
@@ -544,6 +551,12 @@ impl ImageTracking {
                         a.release.get_or_insert(a.run.1);
                     }
                     a.run.0 = 0;
+                }
+            }
+            if let Some((frame, at, c)) = formed {
+                self.event(frame, "formation", tid, c, at)?;
+                if c != 0 {
+                    self.cells.entry((z, c)).or_default().formations += 1;
                 }
             }
             if let Some((frame, at, c)) = released_at {
@@ -579,8 +592,10 @@ impl ImageTracking {
                 e.track
             )));
         };
-        let ended =
-            a.last_frame + 1 < self.nt && e.merged_into.is_none() && !self.near_border(a.last_pos);
+        let ended = a.last_frame + 1 < self.nt
+            && e.merged_into.is_none()
+            && !self.near_border(a.last_pos)
+            && a.n >= MIN_EVENT_SPOTS;
         let uptake = ended && a.released == Some(true) && a.body_gap_um <= self.p.uptake_max_gap_um;
         let disappeared = ended && !uptake;
         if ended {
@@ -605,7 +620,7 @@ impl ImageTracking {
             a.first_frame.to_string(),
             a.last_frame.to_string(),
             a.n.to_string(),
-            opt(a.formation),
+            opt(a.formation.filter(|_| a.n >= MIN_EVENT_SPOTS)),
             opt(a.release),
             opt(disappeared.then_some(a.last_frame)),
             opt(uptake.then_some(a.last_frame)),

@@ -129,7 +129,7 @@ use crate::error::{Error, Result};
 use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 
 pub use dynamics::MODEL as DYNAMICS_MODEL;
-pub use geometry::P2;
+pub use geometry::{P2, polyline_minus_disks, seg_dist};
 pub use scene::{Blob, Cell, Debris, Fate, Filopodium, Look, Migrasome, Ruffle, Scene};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use migrascope::evaluate::Table;
 use migrascope::evaluate::tracking::{self, Det, Event};
-use migrascope::synth::{DYNAMICS_MODEL, Dynamics, Fate};
+use migrascope::synth::{DYNAMICS_MODEL, Dynamics, Fate, polyline_minus_disks, seg_dist};
 
 use super::*;
 
@@ -359,7 +359,12 @@ fn synth_dynamics_truth_is_consistent() {
                 .find(|e| e["event"] == k)
                 .map(|e| f(e, "frame") as u64)
         };
-        assert_eq!(at("formation"), (first > 0).then_some(first), "track {id}");
+        // formation: seen appearing on its fiber (one that appears released is not)
+        assert_eq!(
+            at("formation"),
+            (first > 0 && !s.released).then_some(first),
+            "track {id}"
+        );
         let ends = mine
             .iter()
             .filter(|e| e["event"] == "disappearance" || e["event"] == "uptake")
@@ -389,8 +394,10 @@ fn synth_dynamics_truth_is_consistent() {
             let cell = scene.cells.iter().find(|c| c.id == s.cell).unwrap();
             let gap = cell.body_sdist(P2::new(f(e, "x_um"), f(e, "y_um")), last as usize)
                 - 0.5 * s.diameter;
+            // it enters the body in the frame its step would touch it: in its last frame it
+            // is at most one step (and the touch distance) from the outline
             assert!(
-                (-1e-3..=DYNAMICS_MODEL.uptake_touch_um + 1e-3).contains(&gap),
+                (-1e-3..=DYNAMICS_MODEL.uptake_touch_um + vmax).contains(&gap),
                 "uptake {id} {gap}"
             );
         }
@@ -404,6 +411,31 @@ fn synth_dynamics_truth_is_consistent() {
         }
     }
     assert!(moved > 20, "only {moved} steps moved");
+    // A release breaks the fiber: from the release frame on, no fiber of the cell is drawn
+    // within `fiber_break_um` of the migrasome's edge where it was attached.
+    let mut broken = 0;
+    for s in &scene.migrasomes {
+        let Some(r) = s.release else { continue };
+        let cell = scene.cells.iter().find(|c| c.id == s.cell).unwrap();
+        let need = 0.5 * s.diameter + DYNAMICS_MODEL.fiber_break_um;
+        for t in r.saturating_sub(1)..cfg.frames.min(r + 2) {
+            let cut = scene.fiber_breaks(s.cell, t);
+            assert_eq!(cut.iter().any(|&(c, _)| c == s.pos), t >= r, "{} {t}", s.id);
+            let d = (cell.fibers.iter())
+                .flat_map(|f| polyline_minus_disks(&f.pts, &cut))
+                .map(|(a, b)| seg_dist(s.pos, a, b))
+                .fold(f64::INFINITY, f64::min);
+            if t >= r {
+                assert!(
+                    d >= need - 1e-9,
+                    "migrasome {} frame {t}: fiber {d} µm",
+                    s.id
+                );
+            }
+        }
+        broken += 1;
+    }
+    assert!(broken > 0, "no release during the movie");
     // Every frame: ≥ 1 µm edge to edge between migrasomes (0.3 µm for an encounter pair),
     // ≥ 1 µm from every body (an uptake mover: outside its own body).
     let pairs: Vec<(u32, u32)> = scene.encounters.iter().map(|e| (e.0, e.1)).collect();
