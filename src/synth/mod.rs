@@ -140,7 +140,7 @@ use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 pub use dynamics::MODEL as DYNAMICS_MODEL;
 pub use geometry::P2;
 pub use scene::{Blob, Cell, Debris, Fate, Filopodium, Look, Migrasome, Ruffle, Scene};
-pub use uptake::{MODEL as UPTAKE_MODEL, NAME as UPTAKE_CHANNEL};
+pub use uptake::{Labels as UptakeLabels, MODEL as UPTAKE_MODEL, NAME as UPTAKE_CHANNEL};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -361,7 +361,14 @@ impl<'a> Renderer<'a> {
         let n = sc.cfg.size;
         let sig = self.signal(t, c);
         let bg = m.channels[c].background_photons;
-        let plane = (t * m.channels.len() + c) as u64;
+        // each plane's noise streams; the uptake channel's come after every other plane's,
+        // so turning it on changes no other channel's noise
+        let nbase = m.channels.len() - usize::from(sc.gfp.is_some());
+        let plane = if c < nbase {
+            t * nbase + c
+        } else {
+            sc.cfg.frames * nbase + t
+        } as u64;
         let chunks = n.div_ceil(CHUNK_ROWS) as u64;
         let mut out = vec![0u16; n * n];
         for (ci, rows) in out.chunks_mut(CHUNK_ROWS * n).enumerate() {
