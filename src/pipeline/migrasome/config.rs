@@ -131,6 +131,10 @@ pub struct UptakeParams {
     pub threshold: Rule,
     /// Smallest punctum kept (µm²); smaller components are noise.
     pub min_area_um2: f64,
+    /// A punctum is inside a cell when its centroid is at least this far (µm) inside the
+    /// body mask: a vesicle pressed against the outline, whose membrane signal the body mask
+    /// takes in, stays outside.
+    pub edge_margin_um: f64,
 }
 
 impl Default for UptakeParams {
@@ -138,6 +142,7 @@ impl Default for UptakeParams {
         UptakeParams {
             threshold: rule("noise:6"),
             min_area_um2: 0.1,
+            edge_margin_um: 0.5,
         }
     }
 }
@@ -370,6 +375,7 @@ impl AnalyzeParams {
                 true,
             ),
             ("uptake.min_area_um2", self.uptake.min_area_um2, true),
+            ("uptake.edge_margin_um", self.uptake.edge_margin_um, true),
         ];
         for (name, v, zero_ok) in pos {
             if !v.is_finite() || v < 0.0 || (!zero_ok && v == 0.0) {
@@ -531,6 +537,8 @@ pub struct PxParams {
     /// the smallest punctum (px, at least 1).
     pub uptake_threshold: Rule,
     pub uptake_min_area: u32,
+    /// Puncta count inside a body when their centroid is this far (px) inside its mask.
+    pub uptake_edge_margin: f64,
 }
 
 /// A protrusion's piece of ridge starts within this distance (µm) of the body zone (the
@@ -602,6 +610,7 @@ impl PxParams {
             protrusion_tip_max: px(p.fibers.protrusion_tip_max_um),
             uptake_threshold: p.uptake.threshold,
             uptake_min_area: area(p.uptake.min_area_um2).max(1),
+            uptake_edge_margin: px(p.uptake.edge_margin_um),
         })
     }
 }

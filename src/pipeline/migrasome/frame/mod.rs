@@ -237,8 +237,8 @@ struct Pending2 {
     candidates_rb: Readback,
     bodies_rb: Readback,
     in_body_zone_rb: Readback,
-    /// The uptake puncta and their threshold.
-    uptake: Option<(PendingObjects, f64)>,
+    /// The uptake puncta, the deep body labels and the threshold.
+    uptake: Option<uptake::PendingUptake>,
 }
 
 /// A frame whose first submission (enhanced images, threshold statistics) is on the GPU.
@@ -523,10 +523,15 @@ fn record_rest(
         caps.spots,
     )?;
     let uptake = match (roles.uptake, &s1.uptake_img, s1.uptake_thr) {
-        (Some(c), Some(img), Some(t)) => Some((
-            uptake::record(rec, img, &s1.raws[c], t, px, caps.uptake)?,
+        (Some(c), Some(img), Some(t)) => Some(uptake::record(
+            rec,
+            img,
+            &s1.raws[c],
+            &cell_planes.bodies,
             t,
-        )),
+            px,
+            caps.uptake,
+        )?),
         _ => None,
     };
     let n = candidates.labels.len() as u64 * 4;
@@ -577,9 +582,8 @@ fn finish(
     let pieces_ok = !pieces_grow;
     let mut uptake_grow = false;
     let uptake_objects = match p.uptake {
-        Some((objects, t)) => {
-            done(objects.finish(gpu)?, &mut caps.uptake, &mut uptake_grow).map(|o| (o, t))
-        }
+        Some(u) => done(u.objects.finish(gpu)?, &mut caps.uptake, &mut uptake_grow)
+            .map(|o| (o, u.deep_bodies, u.threshold)),
         None => None,
     };
     let (Some(cell_objects), true, true, Some(candidates), false) =
@@ -620,14 +624,18 @@ fn finish(
         px,
     );
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
-    let uptake = uptake_objects.map(|(objects, threshold)| {
-        let (puncta, per_cell) = uptake::assign(objects, &bodies, &territory, w, &cells);
-        FrameUptake {
-            threshold,
-            puncta,
-            cells: per_cell,
+    let uptake = match uptake_objects {
+        Some((objects, deep, threshold)) => {
+            let deep: Vec<u32> = deep.wait_as(gpu)?;
+            let (puncta, per_cell) = uptake::assign(objects, &deep, &territory, w, &cells);
+            Some(FrameUptake {
+                threshold,
+                puncta,
+                cells: per_cell,
+            })
         }
-    });
+        None => None,
+    };
     let labels = FrameLabels {
         migrasomes: spots::relabel(&candidate_img, &kept_id),
         rejected: spots::relabel(&candidate_img, &rejected_id),

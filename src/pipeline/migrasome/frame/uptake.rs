@@ -5,9 +5,15 @@
 //! sigmas, and the statistics of its `uptake.threshold` (`noise:K` sigma-clipped as the spot
 //! threshold). Submission 2 (`record`): the DoG above the threshold, 8-connected components,
 //! components of at least `uptake.min_area_um2` measured (area, centroid, and the sum of raw
-//! CH). On the host (`assign`) a punctum belongs to the cell whose body holds its centroid
-//! pixel (the body label there, the cell through the territory that pixel is in): a punctum
-//! whose centroid lies outside every body is not counted, even when it touches one. The
+//! CH), and the bodies less their outer `uptake.edge_margin_um` (the outside grown into
+//! them by `expand_labels`) read back. On the host (`assign`) a punctum belongs to the cell
+//! whose body holds its centroid pixel that far inside (the cell through the territory that
+//! pixel is in): a punctum whose centroid lies outside every body, or in its outer margin,
+//! is not counted, even when it touches one. The margin is there because the body mask takes
+//! in the membrane signal of a vesicle pressed against the outline (measured on `synth`
+//! movies: the mask reached 1.1-1.5 µm beyond the true outline there, putting the centroids
+//! of two such vesicles 0.2-0.3 µm inside it), while a vesicle that has entered the cell lies
+//! deeper. The
 //! components are labelled over the whole frame, not only inside the bodies, so a vesicle
 //! sitting on the outline (one about to be taken up) is judged by its centre, as the truth of
 //! `synth --uptake-channel` is, instead of leaving a counted sliver inside the body mask.
@@ -16,8 +22,10 @@
 //! `report::tables`).
 
 use crate::error::Result;
-use crate::gpu::Recorder;
+use crate::gpu::{Readback, Recorder};
+use crate::ops::expand::expand_labels;
 use crate::ops::label::{KeepRule, label_components};
+use crate::ops::mask::{and_not, neither};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::threshold::threshold_above;
 use crate::ops::{GpuPlane, filters, to_f32};
@@ -73,27 +81,44 @@ pub(super) fn record_enhance(
     Ok((img, h))
 }
 
-/// Submission 2: the puncta above `threshold`, measured over the raw channel `raw`.
+/// Submission 2 being read back: the puncta, the deep body labels, the threshold.
+pub(super) struct PendingUptake {
+    pub objects: PendingObjects,
+    pub deep_bodies: Readback,
+    pub threshold: f64,
+}
+
+/// Submission 2: the puncta above `threshold`, measured over the raw channel `raw`, and the
+/// body labels `bodies` less their outer margin.
 pub(super) fn record(
     rec: &mut Recorder,
     img: &GpuPlane,
     raw: &GpuPlane,
+    bodies: &GpuPlane,
     threshold: f64,
     px: &PxParams,
     capacity: u32,
-) -> Result<PendingObjects> {
+) -> Result<PendingUptake> {
+    let outside = neither(rec, bodies, bodies)?;
+    let near = expand_labels(rec, &outside, px.uptake_edge_margin)?;
+    let deep = and_not(rec, bodies, &near)?;
+    let deep_bodies = rec.readback(&deep.buf, 0, deep.len() as u64 * 4);
     let mask = threshold_above(rec, img, threshold)?;
     let labels = label_components(rec, &mask, 8)?;
     let rule = KeepRule {
         min_area: px.uptake_min_area.max(1),
         ..Default::default()
     };
-    Ok(record_objects(rec, &labels, &[raw], capacity, rule)?.0)
+    Ok(PendingUptake {
+        objects: record_objects(rec, &labels, &[raw], capacity, rule)?.0,
+        deep_bodies,
+        threshold,
+    })
 }
 
 /// The host's assignment: each punctum (`objects`, measured over the uptake channel as their
-/// only channel) to the cell whose body holds its centroid pixel: `bodies` (body labels, 0
-/// outside) and `territory` (cell ids, 0 where none) are label images of width `w`; `cells`
+/// only channel) to the cell whose body holds its centroid pixel: `bodies` (body labels less
+/// their outer margin, 0 elsewhere) and `territory` (cell ids, 0 where none) are label images of width `w`; `cells`
 /// the frame's cells. Returns the puncta and the per-cell sums.
 pub fn assign(
     objects: Vec<ObjectStats>,
