@@ -38,8 +38,11 @@ pub struct UptakeScore {
     pub predicted_total: u64,
 }
 
-/// (cell id, nucleus x, y) of a cells table, per (image, frame).
-fn cells(path: &Path) -> Result<BTreeMap<Key, Vec<(u64, (f64, f64))>>> {
+/// (cell id, nucleus x, y) per (image, frame).
+type CellsByFrame = BTreeMap<Key, Vec<(u64, (f64, f64))>>;
+
+/// The cells of a cells table.
+fn cells(path: &Path) -> Result<CellsByFrame> {
     let t = Table::read(path)?;
     let (ci, cf, cid, cx, cy) = (
         t.col("image")?,

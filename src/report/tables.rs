@@ -291,7 +291,7 @@ impl Tables {
             };
             row.push(fu.inside().to_string());
             for ((c, cu), id) in f.cells.iter().zip(&fu.cells).zip(&ids.cell) {
-                u.record(&fields![
+                let row = fields![
                     image,
                     t,
                     z,
@@ -300,7 +300,8 @@ impl Tables {
                     format!("{:.4}", cu.area as f64 * a),
                     cu.intensity_sum,
                     format!("{:.4}", c.body_area as f64 * a)
-                ])?;
+                ];
+                u.record(&row)?;
             }
         }
         self.frames.record(&row)?;

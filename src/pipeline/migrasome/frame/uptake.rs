@@ -127,7 +127,7 @@ pub fn assign(
     w: usize,
     cells: &[Cell],
 ) -> (Vec<Punctum>, Vec<CellUptake>) {
-    let h = if w == 0 { 0 } else { bodies.len() / w };
+    let h = bodies.len().checked_div(w).unwrap_or(0);
     let mut per_cell = vec![CellUptake::default(); cells.len()];
     let puncta = objects
         .into_iter()
@@ -236,13 +236,7 @@ mod tests {
             ]
         );
         // a body pixel whose territory is no cell of the frame (a border body): not counted
-        let (_, none) = assign(
-            vec![obj(1, 1.0, 0.0, 1, 1.0)],
-            &bodies,
-            &vec![0; 24],
-            w,
-            &cells,
-        );
+        let (_, none) = assign(vec![obj(1, 1.0, 0.0, 1, 1.0)], &bodies, &[0; 24], w, &cells);
         assert_eq!(none, [CellUptake::default(); 2]);
     }
 }
