@@ -41,7 +41,8 @@ pub struct AnalyzeArgs {
     /// of cells.csv and migrasomes.csv
     #[arg(long, value_name = "CSV")]
     pub samples: Option<PathBuf>,
-    /// Parameters in TOML (sections [channels], [cells], [migrasomes], [cargo], [fibers])
+    /// Parameters in TOML (sections [channels], [cells], [migrasomes], [cargo], [fibers],
+    /// [tracking], [uptake])
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Starting parameters for the staining
@@ -56,6 +57,10 @@ pub struct AnalyzeArgs {
     /// Cargo channel (index or name), repeatable
     #[arg(long)]
     pub cargo: Vec<String>,
+    /// Uptake channel (index or name): labelled puncta inside each cell body per frame,
+    /// written to uptake.csv (the per-cell uptake curve) and frames.csv's uptake_puncta
+    #[arg(long, value_name = "CH")]
+    pub uptake: Option<String>,
     /// Pixel size in µm, when the file does not say (or to override it)
     #[arg(long = "pixel-size")]
     pub pixel_size: Option<f64>,
@@ -179,6 +184,7 @@ pub fn run(a: AnalyzeArgs) -> Result<i32> {
                     nuclei: a.nuclei.clone(),
                     migrasomes: a.migrasome_channel.clone(),
                     cargo: a.cargo.clone(),
+                    uptake: a.uptake.clone(),
                 },
                 toml_channels,
                 pixel_size: a.pixel_size,

@@ -181,6 +181,7 @@ fn bench(a: &BenchArgs, movie: &std::path::Path) -> Result<()> {
                 nuclei: None,
                 membrane: 0,
                 cargo: vec![1],
+                uptake: None,
             };
             let params = AnalyzeParams::preset(Preset::Wga);
             let mut engine = MigrasomeEngine::new(&gpu, &params, roles, 0.1)?;

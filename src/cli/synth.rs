@@ -1,6 +1,7 @@
 //! `migrascope synth --out DIR [...]`: writes a synthetic migrasome stack (`synth.ome.tif`)
 //! and its ground truth (`truth_migrasomes.csv`, `truth_cells.csv`, `truth.json`,
-//! `truth_bodies.tif`; with `--dynamics` also `truth_events.csv`).
+//! `truth_bodies.tif`; with `--dynamics` also `truth_events.csv`; with `--uptake-channel`
+//! also `truth_uptake.csv`).
 //! Flags only; the model lives in `crate::synth`.
 
 use std::path::PathBuf;
@@ -98,6 +99,11 @@ pub struct SynthArgs {
     /// Fraction of released migrasomes within 15 µm of their body taken up by it
     #[arg(long, value_name = "FRACTION")]
     pub uptake: Option<f64>,
+    /// One more channel, GFP, after the others: the migrasomes taken up (--uptake) and 30% of
+    /// the other released ones are labelled; a taken-up one stays as a dimmed punctum inside
+    /// its cell's body; truth_uptake.csv counts the puncta inside each cell per frame
+    #[arg(long = "uptake-channel")]
+    pub uptake_channel: bool,
     /// Per-frame probability that a migrasome blinks (one frame dimmed below detection)
     #[arg(long, value_name = "P")]
     pub blink: Option<f64>,
@@ -140,6 +146,7 @@ impl SynthArgs {
             diameter_um: parse_range("--diameter", &self.diameter, "0.5,3 (µm)")?,
             realism: self.realism()?,
             dynamics: self.dynamics(),
+            uptake_channel: self.uptake_channel,
         };
         cfg.validate()?;
         Ok(cfg)

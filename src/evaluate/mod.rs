@@ -28,12 +28,17 @@
 //!   is left out of the detection scores; with ≥ 2 frames and a results `track_id` column the
 //!   tracking scores follow (see `tracking`), and with `truth_events.csv` and the results'
 //!   `events.csv` the event scores. Without a results `track_id` they are skipped with a note.
+//! - **Uptake** (`synth --uptake-channel` truth: `truth_uptake.csv`): per truth cell and
+//!   frame, the labelled puncta inside against the results' `uptake.csv` (cells matched as
+//!   above): count MAE and exact fraction, and the field's curve (`frames.csv`'s
+//!   `uptake_puncta`) MAE over frames (see `uptake`). Without `uptake.csv`, a note.
 //!
 //! Not here: CSV parsing (see `table`), tracking definitions (see `tracking`), detection (see
 //! `pipeline`).
 
 pub mod table;
 pub mod tracking;
+pub mod uptake;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,6 +110,12 @@ pub struct Report {
     /// Why tracking was not scored although the truth has tracks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_note: Option<String>,
+    /// Uptake scores (truth with `truth_uptake.csv`, results with `uptake.csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptake: Option<uptake::UptakeScore>,
+    /// Why uptake was not scored although the truth has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptake_note: Option<String>,
 }
 
 /// The image name without folders and a TIFF suffix.
@@ -349,6 +360,12 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         tc.keys().chain(tm.keys()).map(|k| k.0.as_str()).collect();
     let bodies = score_bodies(truth, results, &images, &fps)?;
     let (tracking, tracking_note) = score_tracking(truth, results)?;
+    let (uptake, uptake_note) =
+        match uptake::score(truth, results, |xy| field.is_none_or(|f| f.contains(xy)))? {
+            None => (None, None),
+            Some(Ok(u)) => (Some(u), None),
+            Some(Err(note)) => (None, Some(note)),
+        };
 
     let precision = ratio(tp, tp + fp).unwrap_or(1.0);
     let recall = ratio(tp, tp + fn_).unwrap_or(1.0);
@@ -401,6 +418,8 @@ pub fn evaluate(truth: &Path, results: &Path) -> Result<Report> {
         fp_near_body_per_cell: bodies.near.and_then(|n| ratio(n, cells_truth)),
         tracking,
         tracking_note,
+        uptake,
+        uptake_note,
     })
 }
 
@@ -681,6 +700,12 @@ impl Report {
         }
         if let Some(n) = &self.tracking_note {
             s += &format!("tracking    {n}\n");
+        }
+        if let Some(u) = &self.uptake {
+            s += &u.table();
+        }
+        if let Some(n) = &self.uptake_note {
+            s += &format!("uptake      {n}\n");
         }
         s += &format!(
             "rules: detection matches truth within max({MIN_MATCH_UM} µm, truth radius), one-to-one, \

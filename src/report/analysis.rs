@@ -26,7 +26,7 @@ use super::fingerprint::{self, FilePrint};
 use super::outdir::{DONE, IMAGES, ResultsDir, StagedImage};
 use super::overlay;
 use super::samples::{SAMPLE_COLUMNS, Samples};
-use super::tables::{TABLES, Tables};
+use super::tables::{TABLES, Tables, UPTAKE_TABLE};
 use super::tracking::{ImageTracking, Ready, TRACK_TABLES, XmlImage};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
@@ -288,12 +288,13 @@ struct FileEntry {
 }
 
 /// The top-level files; a folder in the place of one is refused before anything is written.
-const TOP_FILES: [&str; 7] = [
+const TOP_FILES: [&str; 8] = [
     TABLES[0],
     TABLES[1],
     TABLES[2],
     TRACK_TABLES[0],
     TRACK_TABLES[1],
+    UPTAKE_TABLE,
     "summary.json",
     FAILURES,
 ];
@@ -301,15 +302,19 @@ const TOP_FILES: [&str; 7] = [
 /// The fingerprint of the settings that decide an image's results (besides its content).
 fn settings_print(params: &AnalyzeParams, o: &BatchOptions) -> String {
     let i = &o.input;
+    let mut channels = json!({
+        "nuclei": i.roles.nuclei,
+        "migrasomes": i.roles.migrasomes,
+        "cargo": i.roles.cargo,
+        "config": i.toml_channels,
+    });
+    if let Some(u) = &i.roles.uptake {
+        channels["uptake"] = json!(u);
+    }
     fingerprint::json(&json!({
         "software": VERSION,
         "parameters_um": params,
-        "channels": {
-            "nuclei": i.roles.nuclei,
-            "migrasomes": i.roles.migrasomes,
-            "cargo": i.roles.cargo,
-            "config": i.toml_channels,
-        },
+        "channels": channels,
         "series": i.series,
         "pixel_size_um": i.pixel_size,
         "qc_every": o.write.qc_every,
@@ -601,6 +606,10 @@ impl Run<'_> {
                 combine(dir, t, &names)?;
                 written.push(PathBuf::from(t));
             }
+            if o.input.roles.uptake.is_some() {
+                combine(dir, UPTAKE_TABLE, &names)?;
+                written.push(PathBuf::from(UPTAKE_TABLE));
+            }
         }
         if o.keep_going {
             let mut f = dir.file(FAILURES)?;
@@ -690,6 +699,7 @@ fn write_image(
         &cargo_names,
         sample_columns,
         sample_values,
+        roles.uptake.is_some(),
     )?;
     let sh = info.shape;
     let spec = WriteSpec {
@@ -831,7 +841,7 @@ fn write_image(
     let rates = tracking.finish()?;
     tracking_s += t0.elapsed().as_secs_f64();
     tables.finish(&rates)?;
-    let image = json!({
+    let mut image = json!({
         "file": input.path, "series": info.series, "image": name,
         "results": format!("{IMAGES}/{name}"),
         "shape": info.shape, "dtype": info.dtype.name(),
@@ -849,6 +859,9 @@ fn write_image(
         "migrasomes_per_cell": totals.per_cell(),
         "tracking_s": tracking_s,
     });
+    if let Some(u) = roles.uptake {
+        image["roles"]["uptake"] = json!(info.channel_name(u));
+    }
     let p = staged.path(IMAGE_JSON)?;
     std::fs::write(
         &p,

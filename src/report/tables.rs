@@ -1,6 +1,8 @@
 //! The analysis tables: `migrasomes.csv` (one row per migrasome), `cells.csv` (one row per
-//! cell), `frames.csv` (one row per image and frame), with the column contract of the
-//! `analyze` command. Positions and sizes are converted from pixels to µm here.
+//! cell), `frames.csv` (one row per image and frame), and with an uptake channel
+//! `uptake.csv` (one row per cell and frame: the per-cell uptake curve) and `frames.csv`'s
+//! last column `uptake_puncta`, with the column contract of the `analyze` command. Positions
+//! and sizes are converted from pixels to µm here.
 
 use std::fs::File;
 use std::path::Path;
@@ -11,6 +13,8 @@ use crate::pipeline::migrasome::FrameResult;
 
 /// The tables, per image and combined.
 pub const TABLES: [&str; 3] = ["migrasomes.csv", "cells.csv", "frames.csv"];
+/// The uptake table (written with an uptake channel only), per image and combined.
+pub const UPTAKE_TABLE: &str = "uptake.csv";
 
 /// `cells.csv` while the movie runs (its rate columns filled in at the end).
 const CELLS_PART: &str = ".cells.part";
@@ -76,6 +80,8 @@ pub struct Tables {
     migrasomes: Csv,
     cells: Csv,
     frames: Csv,
+    /// `uptake.csv`, with an uptake channel.
+    uptake: Option<Csv>,
     channels: Vec<String>,
     cargo: Vec<String>,
     /// The sample sheet's values of this image (`condition`, `replicate`, metadata).
@@ -86,13 +92,15 @@ impl Tables {
     /// `channels`: every channel name; `cargo`: names of the cargo channels;
     /// `sample_columns`/`sample`: the sample sheet's columns (`condition`, `replicate`,
     /// metadata) and this image's values, the last columns of `migrasomes.csv` and
-    /// `cells.csv`.
+    /// `cells.csv`; `uptake`: an uptake channel is analysed (`uptake.csv`, and
+    /// `uptake_puncta` in `frames.csv`).
     pub fn create(
         dir: &Path,
         channels: &[String],
         cargo: &[String],
         sample_columns: &[String],
         sample: &[String],
+        uptake: bool,
     ) -> Result<Tables> {
         let ch: Vec<String> = channels.to_vec();
         let cg: Vec<String> = cargo.to_vec();
@@ -157,7 +165,25 @@ impl Tables {
             "threshold_spot",
             "threshold_fiber"
         ]);
+        if uptake {
+            fh.push("uptake_puncta".into());
+        }
+        let uh = fields![
+            "image",
+            "frame",
+            "z",
+            "cell_id",
+            "puncta_inside",
+            "puncta_area_um2",
+            "puncta_intensity_sum",
+            "body_area_um2"
+        ];
         Ok(Tables {
+            uptake: if uptake {
+                Some(Csv::create(&dir.join(UPTAKE_TABLE), &uh)?)
+            } else {
+                None
+            },
             migrasomes: Csv::create(&dir.join(TABLES[0]), &mh)?,
             // the rates are known when the movie ends: the rows wait in a part file
             cells: Csv::create(&dir.join(CELLS_PART), &chh)?,
@@ -257,6 +283,27 @@ impl Tables {
         }
         let th = f.thresholds;
         row.extend(fields![th.nucleus, th.body, th.spot, th.fiber]);
+        if let Some(u) = &mut self.uptake {
+            let Some(fu) = &f.uptake else {
+                return Err(Error::Gpu(format!(
+                    "frame {t}: uptake channel analysed but no uptake result"
+                )));
+            };
+            row.push(fu.inside().to_string());
+            for ((c, cu), id) in f.cells.iter().zip(&fu.cells).zip(&ids.cell) {
+                let row = fields![
+                    image,
+                    t,
+                    z,
+                    id,
+                    cu.puncta,
+                    format!("{:.4}", cu.area as f64 * a),
+                    cu.intensity_sum,
+                    format!("{:.4}", c.body_area as f64 * a)
+                ];
+                u.record(&row)?;
+            }
+        }
         self.frames.record(&row)?;
         Ok(())
     }
@@ -268,6 +315,9 @@ impl Tables {
         self.migrasomes.finish()?;
         self.cells.finish()?;
         self.frames.finish()?;
+        if let Some(u) = self.uptake {
+            u.finish()?;
+        }
         let part = self.dir.join(CELLS_PART);
         let dest = self.dir.join(TABLES[1]);
         let read = |e: csv::Error| Error::io(&part, e.into());

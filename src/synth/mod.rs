@@ -101,6 +101,15 @@
 //!   `truth_events.csv` lists formation, release, disappearance and uptake events;
 //!   `truth_cells.csv` counts visible migrasomes only.
 //!
+//! - **Uptake channel** (`SynthConfig::uptake_channel`, `--uptake-channel`, off by default:
+//!   without it the output is byte-identical). One more channel, `GFP`, after the others:
+//!   the migrasomes with the uptake fate (dynamics) and 30 % of the other released ones are
+//!   drawn in it while outside; after its last frame a taken-up migrasome stays in GFP only,
+//!   as a punctum (0.6 × its brightness) at a fixed offset from its cell's centre, ≥ its
+//!   radius + 1 µm inside the outline. `truth_uptake.csv` counts, per cell and frame, the
+//!   GFP puncta whose centre is inside the outline. Details and numbers in `uptake`; draws
+//!   from a fourth ChaCha8 stream, so nothing else moves.
+//!
 //! The true cell bodies are written as `truth_bodies.tif` (uint16 labels = cell id, one plane
 //! per frame; a pixel is in a body when its centre is inside the outline). Filopodia are not
 //! in the body mask; puncta and ruffles are.
@@ -108,7 +117,8 @@
 //! Coordinates: µm from the centre of pixel (0,0), x = column · pixel size.
 //! Pieces: `geometry` (shapes, distances), `scene` (cells, model numbers), `layout` (fibers,
 //! migrasomes), `dynamics` (release, drift, disappearance, uptake, blinking, encounters),
-//! `realism` (puncta, filopodia, ruffles, debris, illumination field),
+//! `realism` (puncta, filopodia, ruffles, debris, illumination field), `uptake` (the GFP
+//! channel of labelled migrasomes),
 //! `render` (pixels and noise), `poisson` (the shot-noise sampler), `truth` (CSV/JSON/label
 //! files). Not here: detection (see `pipeline`), scoring (see `evaluate`).
 
@@ -120,6 +130,7 @@ mod realism;
 mod render;
 mod scene;
 mod truth;
+mod uptake;
 
 use std::path::{Path, PathBuf};
 
@@ -131,6 +142,7 @@ use crate::io::{PixelSize, Shape, WriteSpec, write_ome_u16};
 pub use dynamics::MODEL as DYNAMICS_MODEL;
 pub use geometry::{P2, polyline_minus_disks, seg_dist};
 pub use scene::{Blob, Cell, Debris, Fate, Filopodium, Look, Migrasome, Ruffle, Scene};
+pub use uptake::{Labels as UptakeLabels, MODEL as UPTAKE_MODEL, NAME as UPTAKE_CHANNEL};
 
 /// The biological condition: sets migrasomes per cell, released and cargo-positive fractions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -171,6 +183,10 @@ pub struct SynthConfig {
     /// Live-cell dynamics of the migrasomes (off by default; see `dynamics`).
     #[serde(skip_serializing_if = "Dynamics::is_off")]
     pub dynamics: Dynamics,
+    /// One more channel, `GFP`, with labelled migrasomes and the taken-up ones inside the
+    /// bodies (off by default; see `uptake`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uptake_channel: bool,
 }
 
 /// The dynamics knobs (see the `dynamics` module doc); `Dynamics::default()`: none.
@@ -368,6 +384,7 @@ impl Default for SynthConfig {
             diameter_um: (0.5, 3.0),
             realism: Realism::default(),
             dynamics: Dynamics::default(),
+            uptake_channel: false,
         }
     }
 }
@@ -422,7 +439,9 @@ impl SynthConfig {
                     "--cargo '{name}': names are 1-32 characters of letters, digits, _ - . +"
                 ));
             }
-            if ["Hoechst", "WGA"].contains(&name.as_str()) || self.cargo[..i].contains(name) {
+            let gfp = self.uptake_channel && name == UPTAKE_CHANNEL;
+            if ["Hoechst", "WGA"].contains(&name.as_str()) || gfp || self.cargo[..i].contains(name)
+            {
                 return bad(format!("--cargo '{name}': channel names must be unique"));
             }
         }
@@ -430,10 +449,14 @@ impl SynthConfig {
         self.dynamics.validate()
     }
 
-    /// Channel names in file order: nuclei, membrane, then the cargo channels.
+    /// Channel names in file order: nuclei, membrane, the cargo channels, then `GFP` with
+    /// the uptake channel.
     pub fn channel_names(&self) -> Vec<String> {
         let mut v = vec!["Hoechst".to_string(), "WGA".to_string()];
         v.extend(self.cargo.iter().cloned());
+        if self.uptake_channel {
+            v.push(UPTAKE_CHANNEL.to_string());
+        }
         v
     }
 
@@ -453,6 +476,8 @@ pub struct SynthOutput {
     pub truth_bodies: PathBuf,
     /// `truth_events.csv` (written when dynamics are on).
     pub truth_events: Option<PathBuf>,
+    /// `truth_uptake.csv` (written with the uptake channel).
+    pub truth_uptake: Option<PathBuf>,
     pub cells: usize,
     /// Migrasomes alive in the last frame.
     pub migrasomes: usize,
@@ -510,6 +535,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthOutput> {
         truth_json: files.2,
         truth_bodies: files.3,
         truth_events: files.4,
+        truth_uptake: files.5,
         cells: scene.cells.len(),
         migrasomes: scene.alive(cfg.frames - 1).count(),
     })

@@ -302,7 +302,9 @@ fn moving_clear(scene: &Scene, ci: usize, f: &Filopodium, clear: f64) -> bool {
 fn debris(scene: &Scene, per_cell: f64, rng: &mut ChaCha8Rng) -> Vec<Debris> {
     let n = poisson(rng, per_cell * scene.cells.len() as f64);
     let w = scene.cfg.field_um();
-    let nch = scene.model.channels.len();
+    // the uptake channel (last) gets no debris, so turning it on moves nothing here
+    let gfp = usize::from(scene.cfg.uptake_channel);
+    let nch = scene.model.channels.len() - gfp;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let a = 0.5 * uni(rng, MODEL.debris_length_um);
@@ -317,6 +319,7 @@ fn debris(scene: &Scene, per_cell: f64, rng: &mut ChaCha8Rng) -> Vec<Debris> {
                 }
                 _ => 0.0,
             })
+            .chain(std::iter::repeat_n(0.0, gfp))
             .collect();
         for _try in 0..20 {
             let c = P2::new(uni(rng, (0.0, w)), uni(rng, (0.0, w)));

@@ -232,6 +232,16 @@ impl<'a> Renderer<'a> {
         let mut pre = Canvas::new(sc.cfg.size, px);
         let mut post = Canvas::new(sc.cfg.size, px);
         let alive: Vec<_> = sc.alive(t).collect();
+        // the uptake channel (last): labelled migrasomes only (see `uptake`)
+        if let Some(labels) = &sc.gfp
+            && c + 1 == m.channels.len()
+        {
+            for p in super::uptake::puncta(sc, labels, t, DYNAMICS.blink_dim) {
+                dome(&mut pre, p.c, p.r, amp * p.peak_rel);
+            }
+            pre.blur(m.psf_sigma_um / px);
+            return self.finish_signal(pre, post);
+        }
         for cell in &sc.cells {
             match c {
                 0 => nucleus(&mut pre, cell, t, amp * m.nucleus_rel, m.chromatin_texture),
@@ -319,6 +329,13 @@ impl<'a> Renderer<'a> {
             }
         }
         pre.blur(m.psf_sigma_um / px);
+        self.finish_signal(pre, post)
+    }
+
+    /// `pre` (already blurred) plus `post`, with the haze.
+    fn finish_signal(&self, mut pre: Canvas, post: Canvas) -> Vec<f32> {
+        let sc = self.scene;
+        let px = sc.cfg.pixel_size_um;
         for (a, b) in pre.v.iter_mut().zip(&post.v) {
             *a += b;
         }
@@ -344,7 +361,14 @@ impl<'a> Renderer<'a> {
         let n = sc.cfg.size;
         let sig = self.signal(t, c);
         let bg = m.channels[c].background_photons;
-        let plane = (t * m.channels.len() + c) as u64;
+        // each plane's noise streams; the uptake channel's come after every other plane's,
+        // so turning it on changes no other channel's noise
+        let nbase = m.channels.len() - usize::from(sc.gfp.is_some());
+        let plane = if c < nbase {
+            t * nbase + c
+        } else {
+            sc.cfg.frames * nbase + t
+        } as u64;
         let chunks = n.div_ceil(CHUNK_ROWS) as u64;
         let mut out = vec![0u16; n * n];
         for (ci, rows) in out.chunks_mut(CHUNK_ROWS * n).enumerate() {

@@ -102,6 +102,7 @@ impl Model {
                 let (role, bg, scale) = match i {
                     0 => ("nuclei", 60.0, 1.5),
                     1 => ("membrane", 100.0, 1.0),
+                    _ if cfg.uptake_channel && i == 2 + cfg.cargo.len() => ("uptake", 100.0, 1.0),
                     _ => ("cargo", 100.0, 1.0),
                 };
                 let sd = (bg + read * read).sqrt();
@@ -397,6 +398,8 @@ pub struct Scene {
     pub illum_waves: Vec<Wave>,
     /// Dynamics: the close encounters made (migrasome ids, frame and centre distance µm).
     pub encounters: Vec<(u32, u32, usize, f64)>,
+    /// The uptake channel's labels (`SynthConfig::uptake_channel`; see `uptake`).
+    pub gfp: Option<super::uptake::Labels>,
 }
 
 impl Scene {
@@ -427,6 +430,7 @@ impl Scene {
             debris: Vec::new(),
             illum_waves: Vec::new(),
             encounters: Vec::new(),
+            gfp: None,
         };
         scene.place_cells(&mut rng, &mut rng2)?;
         layout::choose_rears(&mut scene, &mut rng);
@@ -442,6 +446,12 @@ impl Scene {
             super::dynamics::run(&mut scene, &mut rng3);
         }
         super::realism::decorate(&mut scene, &mut rng2);
+        // The uptake channel's labels from a fourth stream: nothing else moves.
+        if cfg.uptake_channel {
+            let mut rng4 = ChaCha8Rng::seed_from_u64(cfg.seed);
+            rng4.set_stream(u64::MAX - 3);
+            scene.gfp = Some(super::uptake::label(&scene, &mut rng4));
+        }
         Ok(scene)
     }
 

@@ -18,8 +18,16 @@ use crate::error::{Error, Result};
 use crate::io::write_labels;
 use crate::report::AtomicFile;
 
-/// The truth files written (migrasomes, cells, json, bodies, events when dynamics are on).
-pub type Files = (PathBuf, PathBuf, PathBuf, PathBuf, Option<PathBuf>);
+/// The truth files written (migrasomes, cells, json, bodies, events when dynamics are on,
+/// uptake with the uptake channel).
+pub type Files = (
+    PathBuf,
+    PathBuf,
+    PathBuf,
+    PathBuf,
+    Option<PathBuf>,
+    Option<PathBuf>,
+);
 
 /// Writes the truth files into `dir` (`truth_events.csv` only with dynamics); returns their
 /// paths.
@@ -39,7 +47,15 @@ pub fn write_all(scene: &Scene, dir: &Path) -> Result<Files> {
         write_events(scene, &e)?;
         Some(e)
     };
-    Ok((m, c, j, b, e))
+    let u = match &scene.gfp {
+        Some(labels) => {
+            let u = dir.join("truth_uptake.csv");
+            write_uptake(scene, labels, &u)?;
+            Some(u)
+        }
+        None => None,
+    };
+    Ok((m, c, j, b, e, u))
 }
 
 /// One truth event: (frame, event, track id, cell id, position).
@@ -79,6 +95,21 @@ fn write_events(scene: &Scene, path: &Path) -> Result<()> {
             "{IMAGE},{t},{ev},{id},{cell},{:.4},{:.4}",
             p.x, p.y
         ))?;
+    }
+    f.commit()
+}
+
+/// `truth_uptake.csv`: per frame and truth cell, the GFP puncta whose centre is inside the
+/// cell's outline (see `uptake`).
+fn write_uptake(scene: &Scene, labels: &super::uptake::Labels, path: &Path) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.line("image,frame,cell_id,puncta_inside")?;
+    for t in 0..scene.cfg.frames {
+        let p = super::uptake::puncta(scene, labels, t, super::dynamics::MODEL.blink_dim);
+        let n = super::uptake::inside_counts(scene, &p, t);
+        for (cell, k) in scene.cells.iter().zip(n) {
+            f.line(&format!("{IMAGE},{t},{},{k}", cell.id))?;
+        }
     }
     f.commit()
 }
@@ -246,6 +277,21 @@ fn write_json(scene: &Scene, path: &Path) -> Result<()> {
             "moved_um": scene.migrasomes.iter().map(|m| {
                 m.path.windows(2).map(|w| w[0].dist(w[1])).sum::<f64>()
             }).sum::<f64>(),
+        });
+    }
+    if let Some(labels) = &scene.gfp {
+        let outside: Vec<u32> = (scene.migrasomes.iter().zip(&labels.outside))
+            .filter(|(_, on)| **on)
+            .map(|(m, _)| m.id)
+            .collect();
+        doc["uptake_channel"] = json!({
+            "channel": super::uptake::NAME,
+            "model": super::uptake::MODEL,
+            "labelled_migrasome_ids": outside,
+            "inside": labels.inside,
+            "crowded": labels.crowded,
+            "rule": "truth_uptake.csv: GFP puncta whose centre is inside the cell's outline in \
+                that frame (where outlines overlap, the body the centre is deeper in)",
         });
     }
     let text = serde_json::to_string_pretty(&doc)

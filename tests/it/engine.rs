@@ -106,6 +106,7 @@ fn gpu_validation_error_is_reported_not_returned_as_numbers() {
             nuclei: None,
             membrane: 0,
             cargo: vec![],
+            uptake: None,
         };
         let params = AnalyzeParams::preset(Preset::Wga);
         let mut engine = MigrasomeEngine::new(&gpu, &params, roles, 0.1).unwrap();

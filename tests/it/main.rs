@@ -20,3 +20,4 @@ mod shapes;
 mod synth;
 mod tiles;
 mod tracking;
+mod uptake;

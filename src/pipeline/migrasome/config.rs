@@ -121,6 +121,32 @@ pub struct FiberParams {
     pub protrusion_tip_max_um: f64,
 }
 
+/// Uptake (`analyze --uptake CH`): labelled puncta inside the cell bodies in channel CH.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UptakeParams {
+    /// Threshold on channel CH's difference of Gaussians (the spot detector's sigmas):
+    /// `noise:K` (mean + K robust SDs of the frame, clipped as the spot threshold) or a
+    /// histogram method.
+    pub threshold: Rule,
+    /// Smallest punctum kept (µm²); smaller components are noise.
+    pub min_area_um2: f64,
+    /// A punctum is inside a cell when its centroid is at least this far (µm) inside the
+    /// body mask: a vesicle pressed against the outline, whose membrane signal the body mask
+    /// takes in, stays outside.
+    pub edge_margin_um: f64,
+}
+
+impl Default for UptakeParams {
+    fn default() -> Self {
+        UptakeParams {
+            threshold: rule("noise:6"),
+            min_area_um2: 0.1,
+            edge_margin_um: 0.5,
+        }
+    }
+}
+
 /// Tracking migrasomes and cells over the frames of a movie (see [`crate::track`]) and the
 /// events on the tracks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -163,6 +189,7 @@ pub struct AnalyzeParams {
     pub cargo: CargoParams,
     pub fibers: FiberParams,
     pub tracking: TrackingParams,
+    pub uptake: UptakeParams,
 }
 
 impl Default for CellParams {
@@ -250,6 +277,7 @@ impl AnalyzeParams {
             cargo: CargoParams::default(),
             fibers: FiberParams::default(),
             tracking: TrackingParams::default(),
+            uptake: UptakeParams::default(),
         };
         match p {
             Preset::Wga => base,
@@ -298,7 +326,7 @@ impl AnalyzeParams {
                         path,
                         format!("[{section}]"),
                         "unknown section (expected channels, cells, migrasomes, cargo, fibers, \
-                         tracking)",
+                         tracking, uptake)",
                     ));
                 }
             }
@@ -346,6 +374,8 @@ impl AnalyzeParams {
                 self.fibers.protrusion_tip_max_um,
                 true,
             ),
+            ("uptake.min_area_um2", self.uptake.min_area_um2, true),
+            ("uptake.edge_margin_um", self.uptake.edge_margin_um, true),
         ];
         for (name, v, zero_ok) in pos {
             if !v.is_finite() || v < 0.0 || (!zero_ok && v == 0.0) {
@@ -503,6 +533,12 @@ pub struct PxParams {
     pub protrusion_max: f64,
     /// Largest protrusion tip (equivalent diameter, px).
     pub protrusion_tip_max: f64,
+    /// Uptake puncta (`--uptake`): threshold on the channel's difference of Gaussians, and
+    /// the smallest punctum (px, at least 1).
+    pub uptake_threshold: Rule,
+    pub uptake_min_area: u32,
+    /// Puncta count inside a body when their centroid is this far (px) inside its mask.
+    pub uptake_edge_margin: f64,
 }
 
 /// A protrusion's piece of ridge starts within this distance (µm) of the body zone (the
@@ -572,6 +608,9 @@ impl PxParams {
             protrusion_root: px(p.cells.body_margin_um + PROTRUSION_ROOT_UM),
             protrusion_max: px(p.fibers.protrusion_max_um),
             protrusion_tip_max: px(p.fibers.protrusion_tip_max_um),
+            uptake_threshold: p.uptake.threshold,
+            uptake_min_area: area(p.uptake.min_area_um2).max(1),
+            uptake_edge_margin: px(p.uptake.edge_margin_um),
         })
     }
 }

@@ -85,6 +85,7 @@ impl<'g> MigrasomeEngine<'g> {
             .cargo
             .iter()
             .chain(&self.roles.nuclei)
+            .chain(&self.roles.uptake)
             .chain(std::iter::once(&self.roles.membrane))
             .find(|&&c| c >= planes.len())
         {

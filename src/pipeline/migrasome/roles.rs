@@ -19,6 +19,8 @@ pub struct RoleChoices {
     pub migrasomes: Option<String>,
     /// Cargo channels (index or name).
     pub cargo: Vec<String>,
+    /// Uptake channel (`--uptake`: labelled puncta inside the cell bodies; index or name).
+    pub uptake: Option<String>,
 }
 
 /// A channel given as an index or a name from the file's metadata.
@@ -59,7 +61,8 @@ fn name_matches(name: &str, words: &[&str]) -> bool {
     words.iter().any(|w| n.contains(w))
 }
 
-/// Channel roles: `choices`, then the TOML `[channels]` table (`nuclei`, `migrasomes`,
+/// Channel roles (the uptake channel only from `choices`, and left out of the guessed cargo
+/// channels): `choices`, then the TOML `[channels]` table (`nuclei`, `migrasomes`,
 /// `cargo`), then the channel names (Hoechst, DAPI → nuclei; WGA, TSPAN4, GFP, membrane →
 /// migrasomes; the rest → cargo), then position (1 channel: migrasomes; 2: nuclei,
 /// migrasomes; 3+: nuclei, migrasomes, cargo...).
@@ -93,6 +96,13 @@ pub fn resolve_roles(
         Some(s) => resolve_channel(&s, info)?,
         None => guess_mem.unwrap_or(if c >= 2 { 1 } else { 0 }),
     };
+    let uptake = match &choices.uptake {
+        Some(s) => Some(resolve_channel(s, info).map_err(|e| match e {
+            Error::Invalid(m) => Error::invalid(format!("--uptake: {m}")),
+            e => e,
+        })?),
+        None => None,
+    };
     let mut cargo_specs = choices.cargo.clone();
     if cargo_specs.is_empty()
         && let Some(arr) = toml_channels
@@ -103,7 +113,7 @@ pub fn resolve_roles(
     }
     let cargo = if cargo_specs.is_empty() {
         (0..c)
-            .filter(|&i| Some(i) != nuclei && i != membrane)
+            .filter(|&i| Some(i) != nuclei && i != membrane && Some(i) != uptake)
             .collect()
     } else {
         cargo_specs
@@ -117,10 +127,21 @@ pub fn resolve_roles(
             info.path.display()
         )));
     }
+    if let Some(u) = uptake
+        && (Some(u) == nuclei || u == membrane)
+    {
+        return Err(Error::invalid(format!(
+            "{}: --uptake: channel {u} ({}) is the {} channel; the uptake channel must be its own",
+            info.path.display(),
+            names[u],
+            if u == membrane { "migrasome" } else { "nuclei" }
+        )));
+    }
     Ok(Roles {
         nuclei,
         membrane,
         cargo,
+        uptake,
     })
 }
 

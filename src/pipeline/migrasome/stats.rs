@@ -116,6 +116,7 @@ mod tests {
                 rejected: vec![],
                 in_body_zone: vec![],
             },
+            uptake: None,
         }
     }
 

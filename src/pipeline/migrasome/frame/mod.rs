@@ -9,15 +9,19 @@
 //! (candidates outside the body zone, split, measured), [`fibers`] (attachment and the shaft
 //! beside each candidate), [`cargo`] (local backgrounds); `finish_frame` reads back only small
 //! tables and the label images that are written out, and the host stages judge the candidates
-//! (`spots::judge`) and assign them to cells ([`assign`]).
+//! (`spots::judge`) and assign them to cells ([`assign`]). With an uptake channel
+//! (`--uptake`), [`uptake`] enhances it in submission 1 and counts its puncta inside the
+//! cell bodies in submission 2.
 
 mod assign;
 mod cargo;
 mod cells;
 mod fibers;
 mod spots;
+pub mod uptake;
 
 pub use cargo::LocalBackground;
+pub use uptake::{CellUptake, FrameUptake, Punctum};
 
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Readback, Recorder};
@@ -37,6 +41,9 @@ pub struct Roles {
     pub nuclei: Option<usize>,
     pub membrane: usize,
     pub cargo: Vec<usize>,
+    /// Labelled puncta counted inside the cell bodies (`--uptake`; see `uptake`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptake: Option<usize>,
 }
 
 /// Thresholds chosen for this frame (in the units of each enhanced image).
@@ -115,6 +122,8 @@ pub struct FrameResult {
     pub migrasomes: Vec<Migrasome>,
     pub rejected: Vec<Rejected>,
     pub labels: FrameLabels,
+    /// With an uptake channel: its puncta and, per cell, those inside the body.
+    pub uptake: Option<FrameUptake>,
 }
 
 /// Record capacities, carried from frame to frame so steady state needs one pass.
@@ -125,6 +134,7 @@ pub struct Capacities {
     pub holes: u32,
     pub spots: u32,
     pub fibers: u32,
+    pub uptake: u32,
 }
 
 impl Default for Capacities {
@@ -135,6 +145,7 @@ impl Default for Capacities {
             holes: 256,
             spots: 1024,
             fibers: 1024,
+            uptake: 256,
         }
     }
 }
@@ -226,6 +237,8 @@ struct Pending2 {
     candidates_rb: Readback,
     bodies_rb: Readback,
     in_body_zone_rb: Readback,
+    /// The uptake puncta, the deep body labels and the threshold.
+    uptake: Option<uptake::PendingUptake>,
 }
 
 /// A frame whose first submission (enhanced images, threshold statistics) is on the GPU.
@@ -247,6 +260,10 @@ pub struct FrameStage1 {
     h_fiber: PendingThreshold,
     h_fiber_low: PendingThreshold,
     h_mem_bg: PendingThreshold,
+    /// The uptake channel's enhanced image, its threshold's statistics, then the threshold.
+    uptake_img: Option<GpuPlane>,
+    h_uptake: Option<PendingThreshold>,
+    uptake_thr: Option<f64>,
 }
 
 /// Uploads one frame (`planes`: all its channels) and submits the enhanced images and their
@@ -299,6 +316,13 @@ pub fn begin_frame(
         (_, low) => record_threshold(&mut rec, &fiber_img, low)?,
     };
     let h_mem_bg = record_threshold(&mut rec, &mem, Rule::Noise(0.0))?;
+    let (uptake_img, h_uptake) = match roles.uptake {
+        Some(c) => {
+            let (img, h) = uptake::record_enhance(&mut rec, &raws[c], px)?;
+            (Some(img), Some(h))
+        }
+        None => (None, None),
+    };
     rec.submit();
     Ok(FrameStage1 {
         w,
@@ -316,6 +340,9 @@ pub fn begin_frame(
         h_fiber,
         h_fiber_low,
         h_mem_bg,
+        uptake_img,
+        h_uptake,
+        uptake_thr: None,
     })
 }
 
@@ -367,7 +394,13 @@ pub fn continue_frame(
         fiber_low,
         membrane_background,
     };
+    let uptake_thr = match s1.h_uptake {
+        Some(h) => Some(h.finish(gpu)?),
+        None => None,
+    };
     let s1 = FrameStage1 {
+        h_uptake: None,
+        uptake_thr,
         h_nuc: None,
         body_blocks: None,
         body_bg: Some((block, gw, gh, bg)),
@@ -489,8 +522,21 @@ fn record_rest(
         px,
         caps.spots,
     )?;
+    let uptake = match (roles.uptake, &s1.uptake_img, s1.uptake_thr) {
+        (Some(c), Some(img), Some(t)) => Some(uptake::record(
+            rec,
+            img,
+            &s1.raws[c],
+            &cell_planes.bodies,
+            t,
+            px,
+            caps.uptake,
+        )?),
+        _ => None,
+    };
     let n = candidates.labels.len() as u64 * 4;
     Ok(Pending2 {
+        uptake,
         fiber_pieces: fiber_planes.pieces,
         cells: p_cells,
         split,
@@ -534,8 +580,14 @@ fn finish(
         done(f.finish(gpu)?, &mut caps.fibers, &mut pieces_grow);
     }
     let pieces_ok = !pieces_grow;
-    let (Some(cell_objects), true, true, Some(candidates)) =
-        (cell_objects, split_ok, pieces_ok, candidates)
+    let mut uptake_grow = false;
+    let uptake_objects = match p.uptake {
+        Some(u) => done(u.objects.finish(gpu)?, &mut caps.uptake, &mut uptake_grow)
+            .map(|o| (o, u.deep_bodies, u.threshold)),
+        None => None,
+    };
+    let (Some(cell_objects), true, true, Some(candidates), false) =
+        (cell_objects, split_ok, pieces_ok, candidates, uptake_grow)
     else {
         return Ok(None);
     };
@@ -571,10 +623,23 @@ fn finish(
         roles,
         px,
     );
+    let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
+    let uptake = match uptake_objects {
+        Some((objects, deep, threshold)) => {
+            let deep: Vec<u32> = deep.wait_as(gpu)?;
+            let (puncta, per_cell) = uptake::assign(objects, &deep, &territory, w, &cells);
+            Some(FrameUptake {
+                threshold,
+                puncta,
+                cells: per_cell,
+            })
+        }
+        None => None,
+    };
     let labels = FrameLabels {
         migrasomes: spots::relabel(&candidate_img, &kept_id),
         rejected: spots::relabel(&candidate_img, &rejected_id),
-        bodies: p.bodies_rb.wait_as(gpu)?,
+        bodies,
         cells: territory,
         in_body_zone: p.in_body_zone_rb.wait_as(gpu)?,
     };
@@ -586,5 +651,6 @@ fn finish(
         migrasomes,
         rejected,
         labels,
+        uptake,
     }))
 }

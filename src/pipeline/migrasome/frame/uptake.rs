@@ -1,0 +1,242 @@
+//! Stage "uptake" (`analyze --uptake CH`): labelled puncta inside the cell bodies, per cell.
+//!
+//! Composed from existing ops, each with its CPU reference and property test. Submission 1
+//! (`record_enhance`): channel CH as f32, its difference of Gaussians at the spot detector's
+//! sigmas, and the statistics of its `uptake.threshold` (`noise:K` sigma-clipped as the spot
+//! threshold). Submission 2 (`record`): the DoG above the threshold, 8-connected components,
+//! components of at least `uptake.min_area_um2` measured (area, centroid, and the sum of raw
+//! CH), and the bodies less their outer `uptake.edge_margin_um` (the outside grown into
+//! them by `expand_labels`) read back. On the host (`assign`) a punctum belongs to the cell
+//! whose body holds its centroid pixel that far inside (the cell through the territory that
+//! pixel is in): a punctum whose centroid lies outside every body, or in its outer margin,
+//! is not counted, even when it touches one. The margin is there because the body mask takes
+//! in the membrane signal of a vesicle pressed against the outline (measured on `synth`
+//! movies: the mask reached 1.1-1.5 µm beyond the true outline there, putting the centroids
+//! of two such vesicles 0.2-0.3 µm inside it), while a vesicle that has entered the cell lies
+//! deeper. The
+//! components are labelled over the whole frame, not only inside the bodies, so a vesicle
+//! sitting on the outline (one about to be taken up) is judged by its centre, as the truth of
+//! `synth --uptake-channel` is, instead of leaving a counted sliver inside the body mask.
+//!
+//! Not here: the body labels and territories (see `cells`), writing `uptake.csv` (see
+//! `report::tables`).
+
+use crate::error::Result;
+use crate::gpu::{Readback, Recorder};
+use crate::ops::expand::expand_labels;
+use crate::ops::label::{KeepRule, label_components};
+use crate::ops::mask::{and_not, neither};
+use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
+use crate::ops::threshold::threshold_above;
+use crate::ops::{GpuPlane, filters, to_f32};
+
+use super::super::config::PxParams;
+use super::{Cell, PendingThreshold, SPOT_NOISE_CLIPS, record_threshold_clipped};
+
+/// One labelled punctum (pixel units; the report converts to µm).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Punctum {
+    pub stats: ObjectStats,
+    /// The cell whose body holds its centroid pixel (0: outside every cell body).
+    pub cell_id: u32,
+}
+
+/// One cell's uptake in one frame (parallel to `FrameResult::cells`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CellUptake {
+    pub puncta: u32,
+    /// Pixels of its puncta.
+    pub area: u64,
+    /// Sum of the raw uptake channel over its puncta.
+    pub intensity_sum: f64,
+}
+
+/// The uptake of one frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameUptake {
+    /// The DoG threshold of this frame.
+    pub threshold: f64,
+    /// Every punctum found (inside a body or not).
+    pub puncta: Vec<Punctum>,
+    /// Per cell of the frame, in `FrameResult::cells` order.
+    pub cells: Vec<CellUptake>,
+}
+
+impl FrameUptake {
+    /// Puncta inside the bodies of the frame's cells (the field's uptake).
+    pub fn inside(&self) -> u32 {
+        self.cells.iter().map(|c| c.puncta).sum()
+    }
+}
+
+/// Submission 1: the enhanced image of channel `raw` and its threshold's statistics.
+pub(super) fn record_enhance(
+    rec: &mut Recorder,
+    raw: &GpuPlane,
+    px: &PxParams,
+) -> Result<(GpuPlane, PendingThreshold)> {
+    let f = to_f32(rec, raw)?;
+    let img = filters::difference_of_gaussians(rec, &f, px.smooth_sigma, px.background_sigma)?;
+    let h = record_threshold_clipped(rec, &img, px.uptake_threshold, &SPOT_NOISE_CLIPS)?;
+    Ok((img, h))
+}
+
+/// Submission 2 being read back: the puncta, the deep body labels, the threshold.
+pub(super) struct PendingUptake {
+    pub objects: PendingObjects,
+    pub deep_bodies: Readback,
+    pub threshold: f64,
+}
+
+/// Submission 2: the puncta above `threshold`, measured over the raw channel `raw`, and the
+/// body labels `bodies` less their outer margin.
+pub(super) fn record(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    raw: &GpuPlane,
+    bodies: &GpuPlane,
+    threshold: f64,
+    px: &PxParams,
+    capacity: u32,
+) -> Result<PendingUptake> {
+    let outside = neither(rec, bodies, bodies)?;
+    let near = expand_labels(rec, &outside, px.uptake_edge_margin)?;
+    let deep = and_not(rec, bodies, &near)?;
+    let deep_bodies = rec.readback(&deep.buf, 0, deep.len() as u64 * 4);
+    let mask = threshold_above(rec, img, threshold)?;
+    let labels = label_components(rec, &mask, 8)?;
+    let rule = KeepRule {
+        min_area: px.uptake_min_area.max(1),
+        ..Default::default()
+    };
+    Ok(PendingUptake {
+        objects: record_objects(rec, &labels, &[raw], capacity, rule)?.0,
+        deep_bodies,
+        threshold,
+    })
+}
+
+/// The host's assignment: each punctum (`objects`, measured over the uptake channel as their
+/// only channel) to the cell whose body holds its centroid pixel: `bodies` (body labels less
+/// their outer margin, 0 elsewhere) and `territory` (cell ids, 0 where none) are label images of width `w`; `cells`
+/// the frame's cells. Returns the puncta and the per-cell sums.
+pub fn assign(
+    objects: Vec<ObjectStats>,
+    bodies: &[u32],
+    territory: &[u32],
+    w: usize,
+    cells: &[Cell],
+) -> (Vec<Punctum>, Vec<CellUptake>) {
+    let h = bodies.len().checked_div(w).unwrap_or(0);
+    let mut per_cell = vec![CellUptake::default(); cells.len()];
+    let puncta = objects
+        .into_iter()
+        .map(|stats| {
+            let (x, y) = (stats.centroid_x.round(), stats.centroid_y.round());
+            let at = (x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h)
+                .then(|| y as usize * w + x as usize);
+            let cell_id = match at {
+                Some(k) if bodies[k] != 0 => territory[k],
+                _ => 0,
+            };
+            if let Some(i) = (cell_id != 0)
+                .then(|| cells.iter().position(|c| c.id == cell_id))
+                .flatten()
+            {
+                let c = &mut per_cell[i];
+                c.puncta += 1;
+                c.area += stats.area;
+                c.intensity_sum += stats.channels.first().map_or(0.0, |s| s.sum);
+            }
+            Punctum { stats, cell_id }
+        })
+        .collect();
+    (puncta, per_cell)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::measure::ChannelStat;
+
+    fn cell(id: u32) -> Cell {
+        Cell {
+            id,
+            x: 0.0,
+            y: 0.0,
+            body_area: 0,
+            territory_area: 0,
+            migrasome_count: 0,
+            released_count: 0,
+            cargo_positive_count: vec![],
+        }
+    }
+
+    fn obj(label: u32, cx: f64, cy: f64, area: u64, sum: f64) -> ObjectStats {
+        ObjectStats {
+            label,
+            area,
+            bbox: [0, 0, 0, 0],
+            centroid_x: cx,
+            centroid_y: cy,
+            channels: vec![ChannelStat {
+                sum,
+                mean: sum / area as f64,
+                min: 0.0,
+                max: 0.0,
+            }],
+        }
+    }
+
+    /// A 6 x 4 field: body 1 (cell 7) in columns 0-2, body 2 (cell 9) in columns 4-5 of rows
+    /// 0-1; the territories split at column 3 and cover every pixel.
+    #[test]
+    fn puncta_go_to_the_cell_whose_body_holds_their_centroid() {
+        let w = 6;
+        let mut bodies = vec![0u32; 24];
+        let mut territory = vec![0u32; 24];
+        for y in 0..4 {
+            for x in 0..6 {
+                territory[y * w + x] = if x <= 3 { 7 } else { 9 };
+                if y <= 1 {
+                    bodies[y * w + x] = match x {
+                        0..=2 => 1,
+                        4..=5 => 2,
+                        _ => 0,
+                    };
+                }
+            }
+        }
+        let cells = [cell(9), cell(7)];
+        let objects = vec![
+            obj(1, 1.2, 0.6, 3, 30.0), // body 1 -> cell 7
+            obj(2, 0.4, 1.4, 2, 5.0),  // rounds to (0, 1): body 1 -> cell 7
+            obj(3, 4.6, 0.2, 4, 40.0), // body 2 -> cell 9
+            obj(4, 3.0, 1.0, 5, 99.0), // between the bodies: in cell 7's territory, no body
+            obj(5, 1.0, 3.0, 5, 99.0), // below the bodies
+            obj(6, 2.6, 1.2, 1, 7.0),  // rounds to (3, 1): outside, though it touches body 1
+            obj(7, 7.0, 1.0, 1, 1.0),  // off the image
+        ];
+        let (p, per_cell) = assign(objects, &bodies, &territory, w, &cells);
+        let ids: Vec<u32> = p.iter().map(|q| q.cell_id).collect();
+        assert_eq!(ids, [7, 7, 9, 0, 0, 0, 0]);
+        assert_eq!(
+            per_cell,
+            [
+                CellUptake {
+                    puncta: 1,
+                    area: 4,
+                    intensity_sum: 40.0
+                },
+                CellUptake {
+                    puncta: 2,
+                    area: 5,
+                    intensity_sum: 35.0
+                },
+            ]
+        );
+        // a body pixel whose territory is no cell of the frame (a border body): not counted
+        let (_, none) = assign(vec![obj(1, 1.0, 0.0, 1, 1.0)], &bodies, &[0; 24], w, &cells);
+        assert_eq!(none, [CellUptake::default(); 2]);
+    }
+}
