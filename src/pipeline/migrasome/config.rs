@@ -160,8 +160,8 @@ pub struct TrackingParams {
     /// A release is called when a track, attached before, is seen released in this many
     /// consecutive detections (one noisy frame does not fire it).
     pub release_persistence: u32,
-    /// A released track that ends with its edge this close to a cell body (µm) was taken up
-    /// by that cell (`uptake`), not lost (`disappearance`).
+    /// A track that ends with its edge this close to a cell body (µm) was taken up by that
+    /// cell (`uptake`), not lost (`disappearance`).
     pub uptake_max_gap_um: f64,
     pub migrasomes: LinkParams,
     pub cells: LinkParams,
