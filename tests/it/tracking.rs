@@ -2,7 +2,7 @@
 //! the tracking tables and the TrackMate file; a single frame keeps its ids and tables.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::harness::run_ok;
@@ -86,14 +86,10 @@ fn ids_of_truth(
     (out, matched)
 }
 
-#[test]
-fn a_movie_is_tracked_with_stable_ids_and_its_tables() {
-    let dir = tempfile::tempdir().unwrap();
-    let truth = dir.path().join("truth");
-    let res = dir.path().join("res");
-    run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
-        "--seed", "7", "--frames", "8", "--cells", "2", "--size", "512",
-    ]));
+/// `synth` into `dir/truth` with `args`, then `analyze` (no QC pictures) into `dir/res`.
+fn synth_and_analyze(dir: &Path, args: &[&str]) -> (PathBuf, PathBuf) {
+    let (truth, res) = (dir.join("truth"), dir.join("res"));
+    run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args(args));
     run_ok(
         migrascope()
             .arg("analyze")
@@ -101,6 +97,18 @@ fn a_movie_is_tracked_with_stable_ids_and_its_tables() {
             .arg("--out")
             .arg(&res)
             .args(["--qc-every", "0"]),
+    );
+    (truth, res)
+}
+
+#[test]
+fn a_movie_is_tracked_with_stable_ids_and_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (truth, res) = synth_and_analyze(
+        dir.path(),
+        &[
+            "--seed", "7", "--frames", "8", "--cells", "2", "--size", "512",
+        ],
     );
     let img = res.join("images/synth");
     // migrasomes: every true migrasome keeps one track, no track holds two
@@ -238,32 +246,25 @@ fn a_single_frame_keeps_its_ids_and_tables() {
 #[test]
 fn dynamics_events_formation_and_uptake_against_the_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let truth = dir.path().join("truth");
-    let res = dir.path().join("res");
-    run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args([
-        "--seed",
-        "5",
-        "--frames",
-        "24",
-        "--cells",
-        "3",
-        "--size",
-        "512",
-        "--pixel-size",
-        "0.15",
-        "--condition",
-        "senescent",
-        "--dynamics",
-        "--uptake",
-        "1.0",
-    ]));
-    run_ok(
-        migrascope()
-            .arg("analyze")
-            .arg(truth.join("synth.ome.tif"))
-            .arg("--out")
-            .arg(&res)
-            .args(["--qc-every", "0"]),
+    let (truth, res) = synth_and_analyze(
+        dir.path(),
+        &[
+            "--seed",
+            "5",
+            "--frames",
+            "24",
+            "--cells",
+            "3",
+            "--size",
+            "512",
+            "--pixel-size",
+            "0.15",
+            "--condition",
+            "senescent",
+            "--dynamics",
+            "--uptake",
+            "1.0",
+        ],
     );
     let out = run_ok(
         migrascope()

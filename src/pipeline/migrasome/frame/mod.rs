@@ -523,15 +523,9 @@ fn record_rest(
         caps.spots,
     )?;
     let uptake = match (roles.uptake, &s1.uptake_img, s1.uptake_thr) {
-        (Some(c), Some(img), Some(t)) => Some(uptake::record(
-            rec,
-            img,
-            &s1.raws[c],
-            &cell_planes.bodies,
-            t,
-            px,
-            caps.uptake,
-        )?),
+        (Some(c), Some(img), Some(t)) => {
+            Some(uptake::record(rec, img, &s1.raws[c], t, px, caps.uptake)?)
+        }
         _ => None,
     };
     let n = candidates.labels.len() as u64 * 4;
@@ -583,7 +577,7 @@ fn finish(
     let mut uptake_grow = false;
     let uptake_objects = match p.uptake {
         Some(u) => done(u.objects.finish(gpu)?, &mut caps.uptake, &mut uptake_grow)
-            .map(|o| (o, u.deep_bodies, u.threshold)),
+            .map(|o| (o, u.threshold)),
         None => None,
     };
     let (Some(cell_objects), true, true, Some(candidates), false) =
@@ -625,9 +619,15 @@ fn finish(
     );
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
     let uptake = match uptake_objects {
-        Some((objects, deep, threshold)) => {
-            let deep: Vec<u32> = deep.wait_as(gpu)?;
-            let (puncta, per_cell) = uptake::assign(objects, &deep, &territory, w, &cells);
+        Some((objects, threshold)) => {
+            let (puncta, per_cell) = uptake::assign(
+                objects,
+                &bodies,
+                &territory,
+                w,
+                px.uptake_edge_margin,
+                &cells,
+            );
             Some(FrameUptake {
                 threshold,
                 puncta,

@@ -5,11 +5,11 @@
 //! sigmas, and the statistics of its `uptake.threshold` (`noise:K` sigma-clipped as the spot
 //! threshold). Submission 2 (`record`): the DoG above the threshold, 8-connected components,
 //! components of at least `uptake.min_area_um2` measured (area, centroid, and the sum of raw
-//! CH), and the bodies less their outer `uptake.edge_margin_um` (the outside grown into
-//! them by `expand_labels`) read back. On the host (`assign`) a punctum belongs to the cell
-//! whose body holds its centroid pixel that far inside (the cell through the territory that
-//! pixel is in): a punctum whose centroid lies outside every body, or in its outer margin,
-//! is not counted, even when it touches one. The margin is there because the body mask takes
+//! CH). On the host (`assign`, on the body labels the frame reads back anyway) a punctum
+//! belongs to the cell whose body holds its centroid pixel at least `uptake.edge_margin_um`
+//! inside (no outside pixel within that distance, as `expand_labels` measures it; the cell
+//! through the territory that pixel is in): a punctum whose centroid lies outside every
+//! body, or in its outer margin, is not counted, even when it touches one. The margin is there because the body mask takes
 //! in the membrane signal of a vesicle pressed against the outline (measured on `synth`
 //! movies: the mask reached 1.1-1.5 µm beyond the true outline there, putting the centroids
 //! of two such vesicles 0.2-0.3 µm inside it), while a vesicle that has entered the cell lies
@@ -21,11 +21,10 @@
 //! Not here: the body labels and territories (see `cells`), writing `uptake.csv` (see
 //! `report::tables`).
 
+use crate::cpu::expand::max_d2;
 use crate::error::Result;
-use crate::gpu::{Readback, Recorder};
-use crate::ops::expand::expand_labels;
+use crate::gpu::Recorder;
 use crate::ops::label::{KeepRule, label_components};
-use crate::ops::mask::{and_not, neither};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::threshold::threshold_above;
 use crate::ops::{GpuPlane, filters, to_f32};
@@ -81,28 +80,21 @@ pub(super) fn record_enhance(
     Ok((img, h))
 }
 
-/// Submission 2 being read back: the puncta, the deep body labels, the threshold.
+/// Submission 2 being read back: the puncta and the threshold.
 pub(super) struct PendingUptake {
     pub objects: PendingObjects,
-    pub deep_bodies: Readback,
     pub threshold: f64,
 }
 
-/// Submission 2: the puncta above `threshold`, measured over the raw channel `raw`, and the
-/// body labels `bodies` less their outer margin.
+/// Submission 2: the puncta above `threshold`, measured over the raw channel `raw`.
 pub(super) fn record(
     rec: &mut Recorder,
     img: &GpuPlane,
     raw: &GpuPlane,
-    bodies: &GpuPlane,
     threshold: f64,
     px: &PxParams,
     capacity: u32,
 ) -> Result<PendingUptake> {
-    let outside = neither(rec, bodies, bodies)?;
-    let near = expand_labels(rec, &outside, px.uptake_edge_margin)?;
-    let deep = and_not(rec, bodies, &near)?;
-    let deep_bodies = rec.readback(&deep.buf, 0, deep.len() as u64 * 4);
     let mask = threshold_above(rec, img, threshold)?;
     let labels = label_components(rec, &mask, 8)?;
     let rule = KeepRule {
@@ -111,33 +103,53 @@ pub(super) fn record(
     };
     Ok(PendingUptake {
         objects: record_objects(rec, &labels, &[raw], capacity, rule)?.0,
-        deep_bodies,
         threshold,
     })
 }
 
+/// Whether pixel (`x`, `y`) of the body labels `bodies` (width `w`, height `h`) is in a body
+/// with no outside pixel within squared distance `limit` (what `expand_labels` of the outside
+/// by the margin leaves uncovered; the image's edge is no outside).
+fn deep_in_body(bodies: &[u32], w: usize, h: usize, x: usize, y: usize, limit: u64) -> bool {
+    if bodies[y * w + x] == 0 {
+        return false;
+    }
+    let r = ((limit as f64).sqrt().floor() as usize).min(w.max(h));
+    let (y0, y1) = (y.saturating_sub(r), (y + r).min(h - 1));
+    let (x0, x1) = (x.saturating_sub(r), (x + r).min(w - 1));
+    (y0..=y1).all(|v| {
+        (x0..=x1).all(|u| {
+            let d2 = (u.abs_diff(x).pow(2) + v.abs_diff(y).pow(2)) as u64;
+            d2 > limit || bodies[v * w + u] != 0
+        })
+    })
+}
+
 /// The host's assignment: each punctum (`objects`, measured over the uptake channel as their
-/// only channel) to the cell whose body holds its centroid pixel: `bodies` (body labels less
-/// their outer margin, 0 elsewhere) and `territory` (cell ids, 0 where none) are label images of width `w`; `cells`
-/// the frame's cells. Returns the puncta and the per-cell sums.
+/// only channel) to the cell whose body holds its centroid pixel at least `margin` px inside:
+/// `bodies` (body labels, 0 outside) and `territory` (cell ids, 0 where none) are label
+/// images of width `w`; `cells` the frame's cells. Returns the puncta and the per-cell sums.
 pub fn assign(
     objects: Vec<ObjectStats>,
     bodies: &[u32],
     territory: &[u32],
     w: usize,
+    margin: f64,
     cells: &[Cell],
 ) -> (Vec<Punctum>, Vec<CellUptake>) {
     let h = bodies.len().checked_div(w).unwrap_or(0);
+    let limit = max_d2(margin);
     let mut per_cell = vec![CellUptake::default(); cells.len()];
     let puncta = objects
         .into_iter()
         .map(|stats| {
             let (x, y) = (stats.centroid_x.round(), stats.centroid_y.round());
-            let at = (x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h)
-                .then(|| y as usize * w + x as usize);
-            let cell_id = match at {
-                Some(k) if bodies[k] != 0 => territory[k],
-                _ => 0,
+            let inside = x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h;
+            let (x, y) = (x as usize, y as usize);
+            let cell_id = if inside && deep_in_body(bodies, w, h, x, y, limit) {
+                territory[y * w + x]
+            } else {
+                0
             };
             if let Some(i) = (cell_id != 0)
                 .then(|| cells.iter().position(|c| c.id == cell_id))
@@ -217,7 +229,7 @@ mod tests {
             obj(6, 2.6, 1.2, 1, 7.0),  // rounds to (3, 1): outside, though it touches body 1
             obj(7, 7.0, 1.0, 1, 1.0),  // off the image
         ];
-        let (p, per_cell) = assign(objects, &bodies, &territory, w, &cells);
+        let (p, per_cell) = assign(objects, &bodies, &territory, w, 0.0, &cells);
         let ids: Vec<u32> = p.iter().map(|q| q.cell_id).collect();
         assert_eq!(ids, [7, 7, 9, 0, 0, 0, 0]);
         assert_eq!(
@@ -236,7 +248,45 @@ mod tests {
             ]
         );
         // a body pixel whose territory is no cell of the frame (a border body): not counted
-        let (_, none) = assign(vec![obj(1, 1.0, 0.0, 1, 1.0)], &bodies, &[0; 24], w, &cells);
+        let (_, none) = assign(
+            vec![obj(1, 1.0, 0.0, 1, 1.0)],
+            &bodies,
+            &[0; 24],
+            w,
+            0.0,
+            &cells,
+        );
         assert_eq!(none, [CellUptake::default(); 2]);
+        // with a 1 px margin: (2, 0) is 1 px from the outside at (3, 0) and not counted;
+        // (1, 0) is 2 px from the outside (the image's edge is none) and counted
+        let two = vec![obj(1, 2.0, 0.0, 1, 1.0), obj(2, 1.0, 0.0, 1, 1.0)];
+        let (p, _) = assign(two, &bodies, &territory, w, 1.0, &cells);
+        assert_eq!([p[0].cell_id, p[1].cell_id], [0, 7]);
+    }
+
+    /// The margin test is the outside grown by `expand_labels` (CPU reference), subtracted
+    /// from the bodies: on random masks and margins, pixel for pixel.
+    #[test]
+    fn deep_in_body_is_the_bodies_less_the_grown_outside() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..40 {
+            let (w, h) = (rng.random_range(1..24usize), rng.random_range(1..24usize));
+            let fill = rng.random_range(0.3..0.95);
+            let bodies: Vec<u32> = (0..w * h)
+                .map(|_| u32::from(rng.random::<f64>() < fill) * rng.random_range(1..4))
+                .collect();
+            let margin = rng.random_range(0.0..5.0);
+            let outside: Vec<u32> = bodies.iter().map(|&b| u32::from(b == 0)).collect();
+            let near = crate::cpu::expand::expand_labels(&outside, w, h, margin);
+            for y in 0..h {
+                for x in 0..w {
+                    let k = y * w + x;
+                    let want = bodies[k] != 0 && near[k] == 0;
+                    let got = deep_in_body(&bodies, w, h, x, y, max_d2(margin));
+                    assert_eq!(got, want, "{w}x{h} margin {margin} at ({x}, {y})");
+                }
+            }
+        }
     }
 }
