@@ -7,6 +7,7 @@ pub mod expand;
 pub mod gaussian;
 pub mod histogram;
 pub mod label;
+pub mod line;
 pub mod logic;
 pub mod measure;
 pub mod moments;

@@ -252,3 +252,102 @@ pub fn replace_masked(
         ..img.clone()
     })
 }
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct LinePrepParams {
+    n: u32,
+    _p: u32,
+    cap: f32,
+    scale: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct LineWalkParams {
+    width: u32,
+    height: u32,
+    dx: i32,
+    dy: i32,
+    half: i32,
+    min_count: u32,
+    n_chains: u32,
+    first: u32,
+}
+
+/// Line support (`shaders/line.wgsl`): per pixel, the largest mean of min(img, cap) / cap
+/// (quantised to 1/4096) over the samples of a straight segment of half length `half` px that
+/// lie outside `mask`, over the 8 directions of
+/// [`line_directions`](crate::cpu::line::line_directions); 0 on the mask, and a direction
+/// with at most half its samples outside the mask counts 0. Values lie in [0, 1]: 1 where the
+/// whole segment is at least `cap`. A `cap` that is not above 0 (a flat image) gives 0
+/// everywhere.
+pub fn line_support(
+    rec: &mut Recorder,
+    img: &GpuPlane,
+    mask: &GpuPlane,
+    half: u32,
+    cap: f64,
+) -> Result<GpuPlane> {
+    need_f32(img, "line_support")?;
+    if mask.kind != RawKind::U32 || (mask.width, mask.height) != (img.width, img.height) {
+        return Err(Error::invalid(
+            "line_support: the mask must be a u32 plane of the image's size",
+        ));
+    }
+    if half > 1000 {
+        return Err(Error::invalid(format!(
+            "line_support: half length {half} px is above 1000"
+        )));
+    }
+    let (cap, scale, no_count) = if cap.is_finite() && cap > 0.0 {
+        let cap = cap as f32;
+        (cap, crate::cpu::line::ONE / cap, false)
+    } else {
+        (1.0, 0.0, true)
+    };
+    let pp = rec.params(&LinePrepParams {
+        n: img.len() as u32,
+        _p: 0,
+        cap,
+        scale,
+    });
+    let q = rec.storage(img.len() as u64 * 4);
+    rec.dispatch_at(
+        "line",
+        "line_prep",
+        &[(0, &pp), (1, &img.buf), (2, &mask.buf), (3, &q)],
+        grid_px(img),
+    )?;
+    let out = rec.storage(img.len() as u64 * 4);
+    let (w, h) = (img.width as u64, img.height as u64);
+    for (k, (dx, dy, steps)) in crate::cpu::line::line_directions(half)
+        .into_iter()
+        .enumerate()
+    {
+        // chains start in the first dy rows and in |dx| columns of every row below
+        let n_chains = dy.min(h as i32) as u64 * w
+            + (h.saturating_sub(dy as u64)) * (dx.unsigned_abs() as u64).min(w);
+        let p = rec.params(&LineWalkParams {
+            width: img.width,
+            height: img.height,
+            dx,
+            dy,
+            half: steps as i32,
+            // with cap 0 no direction may count: 0 everywhere
+            min_count: if no_count { u32::MAX } else { steps + 1 },
+            n_chains: n_chains as u32,
+            first: (k == 0) as u32,
+        });
+        rec.dispatch_at(
+            "line",
+            "line_walk",
+            &[(4, &p), (5, &q), (6, &out)],
+            grid_1d(n_chains, crate::gpu::WG),
+        )?;
+    }
+    Ok(GpuPlane {
+        buf: out,
+        ..img.clone()
+    })
+}

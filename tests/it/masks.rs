@@ -1,4 +1,4 @@
-//! GPU == CPU for the mask ops, the ridge filter and the clipped moments.
+//! GPU == CPU for the mask ops, the ridge filter, line support and the clipped moments.
 
 use migrascope::cpu;
 use migrascope::gpu::Recorder;
@@ -64,6 +64,34 @@ proptest! {
             let got = read_f32(gpu, &r);
             let worst = got.iter().zip(&want).map(|(g, w)| (*g as f64 - w).abs()).fold(0.0, f64::max) / scale;
             prop_assert!(worst <= 1e-4, "{bk:?} {w}x{h} sigma {sigma}: worst {worst:e}");
+        }
+    }
+
+    /// Line support against its CPU reference (the direct sum over each segment; the shader
+    /// keeps running integer sums along chains, so the sums are identical and the only
+    /// difference allowed is the f32 division: tolerance 1e-6 on values in [0, 1]); caps drawn
+    /// from the data, and one at 0 (every value 0).
+    #[test]
+    fn line_support_matches((w, h) in harness::size(), seed in any::<u64>(), half in 0u32..12, fill in 0u64..40, q in 0usize..1000) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let img: Vec<f32> = p.data.to_f64_vec().iter().map(|&v| v as f32).collect();
+        let m = harness::mask(w, h, seed ^ 0x1234, fill);
+        let cap = if q == 999 { 0.0 } else { img[q % img.len()].max(1.0) };
+        let want = if cap > 0.0 {
+            let qs = cpu::line::line_prep(&img, &m, cap, cpu::line::ONE / cap);
+            cpu::line::line_support(&qs, w, h, half)
+        } else {
+            vec![0.0; img.len()]
+        };
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let f = GpuPlane { buf: rec.upload(&img), kind: RawKind::F32, width: w as u32, height: h as u32 };
+            let mp = u32_plane(&mut rec, &m, w, h);
+            let l = filters::line_support(&mut rec, &f, &mp, half, cap as f64).unwrap();
+            rec.submit();
+            let got = read_f32(gpu, &l);
+            let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max);
+            prop_assert!(worst <= 1e-6, "{bk:?} {w}x{h} half {half} cap {cap}: worst {worst:e}");
         }
     }
 

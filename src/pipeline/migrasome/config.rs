@@ -103,11 +103,22 @@ pub const FIBER_MIN_DISTANCE_PX: f64 = 2.5;
 pub struct FiberParams {
     /// Scale of the ridge (Hessian) filter, about the fiber's half width.
     pub sigma_um: f64,
-    /// Threshold on the ridge strength (`noise:K` or a histogram method): fiber seeds.
+    /// Threshold on the ridge strength (`noise:K` or a histogram method): fiber seeds; with
+    /// `line_um` > 0, the ridge strength that counts as fully on a fiber (line support's cap).
     pub threshold: Rule,
     /// Lower threshold: ridge pixels above it join the fibers when connected to a seed
-    /// (hysteresis, so faint stretches do not break a fiber).
+    /// (hysteresis, so faint stretches do not break a fiber). Not used when `line_um` > 0.
     pub threshold_low: Rule,
+    /// Length (µm) of the straight segments along which the ridge strength is averaged (line
+    /// support): a fiber pixel is one through which some segment lies mostly on a ridge, so
+    /// short noise streaks and the rims of round blobs are no fiber while faint, long fibers
+    /// hold together. The segments leave out the candidates (grown by their blurred rim) and
+    /// the bodies. 0: off (fibers straight from the ridge thresholds).
+    pub line_um: f64,
+    /// Line support (0-1: the mean over a segment of the ridge strength capped at
+    /// `threshold`, over `threshold`) of fiber seeds, and of the pixels that join them.
+    pub line_threshold: f64,
+    pub line_threshold_low: f64,
     /// A migrasome within this distance of a fiber connected to its cell is attached.
     pub distance_um: f64,
     /// A migrasome with a fiber piece at least this large (µm²) just beside it is attached
@@ -244,8 +255,11 @@ impl Default for FiberParams {
             sigma_um: 0.15,
             threshold: rule("noise:3"),
             threshold_low: rule("noise:1.5"),
+            line_um: 1.5,
+            line_threshold: 0.8,
+            line_threshold_low: 0.7,
             distance_um: 0.3,
-            min_piece_um2: 0.0,
+            min_piece_um2: 1.0,
             protrusion_max_um: 11.0,
             protrusion_tip_max_um: 0.75,
         }
@@ -364,6 +378,13 @@ impl AnalyzeParams {
             ("fibers.sigma_um", self.fibers.sigma_um, false),
             ("fibers.distance_um", self.fibers.distance_um, true),
             ("fibers.min_piece_um2", self.fibers.min_piece_um2, true),
+            ("fibers.line_um", self.fibers.line_um, true),
+            ("fibers.line_threshold", self.fibers.line_threshold, false),
+            (
+                "fibers.line_threshold_low",
+                self.fibers.line_threshold_low,
+                false,
+            ),
             (
                 "fibers.protrusion_max_um",
                 self.fibers.protrusion_max_um,
@@ -382,6 +403,16 @@ impl AnalyzeParams {
                 return Err(Error::invalid(format!(
                     "{name} must be {} (got {v})",
                     if zero_ok { ">= 0" } else { "> 0" }
+                )));
+            }
+        }
+        for (name, v) in [
+            ("fibers.line_threshold", self.fibers.line_threshold),
+            ("fibers.line_threshold_low", self.fibers.line_threshold_low),
+        ] {
+            if v > 1.0 {
+                return Err(Error::invalid(format!(
+                    "{name} must be at most 1 (line support lies in 0-1; got {v})"
                 )));
             }
         }
@@ -525,6 +556,10 @@ pub struct PxParams {
     pub fiber_threshold: Rule,
     pub fiber_threshold_low: Rule,
     pub fiber_distance: f64,
+    /// Line support's half length (px; 0: off) and thresholds.
+    pub fiber_line_half: u32,
+    pub fiber_line_threshold: f64,
+    pub fiber_line_threshold_low: f64,
     /// Smallest fiber piece (px) that attaches a migrasome beside it; 0: off.
     pub fiber_min_piece: u32,
     /// Protrusions: fiber pieces that start within `protrusion_root` px of a body and end
@@ -600,6 +635,13 @@ impl PxParams {
             fiber_threshold: p.fibers.threshold,
             fiber_threshold_low: p.fibers.threshold_low,
             fiber_distance: px(p.fibers.distance_um).max(FIBER_MIN_DISTANCE_PX),
+            fiber_line_half: if p.fibers.line_um > 0.0 {
+                (px(p.fibers.line_um) / 2.0).round().max(1.0) as u32
+            } else {
+                0
+            },
+            fiber_line_threshold: p.fibers.line_threshold,
+            fiber_line_threshold_low: p.fibers.line_threshold_low,
             fiber_min_piece: if p.fibers.min_piece_um2 > 0.0 {
                 area(p.fibers.min_piece_um2).max(1)
             } else {

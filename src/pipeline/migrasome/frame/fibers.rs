@@ -1,8 +1,9 @@
 //! Stage "fibers": retraction fibers, which candidates are attached to a cell, and the shaft
 //! beside each candidate.
 //!
-//! Fibers by hysteresis on the ridge image: weak ridge regions that hold a strong ridge
-//! pixel. The network (fibers ∪ bodies ∪ candidates, grown by the fiber distance) is labelled;
+//! Fibers by hysteresis (weak regions that hold a strong pixel): for attachment on the line
+//! support of the ridge image (`fibers.line_um`; the ridge image itself when 0), for the
+//! shaft and protrusions on the ridge image. The network (fibers ∪ bodies ∪ candidates, grown by the fiber distance) is labelled;
 //! its components that touch a body are attached. The shaft: the brightest fiber pixel just
 //! outside each candidate (beyond its own blurred edge, where the ridge filter answers a
 //! blob's rim too), for the protrusion-tip rule: a protrusion's tip sits on a shaft nearly as
@@ -52,21 +53,43 @@ pub(super) fn record(
     thr: &Thresholds,
     caps: &Capacities,
 ) -> Result<FiberPlanes> {
-    let strong = threshold_above(rec, fiber_img, thr.fiber)?;
-    let weak = threshold_above(rec, fiber_img, thr.fiber_low.min(thr.fiber))?;
-    let weak = label_components(rec, &weak, 8)?;
-    let fm = component_any(rec, &weak, &strong)?;
-    let net = or_nonzero(rec, &fm, bodies)?;
+    let own_edge = expand_labels(rec, spots_raw, px.shaft_gap)?;
+    let hysteresis = |rec: &mut Recorder, img: &GpuPlane, hi: f64, lo: f64| -> Result<GpuPlane> {
+        let strong = threshold_above(rec, img, hi)?;
+        let weak = threshold_above(rec, img, lo.min(hi))?;
+        let weak = label_components(rec, &weak, 8)?;
+        component_any(rec, &weak, &strong)
+    };
+    // the fibers beside the candidates (shaft, protrusions): straight from the ridge image
+    let fm = hysteresis(rec, fiber_img, thr.fiber, thr.fiber_low)?;
+    // the fibers that attach: from the line support of the ridge image, candidates (with
+    // their blurred rims) and bodies left out of the segments, so neither a blob's rim nor a
+    // noise streak bridges the gap between a released migrasome and a fiber
+    let fm_net = if px.fiber_line_half > 0 {
+        let off = or_nonzero(rec, &own_edge, bodies)?;
+        let line = filters::line_support(rec, fiber_img, &off, px.fiber_line_half, thr.fiber)?;
+        let (hi, lo) = (px.fiber_line_threshold, px.fiber_line_threshold_low);
+        hysteresis(rec, &line, hi, lo)?
+    } else {
+        fm.clone()
+    };
+    let net = or_nonzero(rec, &fm_net, bodies)?;
     let net = or_nonzero(rec, &net, spots)?;
     let net = expand_labels(rec, &net, px.fiber_distance)?;
     let nl = label_components(rec, &net, 8)?;
-    let own_edge = expand_labels(rec, spots_raw, px.shaft_gap)?;
     let shaft = and_not(rec, &fm, &own_edge)?;
     let shaft = and_not(rec, &shaft, body_zone)?;
     // a network that reaches a body, or that holds a fiber piece long enough to be no noise
     // (a faint fiber breaks up before it reaches its cell; a released migrasome has none)
     let (attached, pieces) = if px.fiber_min_piece > 0 {
-        let sl = label_components(rec, &shaft, 8)?;
+        // pieces of the attachment fibers, beyond the candidates' rims and the body zone
+        let net_shaft = if px.fiber_line_half > 0 {
+            let x = and_not(rec, &fm_net, &own_edge)?;
+            and_not(rec, &x, body_zone)?
+        } else {
+            shaft.clone()
+        };
+        let sl = label_components(rec, &net_shaft, 8)?;
         let (pending, long) = record_objects(
             rec,
             &sl,
