@@ -92,7 +92,7 @@ fn line_walk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     loop {
         let i = u32(y) * p.width + u32(x);
         var val = 0.0;
-        if (q[i] != SKIP && count >= p.min_count && count > 0u) {
+        if (q[i] != SKIP && count >= p.min_count) {
             val = f32(sum) / (f32(count) * ONE);
         }
         if (p.first != 0u) {

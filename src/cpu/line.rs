@@ -46,7 +46,7 @@ pub fn line_prep(src: &[f32], mask: &[u32], cap: f32, scale: f32) -> Vec<u32> {
 
 /// Line support from the quantised samples: for each pixel and direction, the sum of the
 /// non-`SKIP` samples p + t d (t = -steps..=steps, coordinates clamped) over (count * ONE),
-/// 0 when fewer than steps + 1 count; the largest over the directions; 0 on `SKIP` pixels.
+/// 0 when fewer than steps + 1 (at least 2) count; the largest over the directions; 0 on `SKIP` pixels.
 pub fn line_support(q: &[u32], width: usize, height: usize, half: u32) -> Vec<f32> {
     let clamp = |v: i64, n: usize| v.clamp(0, n as i64 - 1) as usize;
     let dirs = line_directions(half);

@@ -291,7 +291,7 @@ impl Tables {
             };
             row.push(fu.inside().to_string());
             for ((c, cu), id) in f.cells.iter().zip(&fu.cells).zip(&ids.cell) {
-                let row = fields![
+                let cell_row = fields![
                     image,
                     t,
                     z,
@@ -301,7 +301,7 @@ impl Tables {
                     cu.intensity_sum,
                     format!("{:.4}", c.body_area as f64 * a)
                 ];
-                u.record(&row)?;
+                u.record(&cell_row)?;
             }
         }
         self.frames.record(&row)?;

@@ -103,11 +103,13 @@ pub const FIBER_MIN_DISTANCE_PX: f64 = 2.5;
 pub struct FiberParams {
     /// Scale of the ridge (Hessian) filter, about the fiber's half width.
     pub sigma_um: f64,
-    /// Threshold on the ridge strength (`noise:K` or a histogram method): fiber seeds; with
-    /// `line_um` > 0, the ridge strength that counts as fully on a fiber (line support's cap).
+    /// Threshold on the ridge strength (`noise:K` or a histogram method): seeds of the fibers
+    /// beside a candidate (shaft, protrusions), and, with `line_um` > 0, the ridge strength
+    /// that counts as fully on a fiber in the line support (its cap).
     pub threshold: Rule,
-    /// Lower threshold: ridge pixels above it join the fibers when connected to a seed
-    /// (hysteresis, so faint stretches do not break a fiber). Not used when `line_um` > 0.
+    /// Lower threshold: ridge pixels above it join the shaft fibers when connected to a seed
+    /// (hysteresis, so faint stretches do not break a fiber); the attachment fibers use it
+    /// too when `line_um` is 0.
     pub threshold_low: Rule,
     /// Length (µm) of the straight segments along which the ridge strength is averaged (line
     /// support): a fiber pixel is one through which some segment lies mostly on a ridge, so

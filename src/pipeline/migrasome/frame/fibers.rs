@@ -3,11 +3,12 @@
 //!
 //! Fibers by hysteresis (weak regions that hold a strong pixel): for attachment on the line
 //! support of the ridge image (`fibers.line_um`; the ridge image itself when 0), for the
-//! shaft and protrusions on the ridge image. The network (fibers ∪ bodies ∪ candidates, grown by the fiber distance) is labelled;
-//! its components that touch a body are attached. The shaft: the brightest fiber pixel just
-//! outside each candidate (beyond its own blurred edge, where the ridge filter answers a
-//! blob's rim too), for the protrusion-tip rule: a protrusion's tip sits on a shaft nearly as
-//! bright as itself, a migrasome on a fiber far dimmer than itself.
+//! shaft and protrusions on the ridge image. The network (fibers ∪ bodies ∪ candidates, grown
+//! by the fiber distance) is labelled; its components that touch a body are attached. The
+//! shaft: the brightest fiber pixel just outside each candidate (beyond its own blurred edge,
+//! where the ridge filter answers a blob's rim too), for the protrusion-tip rule: a
+//! protrusion's tip sits on a shaft nearly as bright as itself, a migrasome on a fiber far
+//! dimmer than itself.
 //!
 //! Protrusions (`fibers.protrusion_max_um`): a shaft piece that starts at a body (within the
 //! protrusion root) and ends near it (nothing of it beyond the protrusion length) is a
@@ -82,10 +83,10 @@ pub(super) fn record(
     // a network that reaches a body, or that holds a fiber piece long enough to be no noise
     // (a faint fiber breaks up before it reaches its cell; a released migrasome has none)
     let (attached, pieces) = if px.fiber_min_piece > 0 {
-        // pieces of the attachment fibers, beyond the candidates' rims and the body zone
+        // pieces of the attachment fibers, beyond the candidates' rims and the body zone (the
+        // line support is 0 on the rims already)
         let net_shaft = if px.fiber_line_half > 0 {
-            let x = and_not(rec, &fm_net, &own_edge)?;
-            and_not(rec, &x, body_zone)?
+            and_not(rec, &fm_net, body_zone)?
         } else {
             shaft.clone()
         };

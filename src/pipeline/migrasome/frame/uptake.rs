@@ -9,12 +9,11 @@
 //! belongs to the cell whose body holds its centroid pixel at least `uptake.edge_margin_um`
 //! inside (no outside pixel within that distance, as `expand_labels` measures it; the cell
 //! through the territory that pixel is in): a punctum whose centroid lies outside every
-//! body, or in its outer margin, is not counted, even when it touches one. The margin is there because the body mask takes
-//! in the membrane signal of a vesicle pressed against the outline (measured on `synth`
-//! movies: the mask reached 1.1-1.5 µm beyond the true outline there, putting the centroids
-//! of two such vesicles 0.2-0.3 µm inside it), while a vesicle that has entered the cell lies
-//! deeper. The
-//! components are labelled over the whole frame, not only inside the bodies, so a vesicle
+//! body, or in its outer margin, is not counted, even when it touches one. The margin is
+//! there because the body mask takes in the membrane signal of a vesicle pressed against the
+//! outline (measured on `synth` movies: the mask reached 1.1-1.5 µm beyond the true outline
+//! there, putting the centroids of two such vesicles 0.2-0.3 µm inside it), while a vesicle
+//! that has entered the cell lies deeper. The components are labelled over the whole frame, not only inside the bodies, so a vesicle
 //! sitting on the outline (one about to be taken up) is judged by its centre, as the truth of
 //! `synth --uptake-channel` is, instead of leaving a counted sliver inside the body mask.
 //!
