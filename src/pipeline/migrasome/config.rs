@@ -70,7 +70,7 @@ pub struct MigrasomeParams {
     pub max_elongation: f64,
     /// Candidates at the end of a ridge brighter than this fraction of their own peak are
     /// protrusion tips (filopodia), not migrasomes on retraction fibers (see
-    /// `shape::Shape::tip_ratio`).
+    /// `shape::Shape::tip_ratio`; both on the membrane smoothed at `smooth_sigma_um`).
     pub max_tip_ratio: f64,
 }
 

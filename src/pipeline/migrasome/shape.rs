@@ -16,8 +16,10 @@ pub struct Shape {
     pub major: f64,
     pub minor: f64,
     /// The brightest ridge (fiber or filopodium) pixel just outside the object over the
-    /// object's own peak, both above the frame's background: near 1 for a protrusion's tip
-    /// on its shaft, about 0.1–0.3 for a migrasome on a retraction fiber, 0 with no ridge.
+    /// object's own peak, both on the membrane smoothed at the spot detector's noise scale
+    /// (so neither is a maximum of pixel noise) and above the local background: near 1 for a
+    /// protrusion's tip on its shaft or a speck of noise on dim debris, about 0.1–0.3 for a
+    /// migrasome on a retraction fiber, 0 with no ridge.
     pub tip_ratio: f64,
 }
 

@@ -247,13 +247,15 @@ pub struct FrameStage1 {
     h: usize,
     raws: Vec<GpuPlane>,
     nuc_img: Option<GpuPlane>,
-    mem: GpuPlane,
     body_blur: GpuPlane,
     /// Block means of `body_blur` being read back (readback, block size, grid width, height)
     body_blocks: Option<(Readback, u32, u32, u32)>,
     /// The background surface under the bodies, once fitted (block size, grid size, fit).
     body_bg: Option<(u32, u32, u32, Background)>,
     spot_img: GpuPlane,
+    /// The membrane smoothed at the spot detector's noise scale (the first term of the spot
+    /// image's difference of Gaussians; the tip rule reads peaks and shafts on it).
+    mem_smooth: GpuPlane,
     fiber_img: GpuPlane,
     h_nuc: Option<PendingThreshold>,
     h_spot: PendingThreshold,
@@ -300,8 +302,10 @@ pub fn begin_frame(
     let block = px.body_sigma.round().max(1.0) as u32;
     let blocks = crate::ops::resample::down_mean(&mut rec, &body_blur, block)?;
     let body_blocks = rec.readback(&blocks.buf, 0, blocks.len() as u64 * 4);
-    let spot_img =
-        filters::difference_of_gaussians(&mut rec, &mem, px.smooth_sigma, px.background_sigma)?;
+    // the difference of Gaussians, its first term kept for the tip rule
+    let mem_smooth = filters::gaussian_blur(&mut rec, &mem, [px.smooth_sigma; 2])?;
+    let mem_bg = filters::gaussian_blur(&mut rec, &mem, [px.background_sigma; 2])?;
+    let spot_img = filters::subtract(&mut rec, &mem_smooth, &mem_bg)?;
     let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
     let h_nuc = nuc_img
         .as_ref()
@@ -329,11 +333,11 @@ pub fn begin_frame(
         h,
         raws,
         nuc_img,
-        mem,
         body_blur,
         body_blocks: Some((body_blocks, block, blocks.width, blocks.height)),
         body_bg: None,
         spot_img,
+        mem_smooth,
         fiber_img,
         h_nuc,
         h_spot,
@@ -491,10 +495,13 @@ fn record_rest(
         thr,
         caps,
     )?;
+    // the tip rule compares the brightest shaft pixel with the candidate's peak: both on
+    // the membrane smoothed at the spot detector's noise scale, so that neither is a maximum
+    // of pixel noise
     let fiber_planes = fibers::record(
         rec,
         &s1.fiber_img,
-        &s1.mem,
+        &s1.mem_smooth,
         &spots_raw,
         &spot_planes.outside_zone,
         &cell_planes.bodies,
@@ -504,8 +511,14 @@ fn record_rest(
         thr,
         caps,
     )?;
-    let candidates =
-        spots::record_measure(rec, &spot_planes.labels, &s1.raws, &fiber_planes, caps)?;
+    let candidates = spots::record_measure(
+        rec,
+        &spot_planes.labels,
+        &s1.raws,
+        &s1.mem_smooth,
+        &fiber_planes,
+        caps,
+    )?;
     // the cargo channels' local backgrounds, and the membrane's last (for the tip rule)
     let local_channels: Vec<usize> = roles
         .cargo
@@ -592,14 +605,7 @@ fn finish(
     }
     let mut cargo = p.cargo.finish(gpu)?;
     let membrane_local = cargo.pop().expect("the membrane's local background");
-    let (shapes, verdicts) = spots::judge(
-        &candidates,
-        &candidate_img,
-        w,
-        roles.membrane,
-        &membrane_local,
-        px,
-    );
+    let (shapes, verdicts) = spots::judge(&candidates, &candidate_img, w, &membrane_local, px);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {

@@ -149,7 +149,10 @@ pub(super) struct Measured {
 /// What the fibers stage says of one candidate.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Context {
-    /// Brightest fiber-shaft pixel just beyond the candidate (membrane units; 0 if none).
+    /// The candidate's brightest pixel of the smoothed membrane.
+    pub peak: f64,
+    /// Brightest fiber-shaft pixel (smoothed membrane) just beyond the candidate (membrane
+    /// units; 0 if none).
     pub shaft_peak: f64,
     /// The candidate lies on the network of fibers that reaches a body.
     pub attached: bool,
@@ -168,10 +171,12 @@ pub(super) fn record_measure(
     rec: &mut Recorder,
     labels: &Labels,
     raws: &[GpuPlane],
+    mem_smooth: &GpuPlane,
     fibers: &FiberPlanes,
     caps: &Capacities,
 ) -> Result<Measured> {
     let mut chans: Vec<&GpuPlane> = raws.iter().collect();
+    chans.push(mem_smooth);
     chans.push(&fibers.shaft_near);
     chans.push(&fibers.attached);
     let (pending, kept) = record_objects(rec, labels, &chans, caps.spots, KeepRule::default())?;
@@ -195,13 +200,15 @@ impl Measured {
             objects
                 .into_iter()
                 .map(|mut stats| {
-                    let attached = stats.channels[n_raw + 1].max >= 1.0;
-                    let shaft_peak = stats.channels[n_raw].max;
-                    let on_protrusion = stats.channels[n_raw].min < 0.0;
+                    let peak = stats.channels[n_raw].max;
+                    let attached = stats.channels[n_raw + 2].max >= 1.0;
+                    let shaft_peak = stats.channels[n_raw + 1].max;
+                    let on_protrusion = stats.channels[n_raw + 1].min < 0.0;
                     stats.channels.truncate(n_raw);
                     Candidate {
                         stats,
                         context: Context {
+                            peak,
                             shaft_peak,
                             attached,
                             on_protrusion,
@@ -214,20 +221,18 @@ impl Measured {
 }
 
 /// The host's verdict on every candidate (`None`: a migrasome), with its shape.
-/// `membrane`: the membrane channel's index; `background`: its local background around each
-/// candidate (index = label - 1): out-of-focus haze and uneven illumination lift a shaft and
+/// `background`: the membrane's local background around each candidate (index = label - 1): out-of-focus haze and uneven illumination lift a shaft and
 /// a peak alike, and must not make a migrasome on a faint fiber look like a protrusion's tip.
 pub(super) fn judge(
     candidates: &[Candidate],
     label_img: &[u32],
     width: usize,
-    membrane: usize,
     background: &[LocalBackground],
     px: &PxParams,
 ) -> (Vec<Shape>, Vec<Option<Reject>>) {
     let mut cand_shapes = shapes(label_img, width, candidates.len());
     let level = |c: &Candidate| background[c.stats.label as usize - 1].mean;
-    let peak = |c: &Candidate| c.stats.channels[membrane].max - level(c);
+    let peak = |c: &Candidate| c.context.peak - level(c);
     for (c, sh) in candidates.iter().zip(cand_shapes.iter_mut()) {
         let (pk, shaft) = (peak(c), c.context.shaft_peak - level(c));
         sh.tip_ratio = if pk > 0.0 { shaft.max(0.0) / pk } else { 0.0 };
