@@ -128,3 +128,23 @@ fn bounds(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     bounds_out[2u * l] = (mean - p.k * sd) * scale;
     bounds_out[2u * l + 1u] = (mean + p.k * sd) * scale;
 }
+
+// ---- low_contrast: bindings 0 params, 8 inside bounds, 9 ring bounds, 10 flags out ----
+// From two bounds records with k = 0 (lo = hi = the mean; lo > hi when empty): flag 1 where
+// a label's mean stands above the mean of its ring by less than the fraction k of itself,
+// (inside - ring) < k * inside; 0 where either is empty.
+@group(0) @binding(8) var<storage, read> inside_b: array<f32>;
+@group(0) @binding(9) var<storage, read> ring_b: array<f32>;
+@group(0) @binding(10) var<storage, read_write> flags_out: array<u32>;
+
+@compute @workgroup_size(256)
+fn low_contrast(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
+    let l = linear_id(wid, nwg, lid);
+    if (l >= p.capacity) { return; }
+    let a = inside_b[2u * l];
+    let b = ring_b[2u * l];
+    let known = a <= inside_b[2u * l + 1u] && b <= ring_b[2u * l + 1u];
+    flags_out[l] = select(0u, 1u, known && (a - b) < p.k * a);
+}

@@ -72,3 +72,38 @@ pub fn moments(
     }
     out
 }
+
+/// Mirror of the `bounds` kernel with k = 0: each record's mean in value units (f32, the
+/// kernel's arithmetic), `None` when empty.
+pub fn means(records: &[Moments], e: i32) -> Vec<Option<f32>> {
+    let scale = 2f32.powi(-e);
+    records
+        .iter()
+        .map(|r| {
+            (r.n > 0).then(|| {
+                let s = r.sum as u64;
+                let (lo, hi) = (s as u32, (s >> 32) as u32);
+                let sum = if hi & 0x8000_0000 != 0 {
+                    let v = s.wrapping_neg();
+                    -((((v >> 32) as u32) as f32) * 4294967296.0 + (v as u32) as f32)
+                } else {
+                    (hi as f32) * 4294967296.0 + lo as f32
+                };
+                sum / r.n as f32 * scale
+            })
+        })
+        .collect()
+}
+
+/// Mirror of the `low_contrast` kernel: 1 where `inside - ring < fraction * inside`, both
+/// known; else 0.
+pub fn low_contrast(inside: &[Option<f32>], ring: &[Option<f32>], fraction: f32) -> Vec<u32> {
+    inside
+        .iter()
+        .zip(ring)
+        .map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) => ((a - b) < fraction * a) as u32,
+            _ => 0,
+        })
+        .collect()
+}

@@ -117,6 +117,32 @@ pub fn record_bounds(
     Ok(out)
 }
 
+/// Per-label flag (u32): 1 where the label's mean stands above the mean of its ring by less
+/// than `fraction` of itself, `inside - ring < fraction * inside`; 0 where either is empty.
+/// `inside`, `ring`: bounds from [`record_bounds`] with k = 0 (both pairs are the mean).
+pub fn record_low_contrast(
+    rec: &mut Recorder,
+    inside: &Buf,
+    ring: &Buf,
+    capacity: u32,
+    fraction: f32,
+) -> Result<Buf> {
+    let cap = capacity.max(1);
+    let out = rec.storage(cap as u64 * 4);
+    let p = rec.params(&MomParams {
+        capacity: cap,
+        k: fraction,
+        ..Default::default()
+    });
+    rec.dispatch_at(
+        "moments",
+        "low_contrast",
+        &[(0, &p), (8, inside), (9, ring), (10, &out)],
+        grid_1d(cap as u64, WG),
+    )?;
+    Ok(out)
+}
+
 /// Sigma-clipped moments: one pass, bounds mean ± k·SD, a second pass inside the bounds.
 pub fn record_clipped_moments(
     rec: &mut Recorder,

@@ -276,6 +276,17 @@ fn unusable_input_is_one_clear_error() {
         ],
         "fibers.line_threshold must be at most 1",
     );
+    one_line_error(
+        &[
+            "analyze",
+            bbbc,
+            "--pixel-size",
+            "0.3",
+            "--set",
+            "cells.body_min_contrast=2",
+        ],
+        "cells.body_min_contrast must be at most 1",
+    );
     one_line_error(&["analyze", "/nonexistent.tif"], "/nonexistent.tif");
 }
 

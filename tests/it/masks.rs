@@ -136,6 +136,53 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(harness::config(12))]
+
+    /// Low-contrast flags (a label's mean against its ring's, both from moments and bounds
+    /// with k = 0): identical to the CPU mirror, except where `inside - ring` lies within 1e-5
+    /// of `fraction * inside` (f32 rounding of the means may fall either way there).
+    #[test]
+    fn low_contrast_matches((w, h) in harness::size(), seed in any::<u64>(), t in harness::ty(), fraction in 0.0f32..1.0) {
+        let m = harness::mask(w, h, seed, 50);
+        let (lab, n) = cpu::label::label(&m, w, h, 4);
+        // the ring: the complement, labelled by a second mask's components (some labels get
+        // no ring, some no inside)
+        let m2 = harness::mask(w, h, seed ^ 0x77, 50);
+        let (lab2, n2) = cpu::label::label(&m2, w, h, 4);
+        let ring: Vec<u32> = lab.iter().zip(&lab2).map(|(&a, &b)| if a == 0 { b } else { 0 }).collect();
+        let cap = n.max(n2).max(1) as usize;
+        let ch = harness::plane(t, w, h, seed ^ 0x55, 3000);
+        let range = cpu::reduce::minmax(&ch.data);
+        let e = cpu::moments::exponent(&ch.data, range);
+        let a = cpu::moments::means(&cpu::moments::moments(&lab, &ch.data, range, cap, None), e);
+        let b = cpu::moments::means(&cpu::moments::moments(&ring, &ch.data, range, cap, None), e);
+        let want = cpu::moments::low_contrast(&a, &b, fraction);
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let lp = u32_plane(&mut rec, &lab, w, h);
+            let rp = u32_plane(&mut rec, &ring, w, h);
+            let cp = ops::upload_plane(&mut rec, &ch).unwrap();
+            let ma = moments::record_moments(&mut rec, &lp, &cp, cap as u32, None, None).unwrap();
+            let mb = moments::record_moments(&mut rec, &rp, &cp, cap as u32, None, Some(&ma.range)).unwrap();
+            let ba = moments::record_bounds(&mut rec, &ma, &cp, cap as u32, 0.0).unwrap();
+            let bb = moments::record_bounds(&mut rec, &mb, &cp, cap as u32, 0.0).unwrap();
+            let f = moments::record_low_contrast(&mut rec, &ba, &bb, cap as u32, fraction).unwrap();
+            rec.submit();
+            let got = read_words(gpu, &f, cap);
+            for l in 0..cap {
+                if let (Some(x), Some(y)) = (a[l], b[l]) {
+                    let margin = (x - y) - fraction * x;
+                    if margin.abs() <= 1e-5 * x.abs().max(y.abs()).max(1.0) {
+                        continue;
+                    }
+                }
+                prop_assert_eq!(got[l], want[l], "{:?} {:?} label {} inside {:?} ring {:?}", bk, t, l + 1, a[l], b[l]);
+            }
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(harness::config(16))]
 
     /// component_any (flag components touching a condition, via union-find roots): identical.

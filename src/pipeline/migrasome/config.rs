@@ -30,6 +30,12 @@ pub struct CellParams {
     /// out-of-focus haze. 0 = the floor alone.
     pub body_edge_fraction: f64,
     pub body_local_radius_um: f64,
+    /// With a nuclei channel, a region cut by the image border without a nucleus is kept as
+    /// a body (of a cell whose nucleus lies outside the field) only when it stands above the
+    /// ring around it (`body_local_radius_um` wide) by at least this fraction of its own
+    /// level: a body has an edge, a plateau of uneven illumination or haze that reaches the
+    /// border does not. 0 = every such region is kept.
+    pub body_min_contrast: f64,
     /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
     pub body_max_hole_um2: f64,
     /// The body mask is opened with a disk of this radius: anything narrower (fibers,
@@ -215,6 +221,7 @@ impl Default for CellParams {
             body_threshold: rule("noise:5"),
             body_edge_fraction: 0.5,
             body_local_radius_um: 4.0,
+            body_min_contrast: 0.5,
             body_max_hole_um2: 1000.0,
             body_opening_um: 5.0,
             body_min_area_um2: 50.0,
@@ -362,6 +369,7 @@ impl AnalyzeParams {
             ("cells.body_sigma_um", c.body_sigma_um, false),
             ("cells.body_edge_fraction", c.body_edge_fraction, true),
             ("cells.body_local_radius_um", c.body_local_radius_um, false),
+            ("cells.body_min_contrast", c.body_min_contrast, true),
             ("cells.body_max_hole_um2", c.body_max_hole_um2, true),
             ("cells.body_opening_um", c.body_opening_um, true),
             ("cells.body_min_area_um2", c.body_min_area_um2, true),
@@ -417,6 +425,12 @@ impl AnalyzeParams {
                     "{name} must be at most 1 (line support lies in 0-1; got {v})"
                 )));
             }
+        }
+        if c.body_min_contrast > 1.0 {
+            return Err(Error::invalid(format!(
+                "cells.body_min_contrast must be at most 1 (got {})",
+                c.body_min_contrast
+            )));
         }
         if c.body_edge_fraction >= 1.0 {
             return Err(Error::invalid(format!(
@@ -536,6 +550,7 @@ pub struct PxParams {
     pub body_opening: f64,
     pub body_edge_fraction: f64,
     pub body_local_radius: f64,
+    pub body_min_contrast: f64,
     pub body_max_hole: u32,
     pub body_min_area: u32,
     pub body_margin: f64,
@@ -612,6 +627,7 @@ impl PxParams {
                 .max(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0)),
             body_edge_fraction: p.cells.body_edge_fraction,
             body_local_radius: px(p.cells.body_local_radius_um),
+            body_min_contrast: p.cells.body_min_contrast,
             body_max_hole: area(p.cells.body_max_hole_um2),
             body_min_area: area(p.cells.body_min_area_um2),
             body_margin: px(p.cells.body_margin_um),

@@ -13,8 +13,9 @@ use crate::error::Result;
 use crate::gpu::{Gpu, Recorder};
 use crate::ops::expand::{expand_labels, expand_labels_by};
 use crate::ops::label::{KeepRule, Labels, component_any, label_components};
-use crate::ops::mask::{and_mask, and_not, fill, neither, or_nonzero};
+use crate::ops::mask::{and_mask, and_not, fill, lookup, neither, or_nonzero};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
+use crate::ops::moments;
 use crate::ops::morphology::binary_opening;
 use crate::ops::{GpuPlane, RawKind, filters, threshold::threshold_above};
 
@@ -24,6 +25,10 @@ use super::{Capacities, Thresholds};
 /// Territory label of a body cut by the image border whose nucleus is outside the field (no
 /// cell of this frame; above every record capacity, so never measured).
 pub(super) const NOT_A_CELL: u32 = u32::MAX - 1;
+
+/// Regions of the body mask measured for the edge contrast of border regions without a
+/// nucleus (labels beyond it are kept unmeasured).
+const CONTRAST_CAPACITY: u32 = 4096;
 
 /// The GPU images later stages use.
 pub(super) struct CellPlanes {
@@ -119,9 +124,36 @@ pub(super) fn record(
             let regions = label_components(rec, &bm, 8)?;
             let with_nucleus = component_any(rec, &regions, &kept.plane)?;
             let frame = image_frame(rec, &bm);
-            let at_border = component_any(rec, &regions, &frame)?;
+            let mut at_border = component_any(rec, &regions, &frame)?;
+            let mut bo = and_not(rec, &at_border, &with_nucleus)?;
+            if px.body_min_contrast > 0.0 {
+                // a region without a nucleus, cut by the border, must have an edge: its
+                // mean above the fitted background, against the ring around it (outside
+                // every region), or it is a plateau of uneven illumination or haze
+                let bo_labels = and_mask(rec, &regions.plane, &bo)?;
+                let ring = expand_labels(rec, &bo_labels, px.body_local_radius)?;
+                let ring = and_not(rec, &ring, &bm)?;
+                let range = crate::ops::minmax(rec, body_img)?;
+                let cap = CONTRAST_CAPACITY;
+                let m_in =
+                    moments::record_moments(rec, &bo_labels, body_img, cap, None, Some(&range))?;
+                let m_ring =
+                    moments::record_moments(rec, &ring, body_img, cap, None, Some(&range))?;
+                let b_in = moments::record_bounds(rec, &m_in, body_img, cap, 0.0)?;
+                let b_ring = moments::record_bounds(rec, &m_ring, body_img, cap, 0.0)?;
+                let flat = moments::record_low_contrast(
+                    rec,
+                    &b_in,
+                    &b_ring,
+                    cap,
+                    px.body_min_contrast as f32,
+                )?;
+                let drop = lookup(rec, &bo_labels, &flat, cap)?;
+                bo = and_not(rec, &bo, &drop)?;
+                at_border = and_not(rec, &at_border, &drop)?;
+            }
             let keep = or_nonzero(rec, &with_nucleus, &at_border)?;
-            border_only = Some(and_not(rec, &at_border, &with_nucleus)?);
+            border_only = Some(bo);
             // the kept regions, still labelled as `regions` (whole components, raster order;
             // dropped ones are empty and fail the area rule below): no second labelling
             Labels {
