@@ -36,6 +36,10 @@ pub struct CellParams {
     /// level: a body has an edge, a plateau of uneven illumination or haze that reaches the
     /// border does not. 0 = every such region is kept.
     pub body_min_contrast: f64,
+    /// With a nuclei channel, a nucleus that no body region holds (a dim body below the
+    /// floor) gets its body from the same rules at this fraction of the floor, kept when it
+    /// has an edge (`body_min_contrast`). 0 = off.
+    pub body_orphan_floor: f64,
     /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
     pub body_max_hole_um2: f64,
     /// The body mask is opened with a disk of this radius: anything narrower (fibers,
@@ -222,6 +226,7 @@ impl Default for CellParams {
             body_edge_fraction: 0.5,
             body_local_radius_um: 4.0,
             body_min_contrast: 0.5,
+            body_orphan_floor: 0.5,
             body_max_hole_um2: 1000.0,
             body_opening_um: 5.0,
             body_min_area_um2: 50.0,
@@ -370,6 +375,7 @@ impl AnalyzeParams {
             ("cells.body_edge_fraction", c.body_edge_fraction, true),
             ("cells.body_local_radius_um", c.body_local_radius_um, false),
             ("cells.body_min_contrast", c.body_min_contrast, true),
+            ("cells.body_orphan_floor", c.body_orphan_floor, true),
             ("cells.body_max_hole_um2", c.body_max_hole_um2, true),
             ("cells.body_opening_um", c.body_opening_um, true),
             ("cells.body_min_area_um2", c.body_min_area_um2, true),
@@ -551,6 +557,7 @@ pub struct PxParams {
     pub body_edge_fraction: f64,
     pub body_local_radius: f64,
     pub body_min_contrast: f64,
+    pub body_orphan_floor: f64,
     pub body_max_hole: u32,
     pub body_min_area: u32,
     pub body_margin: f64,
@@ -628,6 +635,7 @@ impl PxParams {
             body_edge_fraction: p.cells.body_edge_fraction,
             body_local_radius: px(p.cells.body_local_radius_um),
             body_min_contrast: p.cells.body_min_contrast,
+            body_orphan_floor: p.cells.body_orphan_floor,
             body_max_hole: area(p.cells.body_max_hole_um2),
             body_min_area: area(p.cells.body_min_area_um2),
             body_margin: px(p.cells.body_margin_um),

@@ -87,8 +87,7 @@ pub(super) fn record(
         }
         None => None,
     };
-    let bm = threshold_above(rec, body_img, thr.body)?;
-    let bm = if px.body_edge_fraction > 0.0 {
+    let rel = if px.body_edge_fraction > 0.0 {
         let level = crate::ops::resample::local_level(
             rec,
             body_img,
@@ -96,12 +95,38 @@ pub(super) fn record(
             px.body_local_radius,
         )?;
         let rel = filters::axpby(rec, 1.0, body_img, -(px.body_edge_fraction as f32), &level)?;
-        let rel = threshold_above(rec, &rel, 0.0)?;
-        and_mask(rec, &bm, &rel)?
+        Some(threshold_above(rec, &rel, 0.0)?)
     } else {
-        bm
+        None
     };
-    let bm = binary_opening(rec, &bm, px.body_opening)?;
+    let body_mask = |rec: &mut Recorder, floor: f64| -> Result<GpuPlane> {
+        let bm = threshold_above(rec, body_img, floor)?;
+        let bm = match &rel {
+            Some(r) => and_mask(rec, &bm, r)?,
+            None => bm,
+        };
+        binary_opening(rec, &bm, px.body_opening)
+    };
+    let bm = body_mask(rec, thr.body)?;
+    // a nucleus that no region holds (a dim body under the floor, which uneven illumination
+    // and haze raise) gets its body from the same rules at a lower floor, when that region
+    // has an edge (a plateau reaching the nucleus does not)
+    let bm = match &nuclei {
+        Some((_, kept)) if px.body_orphan_floor > 0.0 && px.body_min_contrast > 0.0 => {
+            let held = component_any(rec, kept, &bm)?;
+            let orphans = and_not(rec, &kept.plane, &held)?;
+            let low = body_mask(rec, thr.body * px.body_orphan_floor)?;
+            let low = and_not(rec, &low, &bm)?;
+            let ll = label_components(rec, &low, 8)?;
+            let with_orphan = component_any(rec, &ll, &orphans)?;
+            let cand = and_mask(rec, &ll.plane, &with_orphan)?;
+            let all = or_nonzero(rec, &bm, &cand)?;
+            let flat = flat_regions(rec, &cand, &all, body_img, px)?;
+            let cand = and_not(rec, &with_orphan, &flat)?;
+            or_nonzero(rec, &bm, &cand)?
+        }
+        _ => bm,
+    };
     let outside = neither(rec, &bm, &bm)?;
     let outside = label_components(rec, &outside, 4)?;
     let (p_holes, holes) = record_objects(
@@ -131,24 +156,7 @@ pub(super) fn record(
                 // mean above the fitted background, against the ring around it (outside
                 // every region), or it is a plateau of uneven illumination or haze
                 let bo_labels = and_mask(rec, &regions.plane, &bo)?;
-                let ring = expand_labels(rec, &bo_labels, px.body_local_radius)?;
-                let ring = and_not(rec, &ring, &bm)?;
-                let range = crate::ops::minmax(rec, body_img)?;
-                let cap = CONTRAST_CAPACITY;
-                let m_in =
-                    moments::record_moments(rec, &bo_labels, body_img, cap, None, Some(&range))?;
-                let m_ring =
-                    moments::record_moments(rec, &ring, body_img, cap, None, Some(&range))?;
-                let b_in = moments::record_bounds(rec, &m_in, body_img, cap, 0.0)?;
-                let b_ring = moments::record_bounds(rec, &m_ring, body_img, cap, 0.0)?;
-                let flat = moments::record_low_contrast(
-                    rec,
-                    &b_in,
-                    &b_ring,
-                    cap,
-                    px.body_min_contrast as f32,
-                )?;
-                let drop = lookup(rec, &bo_labels, &flat, cap)?;
+                let drop = flat_regions(rec, &bo_labels, &bm, body_img, px)?;
                 bo = and_not(rec, &bo, &drop)?;
                 at_border = and_not(rec, &at_border, &drop)?;
             }
@@ -268,4 +276,27 @@ fn image_frame(rec: &mut Recorder, like: &GpuPlane) -> GpuPlane {
         width: like.width,
         height: like.height,
     }
+}
+
+/// 1 on the regions of `labels` (a label image) whose mean of `body_img` stands above the
+/// mean of the ring around them (`body_local_radius` wide, outside `all`) by less than
+/// `body_min_contrast` of itself: plateaus, not bodies (labels beyond [`CONTRAST_CAPACITY`]
+/// are never flagged).
+fn flat_regions(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    all: &GpuPlane,
+    body_img: &GpuPlane,
+    px: &PxParams,
+) -> Result<GpuPlane> {
+    let ring = expand_labels(rec, labels, px.body_local_radius)?;
+    let ring = and_not(rec, &ring, all)?;
+    let range = crate::ops::minmax(rec, body_img)?;
+    let cap = CONTRAST_CAPACITY;
+    let m_in = moments::record_moments(rec, labels, body_img, cap, None, Some(&range))?;
+    let m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(&range))?;
+    let b_in = moments::record_bounds(rec, &m_in, body_img, cap, 0.0)?;
+    let b_ring = moments::record_bounds(rec, &m_ring, body_img, cap, 0.0)?;
+    let flat = moments::record_low_contrast(rec, &b_in, &b_ring, cap, px.body_min_contrast as f32)?;
+    lookup(rec, labels, &flat, cap)
 }
