@@ -10,7 +10,7 @@
 //! takes the nearest one's label.
 
 use crate::error::Result;
-use crate::gpu::{Gpu, Recorder};
+use crate::gpu::{Buf, Gpu, Recorder};
 use crate::ops::expand::{expand_labels, expand_labels_by};
 use crate::ops::label::{KeepRule, Labels, component_any, label_components};
 use crate::ops::mask::{and_mask, and_not, fill, lookup, neither, or_nonzero};
@@ -108,11 +108,17 @@ pub(super) fn record(
         binary_opening(rec, &bm, px.body_opening)
     };
     let bm = body_mask(rec, thr.body)?;
+    // the body image's range, once for both edge tests (it fixes their moments' exponent)
+    let range = if nuclei.is_some() && px.body_min_contrast > 0.0 {
+        Some(crate::ops::minmax(rec, body_img)?)
+    } else {
+        None
+    };
     // a nucleus that no region holds (a dim body under the floor, which uneven illumination
     // and haze raise) gets its body from the same rules at a lower floor, when that region
     // has an edge (a plateau reaching the nucleus does not)
-    let bm = match &nuclei {
-        Some((_, kept)) if px.body_orphan_floor > 0.0 && px.body_min_contrast > 0.0 => {
+    let bm = match (&nuclei, &range) {
+        (Some((_, kept)), Some(range)) if px.body_orphan_floor > 0.0 => {
             let held = component_any(rec, kept, &bm)?;
             let orphans = and_not(rec, &kept.plane, &held)?;
             let low = body_mask(rec, thr.body * px.body_orphan_floor)?;
@@ -121,7 +127,7 @@ pub(super) fn record(
             let with_orphan = component_any(rec, &ll, &orphans)?;
             let cand = and_mask(rec, &ll.plane, &with_orphan)?;
             let all = or_nonzero(rec, &bm, &cand)?;
-            let flat = flat_regions(rec, &cand, &all, body_img, px)?;
+            let flat = flat_regions(rec, &cand, &all, body_img, range, px)?;
             let cand = and_not(rec, &with_orphan, &flat)?;
             or_nonzero(rec, &bm, &cand)?
         }
@@ -151,12 +157,12 @@ pub(super) fn record(
             let frame = image_frame(rec, &bm);
             let mut at_border = component_any(rec, &regions, &frame)?;
             let mut bo = and_not(rec, &at_border, &with_nucleus)?;
-            if px.body_min_contrast > 0.0 {
+            if let Some(range) = &range {
                 // a region without a nucleus, cut by the border, must have an edge: its
                 // mean above the fitted background, against the ring around it (outside
                 // every region), or it is a plateau of uneven illumination or haze
                 let bo_labels = and_mask(rec, &regions.plane, &bo)?;
-                let drop = flat_regions(rec, &bo_labels, &bm, body_img, px)?;
+                let drop = flat_regions(rec, &bo_labels, &bm, body_img, range, px)?;
                 bo = and_not(rec, &bo, &drop)?;
                 at_border = and_not(rec, &at_border, &drop)?;
             }
@@ -281,20 +287,20 @@ fn image_frame(rec: &mut Recorder, like: &GpuPlane) -> GpuPlane {
 /// 1 on the regions of `labels` (a label image) whose mean of `body_img` stands above the
 /// mean of the ring around them (`body_local_radius` wide, outside `all`) by less than
 /// `body_min_contrast` of itself: plateaus, not bodies (labels beyond [`CONTRAST_CAPACITY`]
-/// are never flagged).
+/// are never flagged). `range`: `body_img`'s min/max.
 fn flat_regions(
     rec: &mut Recorder,
     labels: &GpuPlane,
     all: &GpuPlane,
     body_img: &GpuPlane,
+    range: &Buf,
     px: &PxParams,
 ) -> Result<GpuPlane> {
     let ring = expand_labels(rec, labels, px.body_local_radius)?;
     let ring = and_not(rec, &ring, all)?;
-    let range = crate::ops::minmax(rec, body_img)?;
     let cap = CONTRAST_CAPACITY;
-    let m_in = moments::record_moments(rec, labels, body_img, cap, None, Some(&range))?;
-    let m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(&range))?;
+    let m_in = moments::record_moments(rec, labels, body_img, cap, None, Some(range))?;
+    let m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(range))?;
     let b_in = moments::record_bounds(rec, &m_in, body_img, cap, 0.0)?;
     let b_ring = moments::record_bounds(rec, &m_ring, body_img, cap, 0.0)?;
     let flat = moments::record_low_contrast(rec, &b_in, &b_ring, cap, px.body_min_contrast as f32)?;

@@ -221,8 +221,9 @@ impl Measured {
 }
 
 /// The host's verdict on every candidate (`None`: a migrasome), with its shape.
-/// `background`: the membrane's local background around each candidate (index = label - 1): out-of-focus haze and uneven illumination lift a shaft and
-/// a peak alike, and must not make a migrasome on a faint fiber look like a protrusion's tip.
+/// `background`: the membrane's local background around each candidate (index = label - 1):
+/// out-of-focus haze and uneven illumination lift a shaft and a peak alike, and must not make
+/// a migrasome on a faint fiber look like a protrusion's tip.
 pub(super) fn judge(
     candidates: &[Candidate],
     label_img: &[u32],

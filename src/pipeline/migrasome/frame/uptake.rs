@@ -13,9 +13,10 @@
 //! there because the body mask takes in the membrane signal of a vesicle pressed against the
 //! outline (measured on `synth` movies: the mask reached 1.1-1.5 µm beyond the true outline
 //! there, putting the centroids of two such vesicles 0.2-0.3 µm inside it), while a vesicle
-//! that has entered the cell lies deeper. The components are labelled over the whole frame, not only inside the bodies, so a vesicle
-//! sitting on the outline (one about to be taken up) is judged by its centre, as the truth of
-//! `synth --uptake-channel` is, instead of leaving a counted sliver inside the body mask.
+//! that has entered the cell lies deeper. The components are labelled over the whole frame,
+//! not only inside the bodies, so a vesicle sitting on the outline (one about to be taken
+//! up) is judged by its centre, as the truth of `synth --uptake-channel` is, instead of
+//! leaving a counted sliver inside the body mask.
 //!
 //! Not here: the body labels and territories (see `cells`), writing `uptake.csv` (see
 //! `report::tables`).
