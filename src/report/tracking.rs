@@ -10,10 +10,11 @@
 //! none):
 //! - `formation`: a track that begins after the first frame, attached (not released), not
 //!   within `border_margin_um` of the field's border, and not split off another track;
-//! - `release`: the track, attached until then, is seen released in `release_persistence`
-//!   consecutive detections; the event's frame is the first of them. A track's state is
-//!   known once that many consecutive detections agree (a track first known released makes
-//!   no release), and released is final: a released migrasome does not attach again;
+//! - `release`: known when the track has ended ([`ReleaseFit`]): the step from attached to
+//!   released that agrees with the most per-detection calls, when the track is mostly
+//!   attached before it, mostly released from it on, and seen released at least
+//!   `release_persistence` times from it on; the event's frame is the step's. A track first
+//!   seen released makes none, and a track makes one at most (released is final);
 //! - `disappearance`: a track that ends before the last frame, not near the border, not by
 //!   merging into another;
 //! - `uptake`: such a track whose last detection's edge is within `uptake_max_gap_um` of a
@@ -118,12 +119,42 @@ struct TrackAcc {
     split_from: Option<u32>,
     /// The last detection's gap to the nearest cell body (µm; ∞ beyond the uptake gap).
     body_gap_um: f64,
-    /// The confirmed released state: `None` until `release_persistence` consecutive
-    /// detections agree; released is final (a released migrasome does not attach again).
-    released: Option<bool>,
-    /// The run of agreeing detections not yet confirmed: (count, first frame, position, cell,
-    /// released).
-    run: (u32, usize, (f64, f64), u32, bool),
+    /// The per-detection released calls, for the release.
+    release_fit: ReleaseFit<((f64, f64), u32)>,
+}
+
+/// The release of one track as a step fit of its per-detection calls (attached or released;
+/// each frame alone, so a freed migrasome near a fiber flickers between the two): attached
+/// before the release, released from it on, the step placed where it agrees with the most
+/// calls (ties: the earliest). Kept online in constant memory: `lead` is (attached −
+/// released) over the detections so far, `best` the largest lead before a detection, with
+/// that detection (frame and what it carries) and the released calls before it.
+#[derive(Clone, Debug, Default)]
+pub struct ReleaseFit<T> {
+    lead: i64,
+    released: u32,
+    best: Option<(i64, usize, T, u32)>,
+}
+
+impl<T: Clone> ReleaseFit<T> {
+    /// The next detection of the track (frames in order).
+    pub fn push(&mut self, released: bool, frame: usize, at: T) {
+        if self.best.as_ref().is_none_or(|b| self.lead > b.0) {
+            self.best = Some((self.lead, frame, at, self.released));
+        }
+        self.lead += if released { -1 } else { 1 };
+        self.released += released as u32;
+    }
+
+    /// The release (its frame and what that detection carries), once the track has ended:
+    /// the best step has more attached than released calls before it, more released than
+    /// attached from it on, and at least `min_released` released calls from it on. A track
+    /// first seen released makes none (it was released before it was seen).
+    pub fn release(&self, min_released: u32) -> Option<(usize, T)> {
+        let (lead, frame, at, before) = self.best.clone()?;
+        (lead > 0 && self.lead < lead && self.released - before >= min_released)
+            .then_some((frame, at))
+    }
 }
 
 /// Per cell track: frames seen, formations and releases of its migrasomes.
@@ -479,7 +510,6 @@ impl ImageTracking {
             c.last = t;
         }
         let um = self.pixel_um;
-        let persistence = self.p.release_persistence;
         let mut ids = FrameIds {
             cell: cell_ids.clone(),
             ..Default::default()
@@ -512,8 +542,7 @@ impl ImageTracking {
                         release: None,
                         split_from: parent,
                         body_gap_um: f64::INFINITY,
-                        released: None,
-                        run: (0, t, pos, cell, m.released),
+                        release_fit: ReleaseFit::default(),
                     },
                 );
             }
@@ -537,34 +566,11 @@ impl ImageTracking {
                 a.cargo_positive[k] += c.positive as usize;
             }
             let origin = a.origin_cell;
-            let mut released_at = None;
-            if a.released != Some(true) {
-                if a.run.0 == 0 || a.run.4 != m.released {
-                    a.run = (0, t, pos, cell, m.released);
-                }
-                a.run.0 += 1;
-                // an attached track that is seen released: a release (a track first seen
-                // released was released before it was seen)
-                let was = a.released;
-                if a.run.0 >= persistence && was != Some(a.run.4) {
-                    a.released = Some(a.run.4);
-                    if a.run.4 && was == Some(false) {
-                        released_at = Some((a.run.1, a.run.2, a.run.3));
-                        a.release.get_or_insert(a.run.1);
-                    }
-                    a.run.0 = 0;
-                }
-            }
+            a.release_fit.push(m.released, t, (pos, cell));
             if let Some((frame, at, c)) = formed {
                 self.event(frame, "formation", tid, c, at)?;
                 if c != 0 {
                     self.cells.entry((z, c)).or_default().formations += 1;
-                }
-            }
-            if let Some((frame, at, c)) = released_at {
-                self.event(frame, "release", tid, c, at)?;
-                if c != 0 {
-                    self.cells.entry((z, c)).or_default().releases += 1;
                 }
             }
             if let Some(x) = &mut self.xml {
@@ -588,12 +594,20 @@ impl ImageTracking {
     }
 
     fn end_track(&mut self, z: usize, e: &TrackEnd) -> Result<()> {
-        let Some(a) = self.planes[z].tracks.remove(&e.track) else {
+        let Some(mut a) = self.planes[z].tracks.remove(&e.track) else {
             return Err(Error::invalid(format!(
                 "tracking: track {} ended before it began",
                 e.track
             )));
         };
+        // the release is known once the track has ended (see `ReleaseFit`)
+        if let Some((frame, (at, c))) = a.release_fit.release(self.p.release_persistence) {
+            a.release = Some(frame);
+            self.event(frame, "release", e.track, c, at)?;
+            if c != 0 {
+                self.cells.entry((z, c)).or_default().releases += 1;
+            }
+        }
         let ended = a.last_frame + 1 < self.nt
             && e.merged_into.is_none()
             && !self.near_border(a.last_pos)
@@ -1181,4 +1195,69 @@ fn channel_feature(k: usize) -> &'static str {
         "MEAN_INTENSITY_CH8",
     ];
     NAMES[k.min(7)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReleaseFit;
+
+    /// The release of a track whose calls are `calls` ('a' attached, 'r' released; frame =
+    /// index).
+    fn fit(calls: &str, min_released: u32) -> Option<usize> {
+        let mut f = ReleaseFit::default();
+        for (t, c) in calls.chars().enumerate() {
+            f.push(c == 'r', t, ());
+        }
+        f.release(min_released).map(|(t, ())| t)
+    }
+
+    /// The same by brute force: every step position scored by the calls it agrees with.
+    fn brute(calls: &str, min_released: u32) -> Option<usize> {
+        let c: Vec<bool> = calls.chars().map(|c| c == 'r').collect();
+        let agree = |k: usize| {
+            c[..k].iter().filter(|r| !**r).count() + c[k..].iter().filter(|r| **r).count()
+        };
+        let best = (0..=c.len()).max_by_key(|&k| (agree(k), std::cmp::Reverse(k)))?;
+        let before = c[..best].iter().filter(|r| !**r).count() as i64
+            - c[..best].iter().filter(|r| **r).count() as i64;
+        let after: Vec<&bool> = c[best..].iter().collect();
+        let rel = after.iter().filter(|r| ***r).count();
+        (best > 0
+            && best < c.len()
+            && before > 0
+            && 2 * rel > after.len()
+            && rel as u32 >= min_released)
+            .then_some(best)
+    }
+
+    #[test]
+    fn release_is_the_step_that_fits_the_calls() {
+        assert_eq!(fit("aaaaarrrrr", 2), Some(5));
+        // flicker after the release does not move it, nor one released call before it
+        assert_eq!(fit("aaaraaaararrarar", 2), Some(8));
+        assert_eq!(fit("aaaaaarrarrara", 2), Some(6));
+        // never released, released from the start, a single late call: no release
+        assert_eq!(fit("aaaaaaaa", 2), None);
+        assert_eq!(fit("rrrrrr", 2), None);
+        assert_eq!(fit("rarrrrr", 2), None);
+        assert_eq!(fit("aaaaaaar", 2), None);
+        assert_eq!(fit("aaaaaaar", 1), Some(7));
+        // as many released as attached calls after the step: none
+        assert_eq!(fit("aaaaaarara", 2), None);
+        assert_eq!(fit("", 1), None);
+    }
+
+    #[test]
+    fn release_fit_matches_brute_force_on_every_short_track() {
+        for n in 0..=12u32 {
+            for bits in 0..(1u32 << n) {
+                let calls: String = (0..n)
+                    .map(|i| if bits >> i & 1 == 1 { 'r' } else { 'a' })
+                    .collect();
+                for m in 1..=3 {
+                    assert_eq!(fit(&calls, m), brute(&calls, m), "{calls} min {m}");
+                }
+            }
+        }
+    }
 }

@@ -57,8 +57,10 @@ fn sample_runs_and_matches_its_truth() {
     assert_eq!(r.fp, 0);
     assert!(r.cell_count_mae <= 0.34, "MAE {}", r.cell_count_mae);
     assert_eq!(r.cargo_accuracy, Some(1.0));
+    // released 0.871 before stop 14, 0.935 with the ridge halo left out of the attachment
+    // fibers and fiber pieces of 0.5 µm²
     assert!(
-        r.released_accuracy.unwrap() >= 0.87,
+        r.released_accuracy.unwrap() >= 0.935,
         "{:?}",
         r.released_accuracy
     );
@@ -102,7 +104,7 @@ fn synthetic_time_lapse() {
             .arg(&res)
             .args(["--qc-every", "0"]),
     );
-    // measured: 37 of 40 found, none false, count MAE 0.500, released 0.865. Two small
+    // measured: 37 of 40 found, none false, count MAE 0.500, released 0.946. Two small
     // migrasomes (0.42 and 0.74 µm) on a fiber loop that stays within 11 µm of its body are
     // taken for protrusion tips (`fibers.protrusion_max_um`; before that rule: 39 of 40,
     // MAE 0.167): the price of the rule that takes filopodium tips out (see the next test)
@@ -112,7 +114,7 @@ fn synthetic_time_lapse() {
     assert!(r.f1 >= 0.961, "F1 {}", r.f1);
     assert!(r.cell_count_mae <= 0.5, "MAE {}", r.cell_count_mae);
     let released = r.released_accuracy.unwrap();
-    assert!(released >= 0.864, "released {released}");
+    assert!(released >= 0.945, "released {released}");
 }
 
 /// Filopodia with bright tips (`synth --filopodia 8`, seed 31, not used for tuning): a tip
@@ -186,7 +188,8 @@ fn independent_generator_field_with_defaults() {
     // measured at stop 13 (tip rule on the smoothed membrane): 104 of 107 found, none false
     // (F1 0.986; stop 10: 103 found, 1 false, F1 0.976), count MAE 0.75, cargo 0.952, Dice
     // 0.971, no false positive near a body; released 0.874 at stop 10, 0.913 with the
-    // line-support fibers and fiber pieces (stop 12)
+    // line-support fibers and fiber pieces (stop 12), 0.923 with the ridge halo left out of
+    // the attachment fibers and pieces of 0.5 µm² (stop 14)
     let r = evaluate(&field, &res).unwrap();
     assert!(r.f1 >= 0.985, "F1 {}", r.f1);
     assert!(r.recall >= 0.971, "recall {}", r.recall);
@@ -194,7 +197,7 @@ fn independent_generator_field_with_defaults() {
     assert!(r.cell_count_mae <= 0.75, "MAE {}", r.cell_count_mae);
     assert!(r.cargo_accuracy.unwrap() >= 0.95, "{:?}", r.cargo_accuracy);
     let released = r.released_accuracy.unwrap();
-    assert!(released >= 0.91, "released {released}");
+    assert!(released >= 0.923, "released {released}");
     assert!(r.body_dice.unwrap() >= 0.970, "{:?}", r.body_dice);
     let near = r.fp_near_body_per_cell.unwrap();
     assert!(near <= 0.01, "false positives near bodies per cell {near}");

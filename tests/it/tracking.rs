@@ -288,7 +288,13 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
             .unwrap()
             .clone()
     };
-    assert!(ev("formation")["f1"].as_f64().unwrap() >= 0.916, "{tr}");
+    assert!(ev("formation")["f1"].as_f64().unwrap() >= 0.956, "{tr}");
+    // freed migrasomes beside the end of their broken fiber: the attachment fibers leave out
+    // the ridge filter's halo around each candidate (0.803 with only its blurred edge left
+    // out; 0.883 with the halo, 0.862 with the halo and the smaller fiber pieces of 0.5 µm²
+    // that the independent fields need)
+    let released = j["released_accuracy"].as_f64().unwrap();
+    assert!(released >= 0.862, "released accuracy {released}");
     let up = ev("uptake");
     assert!(up["truth"].as_u64().unwrap() >= 3, "{up}");
     assert!(up["tp"].as_u64().unwrap() >= 3, "{up}");

@@ -102,6 +102,9 @@ pub struct CargoParams {
 /// pixel noise, and fibers one pixel wide (coarse pixels, 0.15 µm and up) go undetected.
 /// Measured with `validate --pixel-size 0.1,0.15,0.2`: 2 px is best at every pixel size.
 pub const RIDGE_MIN_SIGMA_PX: f64 = 2.0;
+/// How far beyond a blob's edge (in ridge scales) the ridge filter still answers its rim as
+/// strongly as a fiber (measured on `synth --dynamics` movies: 3-4 px at a 2 px scale).
+pub const RIDGE_HALO_SIGMAS: f64 = 2.0;
 
 /// The attachment distance's floor in pixels: fiber and spot masks are quantised to whole
 /// pixels, so a link shorter than this cannot be told from a gap.
@@ -180,8 +183,8 @@ pub struct TrackingParams {
     /// Formations and disappearances are not called within this distance of the field's
     /// border (a migrasome drifting in or out of view).
     pub border_margin_um: f64,
-    /// A release is called when a track, attached before, is seen released in this many
-    /// consecutive detections (one noisy frame does not fire it).
+    /// A release (the step from attached to released that fits a track's per-detection
+    /// calls best) needs at least this many released calls from the step on.
     pub release_persistence: u32,
     /// A track that ends with its edge this close to a cell body (µm) was taken up by that
     /// cell (`uptake`), not lost (`disappearance`).
@@ -273,7 +276,7 @@ impl Default for FiberParams {
             line_threshold: 0.8,
             line_threshold_low: 0.7,
             distance_um: 0.3,
-            min_piece_um2: 1.0,
+            min_piece_um2: 0.5,
             protrusion_max_um: 11.0,
             protrusion_tip_max_um: 0.75,
         }
@@ -577,6 +580,10 @@ pub struct PxParams {
     pub cargo_k: f64,
     pub cargo_clip: f64,
     pub fiber_sigma: f64,
+    /// The ridge filter answers a bright blob's rim out to about two of its scales beyond
+    /// the blob's edge: the attachment fibers' line support leaves the candidates out this
+    /// far (px), so that a rim does not reach a fiber that ends before the candidate.
+    pub fiber_halo: f64,
     pub fiber_threshold: Rule,
     pub fiber_threshold_low: Rule,
     pub fiber_distance: f64,
@@ -658,6 +665,7 @@ impl PxParams {
             cargo_k: p.cargo.k,
             cargo_clip: p.cargo.clip,
             fiber_sigma: px(p.fibers.sigma_um).max(RIDGE_MIN_SIGMA_PX),
+            fiber_halo: RIDGE_HALO_SIGMAS * px(p.fibers.sigma_um).max(RIDGE_MIN_SIGMA_PX),
             fiber_threshold: p.fibers.threshold,
             fiber_threshold_low: p.fibers.threshold_low,
             fiber_distance: px(p.fibers.distance_um).max(FIBER_MIN_DISTANCE_PX),
