@@ -13,8 +13,9 @@
 //! - `release`: known when the track has ended ([`ReleaseFit`]): the step from attached to
 //!   released that agrees with the most per-detection calls, when the track is mostly
 //!   attached before it, mostly released from it on, and seen released at least
-//!   `release_persistence` times from it on; the event's frame is the step's. A track first
-//!   seen released makes none, and a track makes one at most (released is final);
+//!   `release_persistence` times from it on; the event's frame is the step's. A track
+//!   mostly released from its first detection makes none (it was released before it was
+//!   seen), and a track makes one at most (released is final);
 //! - `disappearance`: a track that ends before the last frame, not near the border, not by
 //!   merging into another;
 //! - `uptake`: such a track whose last detection's edge is within `uptake_max_gap_um` of a
@@ -149,7 +150,8 @@ impl<T: Clone> ReleaseFit<T> {
     /// The release (its frame and what that detection carries), once the track has ended:
     /// the best step has more attached than released calls before it, more released than
     /// attached from it on, and at least `min_released` released calls from it on. A track
-    /// first seen released makes none (it was released before it was seen).
+    /// mostly released from its first detection makes none (the best step is there: it was
+    /// released before it was seen).
     pub fn release(&self, min_released: u32) -> Option<(usize, T)> {
         let (lead, frame, at, before) = self.best.clone()?;
         (lead > 0 && self.lead < lead && self.released - before >= min_released)
@@ -1240,6 +1242,8 @@ mod tests {
         assert_eq!(fit("aaaaaaaa", 2), None);
         assert_eq!(fit("rrrrrr", 2), None);
         assert_eq!(fit("rarrrrr", 2), None);
+        // one released call first, then mostly attached: the step is later
+        assert_eq!(fit("raarrrr", 2), Some(3));
         assert_eq!(fit("aaaaaaar", 2), None);
         assert_eq!(fit("aaaaaaar", 1), Some(7));
         // as many released as attached calls after the step: none

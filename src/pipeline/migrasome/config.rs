@@ -127,8 +127,9 @@ pub struct FiberParams {
     /// Length (µm) of the straight segments along which the ridge strength is averaged (line
     /// support): a fiber pixel is one through which some segment lies mostly on a ridge, so
     /// short noise streaks and the rims of round blobs are no fiber while faint, long fibers
-    /// hold together. The segments leave out the candidates (grown by their blurred rim) and
-    /// the bodies. 0: off (fibers straight from the ridge thresholds).
+    /// hold together. The segments leave out the candidates (grown by the ridge filter's halo,
+    /// `RIDGE_HALO_SIGMAS` ridge scales) and the bodies. 0: off (fibers straight from the
+    /// ridge thresholds, halo not left out).
     pub line_um: f64,
     /// Line support (0-1: the mean over a segment of the ridge strength capped at
     /// `threshold`, over `threshold`) of fiber seeds, and of the pixels that join them.

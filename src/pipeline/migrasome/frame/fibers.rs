@@ -3,8 +3,8 @@
 //!
 //! Fibers by hysteresis (weak regions that hold a strong pixel): for attachment on the line
 //! support of the ridge image (`fibers.line_um`; the ridge image itself when 0), for the
-//! shaft and protrusions on the ridge image; the attachment fibers leave out the ridge
-//! filter's halo around each candidate. The network (fibers ∪ bodies ∪ candidates, grown
+//! shaft and protrusions on the ridge image; the line support leaves out the ridge filter's
+//! halo around each candidate. The network (fibers ∪ bodies ∪ candidates, grown
 //! by the fiber distance) is labelled; its components that touch a body are attached. The
 //! shaft: the brightest fiber pixel just outside each candidate (beyond its own blurred edge,
 //! where the ridge filter answers a blob's rim too), for the protrusion-tip rule: a
@@ -95,8 +95,8 @@ pub(super) fn record(
     // a network that reaches a body, or that holds a fiber piece long enough to be no noise
     // (a faint fiber breaks up before it reaches its cell; a released migrasome has none)
     let (attached, pieces) = if px.fiber_min_piece > 0 {
-        // pieces of the attachment fibers, beyond the candidates' rims and the body zone (the
-        // line support is 0 on the rims already)
+        // pieces of the attachment fibers, beyond the candidates' halos and the body zone
+        // (the line support is 0 on the halos already)
         let net_shaft = if px.fiber_line_half > 0 {
             and_not(rec, &fm_net, body_zone)?
         } else {
