@@ -581,10 +581,6 @@ pub struct PxParams {
     pub cargo_k: f64,
     pub cargo_clip: f64,
     pub fiber_sigma: f64,
-    /// The ridge filter answers a bright blob's rim out to about two of its scales beyond
-    /// the blob's edge: the attachment fibers' line support leaves the candidates out this
-    /// far (px), so that a rim does not reach a fiber that ends before the candidate.
-    pub fiber_halo: f64,
     pub fiber_threshold: Rule,
     pub fiber_threshold_low: Rule,
     pub fiber_distance: f64,
@@ -613,6 +609,13 @@ pub struct PxParams {
 pub const PROTRUSION_ROOT_UM: f64 = 0.7;
 
 impl PxParams {
+    /// The ridge filter answers a bright blob's rim out to about two of its scales beyond
+    /// the blob's edge: the attachment fibers' line support leaves the candidates out this
+    /// far (px), so that a rim does not reach a fiber that ends before the candidate.
+    pub fn fiber_halo(&self) -> f64 {
+        RIDGE_HALO_SIGMAS * self.fiber_sigma
+    }
+
     pub fn new(p: &AnalyzeParams, pixel_size_um: f64) -> Result<PxParams> {
         if !(pixel_size_um.is_finite() && pixel_size_um > 0.0) {
             return Err(Error::invalid(format!(
@@ -666,7 +669,6 @@ impl PxParams {
             cargo_k: p.cargo.k,
             cargo_clip: p.cargo.clip,
             fiber_sigma: px(p.fibers.sigma_um).max(RIDGE_MIN_SIGMA_PX),
-            fiber_halo: RIDGE_HALO_SIGMAS * px(p.fibers.sigma_um).max(RIDGE_MIN_SIGMA_PX),
             fiber_threshold: p.fibers.threshold,
             fiber_threshold_low: p.fibers.threshold_low,
             fiber_distance: px(p.fibers.distance_um).max(FIBER_MIN_DISTANCE_PX),

@@ -55,15 +55,18 @@ pub(super) fn record(
     thr: &Thresholds,
     caps: &Capacities,
 ) -> Result<FiberPlanes> {
-    // the candidates grown by their own blurred edge (no shaft there) and by the ridge
-    // filter's halo around them (no attachment fiber there), from one distance transform
-    let mut edges = expand_labels_by(
-        rec,
-        spots_raw,
-        &[px.shaft_gap, px.shaft_gap.max(px.fiber_halo)],
-    )?;
-    let halo = edges.pop().expect("two");
-    let own_edge = edges.pop().expect("two");
+    // the candidates grown by their own blurred edge (no shaft there) and, for the line
+    // support, by the ridge filter's halo around them (no attachment fiber there), from one
+    // distance transform
+    let halo_px = px.shaft_gap.max(px.fiber_halo());
+    let distances: &[f64] = if px.fiber_line_half > 0 {
+        &[px.shaft_gap, halo_px]
+    } else {
+        &[px.shaft_gap]
+    };
+    let mut edges = expand_labels_by(rec, spots_raw, distances)?;
+    let own_edge = edges.remove(0);
+    let halo = edges.pop();
     let hysteresis = |rec: &mut Recorder, img: &GpuPlane, hi: f64, lo: f64| -> Result<GpuPlane> {
         let strong = threshold_above(rec, img, hi)?;
         let weak = threshold_above(rec, img, lo.min(hi))?;
@@ -79,7 +82,7 @@ pub(super) fn record(
     // out, the halo joined a fiber ending 1.5 µm away: on `synth --dynamics` movies 33-36
     // released accuracy 0.744, with the halo 0.880)
     let fm_net = if px.fiber_line_half > 0 {
-        let off = or_nonzero(rec, &halo, bodies)?;
+        let off = or_nonzero(rec, halo.as_ref().unwrap_or(&own_edge), bodies)?;
         let line = filters::line_support(rec, fiber_img, &off, px.fiber_line_half, thr.fiber)?;
         let (hi, lo) = (px.fiber_line_threshold, px.fiber_line_threshold_low);
         hysteresis(rec, &line, hi, lo)?
