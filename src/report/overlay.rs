@@ -117,6 +117,7 @@ pub fn reject_colour(r: Reject) -> Rgb {
         Reject::TooLarge => [255, 150, 0],
         Reject::Elongated => [0, 255, 200],
         Reject::ProtrusionTip => [255, 0, 255],
+        Reject::Faint => [160, 160, 160],
     }
 }
 

@@ -119,7 +119,8 @@ fn synthetic_time_lapse() {
 
 /// Filopodia with bright tips (`synth --filopodia 8`, seed 31, not used for tuning): a tip
 /// at the end of a short ridge from a body is no migrasome (`fibers.protrusion_max_um`).
-/// Measured: 17 of 17 found and 2 false with the rule (F1 0.944); 11 false without it.
+/// Measured: 17 of 17 found and 2 false with the rule (F1 0.944); 9 false without it (11
+/// before stop 15's faint rule, which drops two dim tips on its own).
 #[test]
 fn filopodium_tips_are_not_counted() {
     let dir = tempfile::tempdir().unwrap();
@@ -153,7 +154,7 @@ fn filopodium_tips_are_not_counted() {
     assert!(on.cell_count_mae <= 0.5, "MAE {}", on.cell_count_mae);
     let off = run("off", &["--set", "fibers.protrusion_max_um=0"]);
     assert!(
-        off.fp >= on.fp + 8,
+        off.fp >= on.fp + 7,
         "without the rule {} false, with {}",
         off.fp,
         on.fp

@@ -82,6 +82,10 @@ pub struct MigrasomeParams {
     /// protrusion tips (filopodia), not migrasomes on retraction fibers (see
     /// `shape::Shape::tip_ratio`; both on the membrane smoothed at `smooth_sigma_um`).
     pub max_tip_ratio: f64,
+    /// Candidates whose peak above their local background is below this fraction of the
+    /// frame's median counted candidate are faint blobs (debris, haze, the top of a dim
+    /// smear that just crossed the threshold), not vesicles. 0 = off.
+    pub min_relative_peak: f64,
 }
 
 /// Scoring cargo: mean inside versus a robust local background.
@@ -109,6 +113,10 @@ pub const RIDGE_HALO_SIGMAS: f64 = 2.0;
 /// The attachment distance's floor in pixels: fiber and spot masks are quantised to whole
 /// pixels, so a link shorter than this cannot be told from a gap.
 pub const FIBER_MIN_DISTANCE_PX: f64 = 2.5;
+
+/// A candidate's shaft (for the protrusion-tip rule) is looked for this far (µm) beyond its
+/// halo.
+pub const SHAFT_WIDTH_UM: f64 = 0.15;
 
 /// Retraction fibers, for released versus attached migrasomes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,8 +150,9 @@ pub struct FiberParams {
     pub min_piece_um2: f64,
     /// A fiber piece that starts at a cell body and ends within this distance of it is a
     /// protrusion (filopodium, microspike: 1-10 µm), not a retraction fiber (10-50 µm): a
-    /// candidate at its end no larger than `protrusion_tip_max_um` (equivalent diameter) is
-    /// its tip, not a migrasome (a larger one is a migrasome on a short fiber). 0: off.
+    /// candidate on it (the spots are part of the pieces) no larger than
+    /// `protrusion_tip_max_um` (equivalent diameter) is its tip, not a migrasome (a larger
+    /// one is a migrasome on a short fiber). 0: off.
     pub protrusion_max_um: f64,
     pub protrusion_tip_max_um: f64,
 }
@@ -252,6 +261,7 @@ impl Default for MigrasomeParams {
             size_tolerance: 0.5,
             max_elongation: 3.0,
             max_tip_ratio: 0.5,
+            min_relative_peak: 0.45,
         }
     }
 }
@@ -391,6 +401,7 @@ impl AnalyzeParams {
             ("migrasomes.size_tolerance", m.size_tolerance, true),
             ("migrasomes.max_elongation", m.max_elongation, false),
             ("migrasomes.max_tip_ratio", m.max_tip_ratio, false),
+            ("migrasomes.min_relative_peak", m.min_relative_peak, true),
             ("cargo.k", self.cargo.k, true),
             ("cargo.annulus_gap_um", self.cargo.annulus_gap_um, true),
             ("cargo.annulus_width_um", self.cargo.annulus_width_um, false),
@@ -572,10 +583,16 @@ pub struct PxParams {
     pub split_distance: u32,
     pub split: bool,
     pub shape_rules: ShapeRules,
-    /// A candidate's shaft is looked for beyond `shaft_gap` px from its edge (its own
-    /// blurred rim is no shaft) and up to `shaft_reach` px.
+    /// A candidate's own blurred edge (px): the smallest halo (see `candidate_halo`).
     pub shaft_gap: f64,
+    /// A candidate's shaft is looked for beyond its halo and up to this far from its edge
+    /// (px): `SHAFT_WIDTH_UM` beyond the halo.
     pub shaft_reach: u32,
+    /// A fragment (too small, elongated) this close to a round candidate (box gap, px)
+    /// makes it a protrusion's tip when nearly as bright.
+    pub fragment_reach: u32,
+    /// See `MigrasomeParams::min_relative_peak`.
+    pub min_relative_peak: f64,
     pub annulus_gap: f64,
     pub annulus_outer: f64,
     pub cargo_k: f64,
@@ -616,6 +633,13 @@ impl PxParams {
         RIDGE_HALO_SIGMAS * self.fiber_sigma
     }
 
+    /// The candidates are grown by this much (px) before fibers are looked for beside them:
+    /// the ridge filter's halo, at least their own blurred edge. Inside it the ridge image is
+    /// the candidate's own rim and the membrane its own skirt, neither a fiber nor a shaft.
+    pub fn candidate_halo(&self) -> f64 {
+        self.shaft_gap.max(self.fiber_halo())
+    }
+
     pub fn new(p: &AnalyzeParams, pixel_size_um: f64) -> Result<PxParams> {
         if !(pixel_size_um.is_finite() && pixel_size_um > 0.0) {
             return Err(Error::invalid(format!(
@@ -632,7 +656,7 @@ impl PxParams {
         let dmin = px(m.diameter_min_um) * (1.0 - m.size_tolerance).max(0.0);
         let dmax = px(m.diameter_max_um) * (1.0 + m.size_tolerance);
         let disk = |d: f64| std::f64::consts::PI * d * d / 4.0;
-        Ok(PxParams {
+        let mut pp = PxParams {
             pixel_size_um,
             nucleus_sigma: px(p.cells.nucleus_sigma_um),
             nucleus_threshold: p.cells.nucleus_threshold,
@@ -662,8 +686,10 @@ impl PxParams {
                 max_elongation: m.max_elongation,
                 max_tip_ratio: m.max_tip_ratio,
             },
+            min_relative_peak: m.min_relative_peak,
             shaft_gap: (0.25 / pixel_size_um).max(2.0),
-            shaft_reach: ((0.25 + 0.3) / pixel_size_um).round().clamp(4.0, 12.0) as u32,
+            shaft_reach: 0,
+            fragment_reach: ((0.25 + 0.3) / pixel_size_um).round().clamp(4.0, 12.0) as u32,
             annulus_gap: px(p.cargo.annulus_gap_um),
             annulus_outer: px(p.cargo.annulus_gap_um + p.cargo.annulus_width_um),
             cargo_k: p.cargo.k,
@@ -690,6 +716,10 @@ impl PxParams {
             uptake_threshold: p.uptake.threshold,
             uptake_min_area: area(p.uptake.min_area_um2).max(1),
             uptake_edge_margin: px(p.uptake.edge_margin_um),
-        })
+        };
+        pp.shaft_reach = (pp.candidate_halo() + px(SHAFT_WIDTH_UM))
+            .round()
+            .clamp(4.0, 16.0) as u32;
+        Ok(pp)
     }
 }

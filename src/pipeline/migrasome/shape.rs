@@ -88,6 +88,8 @@ pub enum Reject {
     Elongated,
     /// At the end of a ridge nearly as bright as itself: a filopodium's tip.
     ProtrusionTip,
+    /// Far fainter than the frame's typical migrasome: debris or haze.
+    Faint,
 }
 
 /// The geometric rules a candidate must pass (pixels).
@@ -111,6 +113,28 @@ pub fn judge(area: u64, shape: &Shape, rules: &ShapeRules) -> Option<Reject> {
         Some(Reject::ProtrusionTip)
     } else {
         None
+    }
+}
+
+/// The faint rule: every candidate still counted whose peak (above its local background) is
+/// below `fraction` of the median peak of those counted becomes [`Reject::Faint`]. The
+/// median is the frame's own typical migrasome, so the rule follows the image's brightness
+/// and contrast; with `fraction` 0 (off) or nothing counted, nothing changes.
+pub fn reject_faint(peaks: &[f64], verdicts: &mut [Option<Reject>], fraction: f64) {
+    let counted: Vec<f64> = peaks
+        .iter()
+        .zip(verdicts.iter())
+        .filter(|(_, v)| v.is_none())
+        .map(|(&p, _)| p)
+        .collect();
+    if fraction <= 0.0 || counted.is_empty() {
+        return;
+    }
+    let floor = fraction * crate::stats::median(&counted);
+    for (&p, v) in peaks.iter().zip(verdicts.iter_mut()) {
+        if v.is_none() && p < floor {
+            *v = Some(Reject::Faint);
+        }
     }
 }
 
@@ -173,5 +197,31 @@ mod tests {
         assert_eq!(judge(101, &round, &r), Some(Reject::TooLarge));
         assert_eq!(judge(50, &long, &r), Some(Reject::Elongated));
         assert_eq!(judge(50, &round, &r), None);
+    }
+
+    #[test]
+    fn faint_rule_follows_the_frames_median() {
+        // counted peaks 10, 40, 50, 60, 100 (median 50); one already rejected at 1
+        let peaks = [10.0, 40.0, 50.0, 1.0, 60.0, 100.0, 22.0];
+        let base = [None, None, None, Some(Reject::TooSmall), None, None, None];
+        let mut v = base;
+        // median of 10, 40, 50, 60, 100, 22 = 45; floor 0.45 * 45 = 20.25
+        reject_faint(&peaks, &mut v, 0.45);
+        assert_eq!(v[0], Some(Reject::Faint));
+        assert_eq!(v[3], Some(Reject::TooSmall), "an earlier reason is kept");
+        assert_eq!(v[6], None, "22 is above the floor");
+        assert!(v[1..3].iter().chain(&v[4..6]).all(Option::is_none));
+        // scaling every peak scales the floor: the same verdicts
+        let scaled: Vec<f64> = peaks.iter().map(|p| p * 37.0).collect();
+        let mut w = base;
+        reject_faint(&scaled, &mut w, 0.45);
+        assert_eq!(v, w);
+        // off, or nothing counted: unchanged
+        let mut off = base;
+        reject_faint(&peaks, &mut off, 0.0);
+        assert_eq!(off, base);
+        let mut none = [Some(Reject::TooLarge); 3];
+        reject_faint(&[1.0, 2.0, 3.0], &mut none, 0.45);
+        assert_eq!(none, [Some(Reject::TooLarge); 3]);
     }
 }

@@ -3,23 +3,21 @@
 //!
 //! Fibers by hysteresis (weak regions that hold a strong pixel): for attachment on the line
 //! support of the ridge image (`fibers.line_um`; the ridge image itself when 0), for the
-//! shaft and protrusions on the ridge image; the line support leaves out the ridge filter's
-//! halo around each candidate. The network (fibers ∪ bodies ∪ candidates, grown
-//! by the fiber distance) is labelled; its components that touch a body are attached. The
-//! shaft: the brightest fiber pixel just outside each candidate (beyond its own blurred edge,
-//! where the ridge filter answers a blob's rim too), for the protrusion-tip rule: a
-//! protrusion's tip sits on a shaft nearly as bright as itself, a migrasome on a fiber far
-//! dimmer than itself.
+//! shaft and protrusions on the ridge image; both leave out the ridge filter's halo around
+//! each candidate (where it answers the blob's own rim). The network (fibers ∪ bodies ∪
+//! candidates, grown by the fiber distance) is labelled; its components that touch a body
+//! are attached. The shaft: the brightest fiber pixel just beyond each candidate's halo,
+//! for the protrusion-tip rule: a protrusion's tip sits on a shaft nearly as bright as
+//! itself, a migrasome on a fiber far dimmer than itself.
 //!
 //! Protrusions (`fibers.protrusion_max_um`): a shaft piece that starts at a body (within the
 //! protrusion root) and ends near it (nothing of it beyond the protrusion length) is a
-//! filopodium or microspike, whatever its brightness; retraction fibers run 10-50 µm. Its
-//! shaft value is carried negated, so a candidate beside it has a negative shaft minimum:
-//! the protrusion's tip.
+//! filopodium or microspike, whatever its brightness; retraction fibers run 10-50 µm. A
+//! candidate on such a piece (the spots are part of the pieces) is at the protrusion's tip.
 
 use crate::error::Result;
 use crate::gpu::Recorder;
-use crate::ops::expand::{expand_labels, expand_labels_by};
+use crate::ops::expand::expand_labels;
 use crate::ops::label::{KeepRule, component_any, label_components};
 use crate::ops::mask::{and_not, neither, or_nonzero};
 use crate::ops::measure::{PendingObjects, record_objects};
@@ -32,9 +30,11 @@ use super::{Capacities, Thresholds};
 pub(super) struct FiberPlanes {
     /// 1 on network components that reach a body (u32).
     pub attached: GpuPlane,
-    /// The membrane value of the nearest shaft pixel within reach, else 0 (f32); negated
-    /// where that pixel is on a protrusion.
+    /// The membrane value of the nearest shaft pixel within reach, else 0 (f32).
     pub shaft_near: GpuPlane,
+    /// With protrusions on: 1 on the pieces of fiber (and the spots on them) that are
+    /// protrusions (u32).
+    pub protrusion: Option<GpuPlane>,
     /// The fiber pieces measured (with `fibers.min_piece_um2`), for their capacity.
     pub pieces: Option<PendingObjects>,
 }
@@ -55,18 +55,9 @@ pub(super) fn record(
     thr: &Thresholds,
     caps: &Capacities,
 ) -> Result<FiberPlanes> {
-    // the candidates grown by their own blurred edge (no shaft there) and, for the line
-    // support, by the ridge filter's halo around them (no attachment fiber there), from one
-    // distance transform
-    let halo_px = px.shaft_gap.max(px.fiber_halo());
-    let distances: &[f64] = if px.fiber_line_half > 0 {
-        &[px.shaft_gap, halo_px]
-    } else {
-        &[px.shaft_gap]
-    };
-    let mut edges = expand_labels_by(rec, spots_raw, distances)?;
-    let own_edge = edges.remove(0);
-    let halo = edges.pop();
+    // the candidates grown by the ridge filter's halo around them (at least their own
+    // blurred edge): no shaft and no attachment fiber there
+    let halo = expand_labels(rec, spots_raw, px.candidate_halo())?;
     let hysteresis = |rec: &mut Recorder, img: &GpuPlane, hi: f64, lo: f64| -> Result<GpuPlane> {
         let strong = threshold_above(rec, img, hi)?;
         let weak = threshold_above(rec, img, lo.min(hi))?;
@@ -82,7 +73,7 @@ pub(super) fn record(
     // out, the halo joined a fiber ending 1.5 µm away: on `synth --dynamics` movies 33-36
     // released accuracy 0.744, with the halo 0.880)
     let fm_net = if px.fiber_line_half > 0 {
-        let off = or_nonzero(rec, halo.as_ref().unwrap_or(&own_edge), bodies)?;
+        let off = or_nonzero(rec, &halo, bodies)?;
         let line = filters::line_support(rec, fiber_img, &off, px.fiber_line_half, thr.fiber)?;
         let (hi, lo) = (px.fiber_line_threshold, px.fiber_line_threshold_low);
         hysteresis(rec, &line, hi, lo)?
@@ -93,7 +84,11 @@ pub(super) fn record(
     let net = or_nonzero(rec, &net, spots)?;
     let net = expand_labels(rec, &net, px.fiber_distance)?;
     let nl = label_components(rec, &net, 8)?;
-    let shaft = and_not(rec, &fm, &own_edge)?;
+    // the shaft starts beyond the halo too: inside it the ridge image is the candidate's own
+    // rim, and the membrane there its own blurred skirt (with the blurred edge alone left out,
+    // 7 of the 27 migrasomes missed on independent fields 11-25 were called protrusion tips
+    // on their own skirt)
+    let shaft = and_not(rec, &fm, &halo)?;
     let shaft = and_not(rec, &shaft, body_zone)?;
     // a network that reaches a body, or that holds a fiber piece long enough to be no noise
     // (a faint fiber breaks up before it reaches its cell; a released migrasome has none)
@@ -123,25 +118,21 @@ pub(super) fn record(
     };
     let off_shaft = neither(rec, &shaft, &shaft)?;
     let shaft_img = filters::replace_masked(rec, mem, &off_shaft, 0.0)?;
-    let shaft_img = match protrusion_zones {
+    // protrusions: the pieces of fiber (with the spots on them: a migrasome does not cut
+    // its fiber short) outside the body zone (a body's rim answers the ridge filter and would
+    // join every protrusion and fiber of the cell into one piece) that start at a body and
+    // end near it; a candidate on one is at its tip
+    let protrusion = match protrusion_zones {
         Some((root, far)) => {
-            // fibers with the spots on them (a migrasome does not cut its fiber short)
-            // outside the body zone (a body's rim answers the ridge filter and would join
-            // every protrusion and fiber of the cell into one piece)
             let pieces = or_nonzero(rec, &fm, spots)?;
             let pieces = and_not(rec, &pieces, body_zone)?;
             let pl = label_components(rec, &pieces, 8)?;
             let from_body = component_any(rec, &pl, root)?;
             let beyond = and_not(rec, &pieces, far)?;
             let long = component_any(rec, &pl, &beyond)?;
-            let stub = and_not(rec, &from_body, &long)?;
-            // the shaft's values on the protrusion (0 on its spots: they are no shaft)
-            let off_stub = neither(rec, &stub, &stub)?;
-            let stub_img = filters::replace_masked(rec, &shaft_img, &off_stub, 0.0)?;
-            // shaft - 2 stub: the protrusion's pixels negated, the others unchanged
-            filters::axpby(rec, 1.0, &shaft_img, -2.0, &stub_img)?
+            Some(and_not(rec, &from_body, &long)?)
         }
-        None => shaft_img,
+        None => None,
     };
     // the value of the nearest shaft pixel within reach, carried by the exact distance
     // transform: a non-negative f32 read as u32 bits is a nonzero "label" wherever it is
@@ -155,6 +146,7 @@ pub(super) fn record(
     Ok(FiberPlanes {
         attached,
         pieces,
+        protrusion,
         shaft_near: GpuPlane {
             kind: RawKind::F32,
             ..shaft_near

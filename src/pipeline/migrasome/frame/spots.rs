@@ -6,7 +6,8 @@
 //! (clusters) are split at local maxima at least the smallest diameter apart; every candidate is
 //! labelled and measured over every raw channel, with the nearby fiber shaft and the attached
 //! flag from the fibers stage (see `fibers`). On the host, `judge` rules on size and shape
-//! (see `shape`) and on protrusion tips.
+//! (see `shape`), on protrusion tips, and on faint blobs (far below the frame's median
+//! migrasome).
 
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Readback, Recorder};
@@ -18,7 +19,7 @@ use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::peaks::{PeakParams, local_maxima_within};
 
 use super::super::config::PxParams;
-use super::super::shape::{Reject, Shape, judge as judge_shape, shapes};
+use super::super::shape::{Reject, Shape, judge as judge_shape, reject_faint, shapes};
 use super::cargo::LocalBackground;
 use super::fibers::FiberPlanes;
 use super::{Capacities, Thresholds};
@@ -142,6 +143,8 @@ impl PendingSplit {
 pub(super) struct Measured {
     pending: PendingObjects,
     n_raw: usize,
+    /// Whether the protrusion plane was measured (after the attached flag).
+    protrusions: bool,
     /// Candidates numbered 1..N in raster order.
     pub labels: GpuPlane,
 }
@@ -151,12 +154,12 @@ pub(super) struct Measured {
 pub(super) struct Context {
     /// The candidate's brightest pixel of the smoothed membrane.
     pub peak: f64,
-    /// Brightest fiber-shaft pixel (smoothed membrane) just beyond the candidate (membrane
-    /// units; 0 if none).
+    /// Brightest fiber-shaft pixel (smoothed membrane) just beyond the candidate's halo
+    /// (membrane units; 0 if none).
     pub shaft_peak: f64,
     /// The candidate lies on the network of fibers that reaches a body.
     pub attached: bool,
-    /// A protrusion's shaft (a short piece of ridge from a body) lies just beyond it.
+    /// It lies on a protrusion (a short piece of ridge from a body): at its tip.
     pub on_protrusion: bool,
 }
 
@@ -179,10 +182,14 @@ pub(super) fn record_measure(
     chans.push(mem_smooth);
     chans.push(&fibers.shaft_near);
     chans.push(&fibers.attached);
+    if let Some(p) = &fibers.protrusion {
+        chans.push(p);
+    }
     let (pending, kept) = record_objects(rec, labels, &chans, caps.spots, KeepRule::default())?;
     Ok(Measured {
         pending,
         n_raw: raws.len(),
+        protrusions: fibers.protrusion.is_some(),
         labels: kept.plane,
     })
 }
@@ -195,7 +202,7 @@ impl Measured {
         else {
             return Ok(None);
         };
-        let n_raw = self.n_raw;
+        let (n_raw, protrusions) = (self.n_raw, self.protrusions);
         Ok(Some(
             objects
                 .into_iter()
@@ -203,7 +210,7 @@ impl Measured {
                     let peak = stats.channels[n_raw].max;
                     let attached = stats.channels[n_raw + 2].max >= 1.0;
                     let shaft_peak = stats.channels[n_raw + 1].max;
-                    let on_protrusion = stats.channels[n_raw + 1].min < 0.0;
+                    let on_protrusion = protrusions && stats.channels[n_raw + 3].max >= 1.0;
                     stats.channels.truncate(n_raw);
                     Candidate {
                         stats,
@@ -252,7 +259,7 @@ pub(super) fn judge(
     let fragments: Vec<usize> = (0..candidates.len())
         .filter(|&i| matches!(verdicts[i], Some(Reject::TooSmall | Reject::Elongated)))
         .collect();
-    let reach = px.shaft_reach as i64;
+    let reach = px.fragment_reach as i64;
     for i in 0..candidates.len() {
         if verdicts[i].is_some() {
             continue;
@@ -268,6 +275,9 @@ pub(super) fn judge(
             verdicts[i] = Some(Reject::ProtrusionTip);
         }
     }
+    // faint blobs: far below the frame's typical counted candidate
+    let peaks: Vec<f64> = candidates.iter().map(peak).collect();
+    reject_faint(&peaks, &mut verdicts, px.min_relative_peak);
     (cand_shapes, verdicts)
 }
 
