@@ -117,13 +117,14 @@ pub fn reject_colour(r: Reject) -> Rgb {
         Reject::TooLarge => [255, 150, 0],
         Reject::Elongated => [0, 255, 200],
         Reject::ProtrusionTip => [255, 0, 255],
-        Reject::Faint => [160, 160, 160],
+        Reject::Faint => [255, 255, 255],
     }
 }
 
 /// The second overlay: what was not counted and why. Bodies outlined green; spot pixels
 /// that reached into a body's exclusion zone filled red; rejected candidates ringed in the
-/// colour of their reason (too small blue, too large orange, elongated teal); counted
+/// colour of their reason (too small blue, too large orange, elongated teal, protrusion tip
+/// magenta, faint white); counted
 /// migrasomes ringed thin yellow for reference.
 pub fn render_rejected(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     let (w, h) = (frame.width, frame.height);

@@ -459,6 +459,12 @@ impl AnalyzeParams {
                 c.body_edge_fraction
             )));
         }
+        if m.min_relative_peak > 1.0 {
+            return Err(Error::invalid(format!(
+                "migrasomes.min_relative_peak must be at most 1 (got {})",
+                m.min_relative_peak
+            )));
+        }
         let tr = &self.tracking;
         if !(tr.border_margin_um.is_finite() && tr.border_margin_um >= 0.0) {
             return Err(Error::invalid(format!(
@@ -586,7 +592,7 @@ pub struct PxParams {
     /// A candidate's own blurred edge (px): the smallest halo (see `candidate_halo`).
     pub shaft_gap: f64,
     /// A candidate's shaft is looked for beyond its halo and up to this far from its edge
-    /// (px): `SHAFT_WIDTH_UM` beyond the halo.
+    /// (px): `SHAFT_WIDTH_UM` beyond the halo, at least one pixel.
     pub shaft_reach: u32,
     /// A fragment (too small, elongated) this close to a round candidate (box gap, px)
     /// makes it a protrusion's tip when nearly as bright.
@@ -717,9 +723,46 @@ impl PxParams {
             uptake_min_area: area(p.uptake.min_area_um2).max(1),
             uptake_edge_margin: px(p.uptake.edge_margin_um),
         };
-        pp.shaft_reach = (pp.candidate_halo() + px(SHAFT_WIDTH_UM))
-            .round()
-            .clamp(4.0, 16.0) as u32;
+        // at least one whole pixel beyond the halo, or no shaft would ever be in reach
+        let halo = pp.candidate_halo();
+        pp.shaft_reach = (halo + px(SHAFT_WIDTH_UM)).round().max(halo.floor() + 1.0) as u32;
         Ok(pp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shaft_is_within_reach_beyond_the_halo_at_every_pixel_size() {
+        for &ps in &[0.03, 0.05, 0.08, 0.11, 0.15, 0.2, 0.3, 0.4, 0.6] {
+            for sigma in [0.1, 0.2, 0.5, 1.0] {
+                let mut p = AnalyzeParams::default();
+                p.fibers.sigma_um = sigma;
+                let px = PxParams::new(&p, ps).unwrap();
+                let halo = px.candidate_halo();
+                assert!(
+                    px.shaft_reach as f64 >= halo.floor() + 1.0,
+                    "pixel {ps} sigma {sigma}: reach {} halo {halo}",
+                    px.shaft_reach
+                );
+            }
+        }
+        // the defaults at 0.11 µm: halo 4 px (two 2 px ridge scales), reach 5
+        let px = PxParams::new(&AnalyzeParams::default(), 0.11).unwrap();
+        assert_eq!((px.candidate_halo(), px.shaft_reach), (4.0, 5));
+    }
+
+    #[test]
+    fn min_relative_peak_above_one_is_an_error() {
+        let mut p = AnalyzeParams::default();
+        p.migrasomes.min_relative_peak = 1.5;
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("migrasomes.min_relative_peak"), "{e}");
+        p.migrasomes.min_relative_peak = -0.1;
+        assert!(p.validate().is_err());
+        p.migrasomes.min_relative_peak = 0.0;
+        p.validate().unwrap();
     }
 }

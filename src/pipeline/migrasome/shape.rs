@@ -86,7 +86,8 @@ pub enum Reject {
     TooLarge,
     /// Much longer than wide: a fiber segment or filopodium.
     Elongated,
-    /// At the end of a ridge nearly as bright as itself: a filopodium's tip.
+    /// A filopodium's tip: small and on a protrusion (a short piece of ridge from a body),
+    /// or beside a ridge or fragment nearly as bright as itself.
     ProtrusionTip,
     /// Far fainter than the frame's typical migrasome: debris or haze.
     Faint,
@@ -201,7 +202,7 @@ mod tests {
 
     #[test]
     fn faint_rule_follows_the_frames_median() {
-        // counted peaks 10, 40, 50, 60, 100 (median 50); one already rejected at 1
+        // counted peaks 10, 40, 50, 60, 100, 22; one already rejected at 1
         let peaks = [10.0, 40.0, 50.0, 1.0, 60.0, 100.0, 22.0];
         let base = [None, None, None, Some(Reject::TooSmall), None, None, None];
         let mut v = base;
