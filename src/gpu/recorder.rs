@@ -48,8 +48,9 @@ pub struct Recorder<'g> {
     timing: Option<(wgpu::QuerySet, Vec<&'static str>)>,
 }
 
-/// Bytes copied back from the GPU after a submission. Dropped unread, it unmaps its staging
-/// buffer (aborting a pending map) before the buffer returns to the pool.
+/// Bytes copied back from the GPU after a submission. Dropped unread after its submission, it
+/// unmaps its staging buffer (aborting a pending map) before the buffer returns to the pool;
+/// dropped before, there is nothing to unmap.
 pub struct Readback {
     buf: Buf,
     len: u64,
@@ -62,7 +63,18 @@ pub struct Readback {
 
 impl Drop for Readback {
     fn drop(&mut self) {
-        if !self.consumed {
+        if self.consumed {
+            return;
+        }
+        // no map was started before its recorder was submitted, and none is left after a
+        // failed map: unmapping an idle buffer is a validation error, which the device would
+        // record and every later readback report (`Gpu::check`)
+        let submitted = self.at.lock().map(|a| a.is_some()).unwrap_or(false);
+        let failed = match &self.result {
+            Some(r) => r.is_err(),
+            None => matches!(self.mapped.try_recv(), Ok(Some(Err(_)))),
+        };
+        if submitted && !failed {
             self.buf.raw().unmap();
         }
     }
@@ -305,6 +317,11 @@ impl<'g> Recorder<'g> {
         }
         let index = self.gpu.queue.submit([self.encoder.finish()]);
         for m in self.readbacks {
+            if m.done.is_canceled() {
+                // dropped before the submission: its staging buffer is back in the pool and
+                // must not be mapped behind the next user's back
+                continue;
+            }
             *m.at.lock().unwrap() = Some(index.clone());
             let done = m.done;
             m.buf

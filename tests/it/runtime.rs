@@ -64,6 +64,34 @@ fn readback_dropped_unread_is_recycled() {
     }
 }
 
+/// A readback dropped before its recorder is submitted has no map to abort: dropping it (and
+/// the recorder) leaves the device without a recorded error, and the next readback works.
+#[test]
+fn readback_dropped_before_submit_leaves_the_device_clean() {
+    for (b, gpu) in gpus() {
+        {
+            let mut rec = Recorder::new(gpu);
+            let buf = rec.upload(&[1u32, 2, 3, 4]);
+            let rb = rec.readback(&buf, 0, 16);
+            drop(rb);
+            drop(rec);
+        }
+        {
+            let mut rec = Recorder::new(gpu);
+            let buf = rec.upload(&[1u32, 2, 3, 4]);
+            let rb = rec.readback(&buf, 0, 16);
+            drop(rb);
+            rec.submit();
+        }
+        gpu.check().unwrap_or_else(|e| panic!("{b:?}: {e}"));
+        let mut rec = Recorder::new(gpu);
+        let buf = rec.upload(&[5u32, 6, 7, 8]);
+        let rb = rec.readback(&buf, 0, 16);
+        rec.submit();
+        assert_eq!(rb.wait_as::<u32>(gpu).unwrap(), vec![5, 6, 7, 8], "{b:?}");
+    }
+}
+
 /// Steady state: running the same chain again creates no pipeline, no buffer and no bind
 /// group (pooled buffers come back in the same order; bind groups are cached).
 #[test]
