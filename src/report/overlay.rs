@@ -124,8 +124,7 @@ pub fn reject_colour(r: Reject) -> Rgb {
 /// The second overlay: what was not counted and why. Bodies outlined green; spot pixels
 /// that reached into a body's exclusion zone filled red; rejected candidates ringed in the
 /// colour of their reason (too small blue, too large orange, elongated teal, protrusion tip
-/// magenta, faint white); counted
-/// migrasomes ringed thin yellow for reference.
+/// magenta, faint white); counted migrasomes ringed thin yellow for reference.
 pub fn render_rejected(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     let (w, h) = (frame.width, frame.height);
     let grey = stretch(membrane);

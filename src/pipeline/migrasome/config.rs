@@ -591,9 +591,6 @@ pub struct PxParams {
     pub shape_rules: ShapeRules,
     /// A candidate's own blurred edge (px): the smallest halo (see `candidate_halo`).
     pub shaft_gap: f64,
-    /// A candidate's shaft is looked for beyond its halo and up to this far from its edge
-    /// (px): `SHAFT_WIDTH_UM` beyond the halo, at least one pixel.
-    pub shaft_reach: u32,
     /// A fragment (too small, elongated) this close to a round candidate (box gap, px)
     /// makes it a protrusion's tip when nearly as bright.
     pub fragment_reach: u32,
@@ -646,6 +643,16 @@ impl PxParams {
         self.shaft_gap.max(self.fiber_halo())
     }
 
+    /// A candidate's shaft is looked for beyond its halo and up to this far from its edge
+    /// (px): `SHAFT_WIDTH_UM` beyond the halo, and at least one whole pixel, or no shaft
+    /// would ever be in reach.
+    pub fn shaft_reach(&self) -> u32 {
+        let halo = self.candidate_halo();
+        (halo + SHAFT_WIDTH_UM / self.pixel_size_um)
+            .round()
+            .max(halo.floor() + 1.0) as u32
+    }
+
     pub fn new(p: &AnalyzeParams, pixel_size_um: f64) -> Result<PxParams> {
         if !(pixel_size_um.is_finite() && pixel_size_um > 0.0) {
             return Err(Error::invalid(format!(
@@ -662,7 +669,7 @@ impl PxParams {
         let dmin = px(m.diameter_min_um) * (1.0 - m.size_tolerance).max(0.0);
         let dmax = px(m.diameter_max_um) * (1.0 + m.size_tolerance);
         let disk = |d: f64| std::f64::consts::PI * d * d / 4.0;
-        let mut pp = PxParams {
+        Ok(PxParams {
             pixel_size_um,
             nucleus_sigma: px(p.cells.nucleus_sigma_um),
             nucleus_threshold: p.cells.nucleus_threshold,
@@ -694,7 +701,6 @@ impl PxParams {
             },
             min_relative_peak: m.min_relative_peak,
             shaft_gap: (0.25 / pixel_size_um).max(2.0),
-            shaft_reach: 0,
             fragment_reach: ((0.25 + 0.3) / pixel_size_um).round().clamp(4.0, 12.0) as u32,
             annulus_gap: px(p.cargo.annulus_gap_um),
             annulus_outer: px(p.cargo.annulus_gap_um + p.cargo.annulus_width_um),
@@ -722,11 +728,7 @@ impl PxParams {
             uptake_threshold: p.uptake.threshold,
             uptake_min_area: area(p.uptake.min_area_um2).max(1),
             uptake_edge_margin: px(p.uptake.edge_margin_um),
-        };
-        // at least one whole pixel beyond the halo, or no shaft would ever be in reach
-        let halo = pp.candidate_halo();
-        pp.shaft_reach = (halo + px(SHAFT_WIDTH_UM)).round().max(halo.floor() + 1.0) as u32;
-        Ok(pp)
+        })
     }
 }
 
@@ -743,15 +745,15 @@ mod tests {
                 let px = PxParams::new(&p, ps).unwrap();
                 let halo = px.candidate_halo();
                 assert!(
-                    px.shaft_reach as f64 >= halo.floor() + 1.0,
+                    px.shaft_reach() as f64 >= halo.floor() + 1.0,
                     "pixel {ps} sigma {sigma}: reach {} halo {halo}",
-                    px.shaft_reach
+                    px.shaft_reach()
                 );
             }
         }
         // the defaults at 0.11 µm: halo 4 px (two 2 px ridge scales), reach 5
         let px = PxParams::new(&AnalyzeParams::default(), 0.11).unwrap();
-        assert_eq!((px.candidate_halo(), px.shaft_reach), (4.0, 5));
+        assert_eq!((px.candidate_halo(), px.shaft_reach()), (4.0, 5));
     }
 
     #[test]

@@ -142,7 +142,7 @@ pub(super) fn record(
         kind: RawKind::U32,
         ..shaft_img
     };
-    let shaft_near = expand_labels(rec, &shaft_bits, px.shaft_reach as f64)?;
+    let shaft_near = expand_labels(rec, &shaft_bits, px.shaft_reach() as f64)?;
     Ok(FiberPlanes {
         attached,
         pieces,

@@ -143,8 +143,6 @@ impl PendingSplit {
 pub(super) struct Measured {
     pending: PendingObjects,
     n_raw: usize,
-    /// Whether the protrusion plane was measured (after the attached flag).
-    protrusions: bool,
     /// Candidates numbered 1..N in raster order.
     pub labels: GpuPlane,
 }
@@ -189,7 +187,6 @@ pub(super) fn record_measure(
     Ok(Measured {
         pending,
         n_raw: raws.len(),
-        protrusions: fibers.protrusion.is_some(),
         labels: kept.plane,
     })
 }
@@ -202,7 +199,7 @@ impl Measured {
         else {
             return Ok(None);
         };
-        let (n_raw, protrusions) = (self.n_raw, self.protrusions);
+        let n_raw = self.n_raw;
         Ok(Some(
             objects
                 .into_iter()
@@ -210,7 +207,8 @@ impl Measured {
                     let peak = stats.channels[n_raw].max;
                     let attached = stats.channels[n_raw + 2].max >= 1.0;
                     let shaft_peak = stats.channels[n_raw + 1].max;
-                    let on_protrusion = protrusions && stats.channels[n_raw + 3].max >= 1.0;
+                    // the protrusion plane, measured last when protrusions are on
+                    let on_protrusion = stats.channels.get(n_raw + 3).is_some_and(|c| c.max >= 1.0);
                     stats.channels.truncate(n_raw);
                     Candidate {
                         stats,
