@@ -318,8 +318,10 @@ impl<'g> Recorder<'g> {
         let index = self.gpu.queue.submit([self.encoder.finish()]);
         for m in self.readbacks {
             if m.done.is_canceled() {
-                // dropped before the submission: its staging buffer is back in the pool and
-                // must not be mapped behind the next user's back
+                // dropped before the submission: nothing will read it, so no map. Its staging
+                // buffer goes back to the pool only here (`m.buf` kept it out until now), after
+                // the copy into it was submitted: a later user's copy and map are queued after
+                // this one, so the stale copy cannot land in a buffer someone else has mapped
                 continue;
             }
             *m.at.lock().unwrap() = Some(index.clone());

@@ -103,7 +103,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.tracking.migrasomes.linking_max_distance_um, 3.5);
         // the other keys of the nested table keep their defaults
-        assert_eq!(p.tracking.migrasomes.max_frame_gap, 2);
+        assert_eq!(p.tracking.migrasomes.max_frame_gap, 4);
         assert!(!p.tracking.cells.allow_splitting);
         assert_eq!(p.tracking.cells.linking_max_distance_um, 15.0);
         assert_eq!(p.tracking.border_margin_um, 1.0);
