@@ -458,7 +458,8 @@ fn score_tracking(
     } else {
         let truth_ev = tracking::read_events(&Table::read(&te)?)?;
         let pred_ev = tracking::read_events(&Table::read(&re)?)?;
-        score.events = tracking::score_events(&truth_ev, &pred_ev, &tracking::radii(&tdets));
+        score.events =
+            tracking::score_events(&truth_ev, &pred_ev, &tracking::TruthTracks::new(&tdets));
     }
     Ok((Some(score), None))
 }

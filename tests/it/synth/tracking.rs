@@ -3,7 +3,7 @@
 //! numbers, laptrack's values on committed track sets (`tests/tracking/reference.json`, made
 //! by `tests/tracking/make_reference.py`), and truth against itself end to end.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use migrascope::evaluate::Table;
 use migrascope::evaluate::tracking::{self, Det, Event};
@@ -151,6 +151,7 @@ fn tracking_events_match_by_type_within_one_frame_and_the_gate() {
         ev(5, "uptake", 2, 20.0),
         ev(7, "disappearance", 3, 30.0),
         ev(2, "formation", 4, 40.0),
+        ev(9, "uptake", 5, 50.0),
     ];
     let pred = vec![
         ev(4, "release", 9, 10.5),       // one frame late, 0.5 µm: match
@@ -159,14 +160,20 @@ fn tracking_events_match_by_type_within_one_frame_and_the_gate() {
         ev(2, "formation", 9, 41.4),     // 1.4 µm, the track's radius is 1.5 µm: match
         ev(2, "formation", 9, 40.2),     // closer: this one takes the truth event
         ev(6, "disappearance", 9, 31.2), // 1.2 µm > 1 µm gate: no
+        // a frame early, 1.2 µm from the truth event but where its track was then: match
+        ev(8, "uptake", 9, 48.8),
     ];
-    let radius: HashMap<(String, u64), f64> = [(("m".to_string(), 4), 1.5)].into();
-    let s = tracking::score_events(&truth, &pred, &radius);
+    let mut tracks = tracking::TruthTracks::default();
+    tracks.radius.insert(("m".to_string(), 4), 1.5);
+    tracks.at.insert(("m".to_string(), 5, 8), (48.8, 5.0));
+    // track 3 was elsewhere in frame 6: the event's own position still decides (no match)
+    tracks.at.insert(("m".to_string(), 3, 6), (35.0, 5.0));
+    let s = tracking::score_events(&truth, &pred, &tracks);
     let by: BTreeMap<&str, (usize, usize, usize)> = (s.iter())
         .map(|e| (e.event.as_str(), (e.truth, e.predicted, e.tp)))
         .collect();
     assert_eq!(by["release"], (1, 2, 1));
-    assert_eq!(by["uptake"], (1, 1, 0));
+    assert_eq!(by["uptake"], (2, 2, 1));
     assert_eq!(by["disappearance"], (1, 1, 0));
     assert_eq!(by["formation"], (1, 2, 1));
     let f = s.iter().find(|e| e.event == "formation").unwrap();
