@@ -458,8 +458,7 @@ fn score_tracking(
     } else {
         let truth_ev = tracking::read_events(&Table::read(&te)?)?;
         let pred_ev = tracking::read_events(&Table::read(&re)?)?;
-        score.events =
-            tracking::score_events(&truth_ev, &pred_ev, &tracking::TruthTracks::new(&tdets));
+        score.events = tracking::score_events(&truth_ev, &pred_ev, &tracking::truth_tracks(&tdets));
     }
     Ok((Some(score), None))
 }

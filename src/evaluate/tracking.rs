@@ -318,26 +318,27 @@ pub fn score(truth: &[Det], pred: &[Det]) -> Result<TrackingScore> {
     })
 }
 
-/// The truth tracks the events are scored against: each track's radius by (image, track
-/// id), and its position by (image, track id, frame).
+/// One truth track, for scoring events: its radius and its position in each frame it has.
 #[derive(Clone, Debug, Default)]
-pub struct TruthTracks {
-    pub radius: HashMap<(String, u64), f64>,
-    pub at: HashMap<(String, u64, u64), (f64, f64)>,
+pub struct TruthTrack {
+    pub radius: f64,
+    pub at: HashMap<u64, (f64, f64)>,
 }
 
-impl TruthTracks {
-    /// From the truth's detections (those without a track id are left out).
-    pub fn new(truth: &[Det]) -> TruthTracks {
-        let mut t = TruthTracks::default();
-        for d in truth {
-            if let Some(id) = d.track {
-                t.radius.insert((d.image.clone(), id), d.radius);
-                t.at.insert((d.image.clone(), id, d.frame), d.xy);
-            }
+/// The truth tracks by (image, track id).
+pub type TruthTracks = HashMap<(String, u64), TruthTrack>;
+
+/// The truth tracks from the truth's detections (those without a track id are left out).
+pub fn truth_tracks(truth: &[Det]) -> TruthTracks {
+    let mut t = TruthTracks::new();
+    for d in truth {
+        if let Some(id) = d.track {
+            let tr = t.entry((d.image.clone(), id)).or_default();
+            tr.radius = d.radius;
+            tr.at.insert(d.frame, d.xy);
         }
-        t
     }
+    t
 }
 
 /// Scores predicted events against truth events per type (see the module doc).
@@ -349,22 +350,19 @@ pub fn score_events(truth: &[Event], pred: &[Event], tracks: &TruthTracks) -> Ve
             let p: Vec<&Event> = pred.iter().filter(|e| e.kind == kind).collect();
             let mut pairs = Vec::new();
             for (i, a) in t.iter().enumerate() {
-                let gate = a
-                    .track
-                    .and_then(|id| tracks.radius.get(&(a.image.clone(), id)))
-                    .map_or(MIN_MATCH_UM, |r| MIN_MATCH_UM.max(*r));
-                let key = a.track.map(|id| (a.image.clone(), id));
+                let track = a.track.and_then(|id| tracks.get(&(a.image.clone(), id)));
+                let gate = track.map_or(MIN_MATCH_UM, |tr| MIN_MATCH_UM.max(tr.radius));
                 for (j, b) in p.iter().enumerate() {
+                    let df = a.frame.abs_diff(b.frame);
+                    if a.image != b.image || df > 1 {
+                        continue;
+                    }
                     let dist = |xy: (f64, f64)| (xy.0 - b.xy.0).hypot(xy.1 - b.xy.1);
                     // a frame off: the truth track where it is in the predicted frame, if it
                     // is there then
-                    let then = key
-                        .as_ref()
-                        .filter(|_| b.frame != a.frame)
-                        .and_then(|(im, id)| tracks.at.get(&(im.clone(), *id, b.frame)));
+                    let then = track.filter(|_| df == 1).and_then(|tr| tr.at.get(&b.frame));
                     let d = then.map_or(dist(a.xy), |&xy| dist(a.xy).min(dist(xy)));
-                    let df = a.frame.abs_diff(b.frame);
-                    if a.image == b.image && df <= 1 && d <= gate {
+                    if d <= gate {
                         pairs.push((d, df, i, j));
                     }
                 }

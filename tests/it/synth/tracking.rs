@@ -163,11 +163,17 @@ fn tracking_events_match_by_type_within_one_frame_and_the_gate() {
         // a frame early, 1.2 µm from the truth event but where its track was then: match
         ev(8, "uptake", 9, 48.8),
     ];
-    let mut tracks = tracking::TruthTracks::default();
-    tracks.radius.insert(("m".to_string(), 4), 1.5);
-    tracks.at.insert(("m".to_string(), 5, 8), (48.8, 5.0));
-    // track 3 was elsewhere in frame 6: the event's own position still decides (no match)
-    tracks.at.insert(("m".to_string(), 3, 6), (35.0, 5.0));
+    let track = |radius: f64, at: &[(u64, (f64, f64))]| tracking::TruthTrack {
+        radius,
+        at: at.iter().copied().collect(),
+    };
+    let tracks: tracking::TruthTracks = [
+        (("m".to_string(), 4), track(1.5, &[])),
+        (("m".to_string(), 5), track(0.0, &[(8, (48.8, 5.0))])),
+        // track 3 was elsewhere in frame 6: the event's own position still decides (no match)
+        (("m".to_string(), 3), track(0.0, &[(6, (35.0, 5.0))])),
+    ]
+    .into();
     let s = tracking::score_events(&truth, &pred, &tracks);
     let by: BTreeMap<&str, (usize, usize, usize)> = (s.iter())
         .map(|e| (e.event.as_str(), (e.truth, e.predicted, e.tp)))
