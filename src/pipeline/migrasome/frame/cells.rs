@@ -7,10 +7,12 @@
 //! migrasome (cuts off fibers, filopodia and migrasome clusters), holes filled, and (with a
 //! nuclei channel) only the regions that hold a nucleus or are cut by the image border.
 //! Territories: every pixel within reach of a nucleus (or a body without a nuclei channel)
-//! takes the nearest one's label.
+//! takes the nearest one's label; a body cut by the border without its nucleus competes from
+//! where it leaves the field (the nearest its unseen nucleus can be), and what it wins is no
+//! cell's.
 
 use crate::error::Result;
-use crate::gpu::{Buf, Gpu, Recorder};
+use crate::gpu::{Buf, Gpu, Readback, Recorder};
 use crate::ops::expand::{expand_labels, expand_labels_by};
 use crate::ops::label::{KeepRule, Labels, component_any, label_components};
 use crate::ops::mask::{and_mask, and_not, fill, lookup, neither, or_nonzero};
@@ -61,15 +63,36 @@ pub(super) struct CellObjects {
     pub territory: Vec<ObjectStats>,
 }
 
-/// Records the stage.
-pub(super) fn record(
+/// The bodies at the floor, recorded before the rest of the stage: whether any nucleus lies
+/// outside them decides whether the orphan pass (a second, lower floor) runs at all.
+pub(super) struct BodiesFirst {
+    nuclei: Option<(PendingObjects, Labels)>,
+    rel: Option<GpuPlane>,
+    bm: GpuPlane,
+    /// The body image's min/max (both edge tests).
+    range: Option<Buf>,
+    /// Nucleus pixels outside every region at the floor, when the orphan pass is on.
+    orphans: Option<GpuPlane>,
+    /// The readback of their max (any such pixel at all).
+    probe: Option<Readback>,
+}
+
+impl BodiesFirst {
+    /// The readback that says whether any nucleus has no region (`None`: no orphan pass).
+    pub fn take_probe(&mut self) -> Option<Readback> {
+        self.probe.take()
+    }
+}
+
+/// Records the nuclei and the bodies at the floor (the first part of the stage).
+pub(super) fn record_first(
     rec: &mut Recorder,
     nuc_img: Option<&GpuPlane>,
     body_img: &GpuPlane,
     px: &PxParams,
     thr: &Thresholds,
     caps: &Capacities,
-) -> Result<(CellPlanes, PendingCells)> {
+) -> Result<BodiesFirst> {
     let nuclei = match nuc_img {
         Some(n) => {
             let nm = threshold_above(rec, n, thr.nucleus)?;
@@ -99,29 +122,81 @@ pub(super) fn record(
     } else {
         None
     };
-    let body_mask = |rec: &mut Recorder, floor: f64| -> Result<GpuPlane> {
-        let bm = threshold_above(rec, body_img, floor)?;
-        let bm = match &rel {
-            Some(r) => and_mask(rec, &bm, r)?,
-            None => bm,
-        };
-        binary_opening(rec, &bm, px.body_opening)
-    };
-    let bm = body_mask(rec, thr.body)?;
+    let bm = body_mask(rec, body_img, rel.as_ref(), thr.body, px)?;
     // the body image's range, once for both edge tests (it fixes their moments' exponent)
     let range = if nuclei.is_some() && px.body_min_contrast > 0.0 {
         Some(crate::ops::minmax(rec, body_img)?)
     } else {
         None
     };
+    let (orphans, probe) = match (&nuclei, &range) {
+        (Some((_, kept)), Some(_)) if px.body_orphan_floor > 0.0 => {
+            let held = component_any(rec, kept, &bm)?;
+            let orphans = and_not(rec, &kept.plane, &held)?;
+            let any = crate::ops::minmax(rec, &orphans)?;
+            (Some(orphans), Some(rec.readback(&any, 4, 4)))
+        }
+        _ => (None, None),
+    };
+    Ok(BodiesFirst {
+        nuclei,
+        rel,
+        bm,
+        range,
+        orphans,
+        probe,
+    })
+}
+
+/// The membrane's body mask at `floor`: above the floor and the local half-maximum edge,
+/// opened with the body disk.
+fn body_mask(
+    rec: &mut Recorder,
+    body_img: &GpuPlane,
+    rel: Option<&GpuPlane>,
+    floor: f64,
+    px: &PxParams,
+) -> Result<GpuPlane> {
+    let bm = threshold_above(rec, body_img, floor)?;
+    let bm = match rel {
+        Some(r) => and_mask(rec, &bm, r)?,
+        None => bm,
+    };
+    binary_opening(rec, &bm, px.body_opening)
+}
+
+/// Records the rest of the stage. `any_orphan`: what [`BodiesFirst::take_probe`] read
+/// (false skips the orphan pass, which would change nothing then).
+pub(super) fn record(
+    rec: &mut Recorder,
+    first: BodiesFirst,
+    any_orphan: bool,
+    body_img: &GpuPlane,
+    px: &PxParams,
+    thr: &Thresholds,
+    caps: &Capacities,
+) -> Result<(CellPlanes, PendingCells)> {
+    let BodiesFirst {
+        nuclei,
+        rel,
+        bm,
+        range,
+        orphans,
+        probe: _,
+    } = first;
+    let with_nuclei = nuclei.is_some();
     // a nucleus that no region holds (a dim body under the floor, which uneven illumination
     // and haze raise) gets its body from the same rules at a lower floor, when that region
     // has an edge (a plateau reaching the nucleus does not)
-    let bm = match (&nuclei, &range) {
-        (Some((_, kept)), Some(range)) if px.body_orphan_floor > 0.0 => {
-            let held = component_any(rec, kept, &bm)?;
-            let orphans = and_not(rec, &kept.plane, &held)?;
-            let low = body_mask(rec, thr.body * px.body_orphan_floor)?;
+    let bm = match (orphans, &range) {
+        (Some(orphans), Some(range)) if any_orphan => {
+            let low = body_mask(
+                rec,
+                body_img,
+                rel.as_ref(),
+                thr.body * px.body_orphan_floor,
+                px,
+            )?;
             let low = and_not(rec, &low, &bm)?;
             let ll = label_components(rec, &low, 8)?;
             let with_orphan = component_any(rec, &ll, &orphans)?;
@@ -167,7 +242,10 @@ pub(super) fn record(
                 at_border = and_not(rec, &at_border, &drop)?;
             }
             let keep = or_nonzero(rec, &with_nucleus, &at_border)?;
-            border_only = Some(bo);
+            // its territory grows from where the body leaves the field, the nearest a nucleus
+            // beyond the border can be seen, not from the whole body (which took the
+            // migrasomes of cells beside it whose nuclei lie nearer to them)
+            border_only = Some(and_mask(rec, &bo, &frame)?);
             // the kept regions, still labelled as `regions` (whole components, raster order;
             // dropped ones are empty and fail the area rule below): no second labelling
             Labels {
@@ -212,7 +290,7 @@ pub(super) fn record(
     };
     let territory = expand_labels(rec, &seed_plane, px.max_distance)?;
     // body area per territory
-    let p_territory = if nuc_img.is_some() {
+    let p_territory = if with_nuclei {
         let terr = Labels {
             plane: territory.clone(),
             count: seeds.count.clone(),

@@ -4,7 +4,9 @@
 //! blurred, membrane blurred at the cell scale with its block means, spots = difference of
 //! Gaussians, fibers = Hessian ridge) and the statistics of their thresholds; the host reads
 //! those back, fits the background under the bodies (`illumination`) and settles the
-//! thresholds (`continue_frame`). Submission 2 runs the stages, each in its own module and
+//! thresholds (`continue_frame`). Submission 2 runs the stages (its first part, the nuclei and
+//! the bodies at the floor, is submitted alone when a nucleus could lack a body: one word read
+//! back says whether the orphan pass must run), each in its own module and
 //! each handing the next a named struct: [`cells`] (nuclei, bodies, territories), [`spots`]
 //! (candidates outside the body zone, split, measured), [`fibers`] (attachment and the shaft
 //! beside each candidate), [`cargo`] (local backgrounds); `finish_frame` reads back only small
@@ -440,7 +442,21 @@ fn submit_rest(
     let surface =
         crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
     let body_img = filters::subtract(&mut rec, &s1.body_blur, &surface)?;
-    let p2 = record_rest(&mut rec, s1, &body_img, roles, px, thr, caps)?;
+    let mut first = cells::record_first(&mut rec, s1.nuc_img.as_ref(), &body_img, px, thr, caps)?;
+    // whether any nucleus lacks a body at the floor is read back before the rest is recorded:
+    // the orphan pass (a second body mask, labelling and edge test) then runs only on the
+    // frames that need it
+    let (mut rec, any_orphan) = match first.take_probe() {
+        Some(probe) => {
+            rec.submit();
+            let max: Vec<u32> = probe.wait_as(gpu)?;
+            (Recorder::new(gpu), max[0] > 0)
+        }
+        None => (rec, false),
+    };
+    let p2 = record_rest(
+        &mut rec, s1, first, any_orphan, &body_img, roles, px, thr, caps,
+    )?;
     rec.submit();
     Ok(p2)
 }
@@ -475,16 +491,19 @@ pub fn analyze_frame(
     finish_frame(gpu, s2, roles, px, caps)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record_rest(
     rec: &mut Recorder,
     s1: &FrameStage1,
+    first: cells::BodiesFirst,
+    any_orphan: bool,
     body_img: &GpuPlane,
     roles: &Roles,
     px: &PxParams,
     thr: &Thresholds,
     caps: &Capacities,
 ) -> Result<Pending2> {
-    let (cell_planes, p_cells) = cells::record(rec, s1.nuc_img.as_ref(), body_img, px, thr, caps)?;
+    let (cell_planes, p_cells) = cells::record(rec, first, any_orphan, body_img, px, thr, caps)?;
     let spots_raw = threshold_above(rec, &s1.spot_img, thr.spot)?;
     let (spot_planes, split) = spots::record(
         rec,
