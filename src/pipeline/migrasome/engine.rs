@@ -32,7 +32,8 @@ pub struct MigrasomeEngine<'g> {
     px: PxParams,
     caps: Capacities,
     /// Host time per phase: `record_upload_s` = first submissions, `threshold_s` = reading
-    /// thresholds and recording second submissions, `results_s` = waiting for results.
+    /// thresholds, recording second submissions (and waiting for the first part of one when
+    /// the orphan pass may be needed), `results_s` = waiting for results.
     pub host: HostTimes,
 }
 

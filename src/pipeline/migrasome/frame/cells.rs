@@ -42,7 +42,8 @@ pub(super) struct CellPlanes {
     /// length (from the same feature transform as the body zone).
     pub protrusion_zones: Option<(GpuPlane, GpuPlane)>,
     /// Territory of each seed (nucleus, or body without a nuclei channel), labelled 1..S, and
-    /// [`NOT_A_CELL`] around bodies cut by the border without a nucleus.
+    /// [`NOT_A_CELL`] on and around bodies cut by the border without a nucleus (grown from
+    /// their pixels on the image edge).
     pub territory: GpuPlane,
 }
 
@@ -71,7 +72,7 @@ pub(super) struct BodiesFirst {
     bm: GpuPlane,
     /// The body image's min/max (both edge tests).
     range: Option<Buf>,
-    /// Nucleus pixels outside every region at the floor, when the orphan pass is on.
+    /// The pixels of the nuclei that touch no region at the floor, when the orphan pass is on.
     orphans: Option<GpuPlane>,
     /// The readback of their max (any such pixel at all).
     probe: Option<Readback>,
@@ -245,7 +246,8 @@ pub(super) fn record(
             // its territory grows from where the body leaves the field, the nearest a nucleus
             // beyond the border can be seen, not from the whole body (which took the
             // migrasomes of cells beside it whose nuclei lie nearer to them)
-            border_only = Some(and_mask(rec, &bo, &frame)?);
+            let edge = and_mask(rec, &bo, &frame)?;
+            border_only = Some((bo, edge));
             // the kept regions, still labelled as `regions` (whole components, raster order;
             // dropped ones are empty and fail the area rule below): no second labelling
             Labels {
@@ -282,13 +284,18 @@ pub(super) fn record(
         None => (None, bodies.clone()),
     };
     // bodies cut by the border without their nucleus seed territories too, all labelled
-    // NOT_A_CELL: the migrasomes of a cell whose nucleus is outside the field are nobody's,
-    // not its neighbours'
-    let seed_plane = match &border_only {
-        Some(b) => fill(rec, &seeds.plane, b, NOT_A_CELL)?,
-        None => seeds.plane.clone(),
+    // NOT_A_CELL, from their pixels on the image edge: the migrasomes of a cell whose nucleus
+    // is outside the field are nobody's, not its neighbours'; the body itself is no cell's
+    // either (its area and puncta go to no neighbour)
+    let territory = match &border_only {
+        Some((body, edge)) => {
+            let seed_plane = fill(rec, &seeds.plane, edge, NOT_A_CELL)?;
+            let t = expand_labels(rec, &seed_plane, px.max_distance)?;
+            let t = and_not(rec, &t, body)?;
+            fill(rec, &t, body, NOT_A_CELL)?
+        }
+        None => expand_labels(rec, &seeds.plane, px.max_distance)?,
     };
-    let territory = expand_labels(rec, &seed_plane, px.max_distance)?;
     // body area per territory
     let p_territory = if with_nuclei {
         let terr = Labels {
