@@ -268,15 +268,7 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
             "1.0",
         ],
     );
-    let out = run_ok(
-        migrascope()
-            .args(["evaluate", "--json", "--truth"])
-            .arg(&truth)
-            .arg("--results")
-            .arg(&res),
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let j: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let j = evaluate_json(&truth, &res);
     let tr = &j["tracking"];
     assert!(tr["edge_jaccard"].as_f64().unwrap() >= 0.98, "{tr}");
     let ev = |k: &str| {
@@ -337,4 +329,61 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
         }
     }
     assert!(releases.values().all(|&n| n == 1), "{releases:?}");
+}
+
+/// `evaluate --json`'s last line for `res` against `truth`.
+fn evaluate_json(truth: &Path, res: &Path) -> serde_json::Value {
+    let out = run_ok(
+        migrascope()
+            .args(["evaluate", "--json", "--truth"])
+            .arg(truth)
+            .arg("--results")
+            .arg(res),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+/// Time-lapse persistence (`migrasomes.persist_um`): a candidate taken for a protrusion's tip
+/// where a migrasome was counted in the previous frame is that migrasome still. On this movie
+/// (measured at stop 17) it finds 2 of the 7 detections missed without it, none false, and
+/// the disappearance called for a track broken by those misses goes.
+#[test]
+fn a_migrasome_taken_for_a_tip_in_one_frame_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    let movie = "--seed 34 --frames 16 --cells 3 --size 512 --pixel-size 0.15 \
+                 --condition senescent --dynamics";
+    let args: Vec<&str> = movie.split_whitespace().collect();
+    let (truth, res) = synth_and_analyze(dir.path(), &args);
+    let off = dir.path().join("off");
+    run_ok(
+        migrascope()
+            .arg("analyze")
+            .arg(truth.join("synth.ome.tif"))
+            .arg("--out")
+            .arg(&off)
+            .args(["--qc-every", "0", "--set", "migrasomes.persist_um=0"]),
+    );
+    let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
+    let det = |j: &serde_json::Value, k: &str| j["tracking"][k].as_u64().unwrap();
+    assert_eq!(det(&on, "detection_fp"), 0, "{on}");
+    assert_eq!(det(&off, "detection_fp"), 0, "{off}");
+    // 5 missed with persistence, 7 without
+    assert!(det(&on, "detection_fn") <= 5, "{on}");
+    assert!(
+        det(&off, "detection_fn") >= det(&on, "detection_fn") + 2,
+        "{off}"
+    );
+    let disappearance = |j: &serde_json::Value| {
+        j["tracking"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "disappearance")
+            .unwrap()["f1"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(disappearance(&on) >= 0.999, "{on}");
+    assert!(disappearance(&off) < disappearance(&on), "{off}");
 }

@@ -86,6 +86,11 @@ pub struct MigrasomeParams {
     /// frame's median counted candidate are faint blobs (debris, haze, the top of a dim
     /// smear that just crossed the threshold), not vesicles. 0 = off.
     pub min_relative_peak: f64,
+    /// Time-lapse: a candidate rejected as a protrusion's tip within this distance of a
+    /// migrasome counted in the previous frame of the same plane, where no counted candidate
+    /// of this frame lies that near, is that migrasome still (a freed one moving along the
+    /// rest of its fiber, a small one on a dim fiber whose tip ratio wavers). 0 = off.
+    pub persist_um: f64,
 }
 
 /// Scoring cargo: mean inside versus a robust local background.
@@ -265,6 +270,7 @@ impl Default for MigrasomeParams {
             max_elongation: 3.0,
             max_tip_ratio: 0.5,
             min_relative_peak: 0.45,
+            persist_um: 1.5,
         }
     }
 }
@@ -405,6 +411,7 @@ impl AnalyzeParams {
             ("migrasomes.max_elongation", m.max_elongation, false),
             ("migrasomes.max_tip_ratio", m.max_tip_ratio, false),
             ("migrasomes.min_relative_peak", m.min_relative_peak, true),
+            ("migrasomes.persist_um", m.persist_um, true),
             ("cargo.k", self.cargo.k, true),
             ("cargo.annulus_gap_um", self.cargo.annulus_gap_um, true),
             ("cargo.annulus_width_um", self.cargo.annulus_width_um, false),
@@ -599,6 +606,8 @@ pub struct PxParams {
     pub fragment_reach: u32,
     /// See `MigrasomeParams::min_relative_peak`.
     pub min_relative_peak: f64,
+    /// See `MigrasomeParams::persist_um` (px).
+    pub persist: f64,
     pub annulus_gap: f64,
     pub annulus_outer: f64,
     pub cargo_k: f64,
@@ -703,6 +712,7 @@ impl PxParams {
                 max_tip_ratio: m.max_tip_ratio,
             },
             min_relative_peak: m.min_relative_peak,
+            persist: px(m.persist_um),
             shaft_gap: (0.25 / pixel_size_um).max(2.0),
             fragment_reach: ((0.25 + 0.3) / pixel_size_um).round().clamp(4.0, 12.0) as u32,
             annulus_gap: px(p.cargo.annulus_gap_um),

@@ -9,9 +9,12 @@
 //! device lost) recorded on the device is checked after every frame's readback, before the
 //! frame reaches the sink: the engine returns `Error::Gpu`, never numbers from a failed
 //! submission. Per-image statistics ([`ImageTotals`]) are accumulated as frames complete.
+//! Each plane's previous frame leaves its migrasomes (centroid, diameter) for the next frame's
+//! time-lapse persistence (`MigrasomeParams::persist_um`); nothing else carries over.
 //!
 //! Not here: the GPU chain of one frame (see `frame`), writing results (see `report`).
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use super::config::{AnalyzeParams, PxParams};
@@ -35,6 +38,30 @@ pub struct MigrasomeEngine<'g> {
     /// thresholds, recording second submissions (and waiting for the first part of one when
     /// the orphan pass may be needed), `results_s` = waiting for results.
     pub host: HostTimes,
+    /// Per plane (z): centroid and equivalent diameter (px) of each migrasome counted in its
+    /// previous frame.
+    previous: HashMap<usize, Vec<(f64, f64, f64)>>,
+}
+
+/// The key of a frame handed to [`MigrasomeEngine::run`]: which plane (z) it is, so that each
+/// frame is compared with the previous frame of its own plane (time-lapse persistence, see
+/// `MigrasomeParams::persist_um`). Frames of one plane must come in time order.
+pub trait FrameKey {
+    fn plane(&self) -> usize;
+}
+
+/// `(t, z)`, as [`crate::io::Frames`] yields them.
+impl FrameKey for (usize, usize) {
+    fn plane(&self) -> usize {
+        self.1
+    }
+}
+
+/// One plane.
+impl FrameKey for () {
+    fn plane(&self) -> usize {
+        0
+    }
 }
 
 impl<'g> MigrasomeEngine<'g> {
@@ -61,6 +88,7 @@ impl<'g> MigrasomeEngine<'g> {
             px,
             caps: Capacities::default(),
             host: HostTimes::default(),
+            previous: HashMap::new(),
         }
     }
 
@@ -110,7 +138,9 @@ impl<'g> MigrasomeEngine<'g> {
     ) -> Result<ImageTotals>
     where
         I: IntoIterator<Item = Result<(K, Vec<Plane>)>>,
+        K: FrameKey,
     {
+        self.previous.clear();
         let mut totals = ImageTotals::new(self.roles.cargo.len());
         let mut frames = frames.into_iter();
         let mut next_frame = |host: &mut HostTimes| {
@@ -141,7 +171,19 @@ impl<'g> MigrasomeEngine<'g> {
                 None => None,
             };
             let t0 = Instant::now();
-            let f = finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps)?;
+            let plane = k.plane();
+            let prev = self.previous.get(&plane).map_or(&[][..], |v| &v[..]);
+            let f = finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps, prev)?;
+            self.previous.insert(
+                plane,
+                f.migrasomes
+                    .iter()
+                    .map(|m| {
+                        let s = &m.stats;
+                        (s.centroid_x, s.centroid_y, s.equivalent_diameter())
+                    })
+                    .collect(),
+            );
             self.gpu.check()?;
             self.host.results_s += t0.elapsed().as_secs_f64();
             totals.add(&f);

@@ -462,16 +462,21 @@ fn submit_rest(
 }
 
 /// Waits for a frame's results (recording its second stage again, with room, when it had
-/// more objects than the capacities).
+/// more objects than the capacities). `prev`: the centroids and equivalent diameters (px) of
+/// the migrasomes counted in the previous frame of the same plane, for `spots::persist`
+/// (empty for a first frame).
 pub fn finish_frame(
     gpu: &Gpu,
     mut s2: FrameStage2,
     roles: &Roles,
     px: &PxParams,
     caps: &mut Capacities,
+    prev: &[spots::Blob],
 ) -> Result<FrameResult> {
     loop {
-        match finish(gpu, s2.pending, roles, px, caps, s2.s1.w, s2.s1.h, s2.thr)? {
+        match finish(
+            gpu, s2.pending, roles, px, caps, s2.s1.w, s2.s1.h, s2.thr, prev,
+        )? {
             Some(r) => return Ok(r),
             None => s2.pending = submit_rest(gpu, &s2.s1, roles, px, &s2.thr, caps)?,
         }
@@ -488,7 +493,7 @@ pub fn analyze_frame(
 ) -> Result<FrameResult> {
     let s1 = begin_frame(gpu, planes, roles, px)?;
     let s2 = continue_frame(gpu, s1, roles, px, caps)?;
-    finish_frame(gpu, s2, roles, px, caps)
+    finish_frame(gpu, s2, roles, px, caps, &[])
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -597,6 +602,7 @@ fn finish(
     w: usize,
     h: usize,
     thr: Thresholds,
+    prev: &[spots::Blob],
 ) -> Result<Option<FrameResult>> {
     let cell_objects = p.cells.finish(gpu, caps)?;
     let split_ok = p.split.finish(gpu, caps)?;
@@ -624,7 +630,15 @@ fn finish(
     }
     let mut cargo = p.cargo.finish(gpu)?;
     let membrane_local = cargo.pop().expect("the membrane's local background");
-    let (shapes, verdicts) = spots::judge(&candidates, &candidate_img, w, &membrane_local, px);
+    let (shapes, mut verdicts) = spots::judge(&candidates, &candidate_img, w, &membrane_local, px);
+    let blobs: Vec<spots::Blob> = candidates
+        .iter()
+        .map(|c| {
+            let s = &c.stats;
+            (s.centroid_x, s.centroid_y, s.equivalent_diameter())
+        })
+        .collect();
+    spots::persist(&blobs, &mut verdicts, prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {
