@@ -382,7 +382,7 @@ fn a_migrasome_taken_for_a_tip_in_one_frame_persists() {
             .find(|e| e["event"] == "disappearance")
             .unwrap()["f1"]
             .as_f64()
-            .unwrap()
+            .unwrap_or(f64::NAN)
     };
     assert!(disappearance(&on) >= 0.999, "{on}");
     assert!(disappearance(&off) < disappearance(&on), "{off}");

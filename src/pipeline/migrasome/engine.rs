@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use super::config::{AnalyzeParams, PxParams};
 use super::frame::{
-    Capacities, FrameResult, FrameStage1, Roles, begin_frame, continue_frame, finish_frame,
+    Capacities, FrameResult, FrameStage1, Prev, Roles, begin_frame, continue_frame, finish_frame,
 };
 use super::stats::ImageTotals;
 use crate::error::{Error, Result};
@@ -38,9 +38,8 @@ pub struct MigrasomeEngine<'g> {
     /// thresholds, recording second submissions (and waiting for the first part of one when
     /// the orphan pass may be needed), `results_s` = waiting for results.
     pub host: HostTimes,
-    /// Per plane (z): centroid and equivalent diameter (px) of each migrasome counted in its
-    /// previous frame.
-    previous: HashMap<usize, Vec<(f64, f64, f64)>>,
+    /// Per plane (z): the migrasomes counted in its previous frame (time-lapse persistence).
+    previous: HashMap<usize, Vec<Prev>>,
 }
 
 /// The key of a frame handed to [`MigrasomeEngine::run`]: which plane (z) it is, so that each
@@ -172,18 +171,10 @@ impl<'g> MigrasomeEngine<'g> {
             };
             let t0 = Instant::now();
             let plane = k.plane();
-            let prev = self.previous.get(&plane).map_or(&[][..], |v| &v[..]);
-            let f = finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps, prev)?;
-            self.previous.insert(
-                plane,
-                f.migrasomes
-                    .iter()
-                    .map(|m| {
-                        let s = &m.stats;
-                        (s.centroid_x, s.centroid_y, s.equivalent_diameter())
-                    })
-                    .collect(),
-            );
+            let prev = self.previous.remove(&plane).unwrap_or_default();
+            let (f, next) =
+                finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps, &prev)?;
+            self.previous.insert(plane, next);
             self.gpu.check()?;
             self.host.results_s += t0.elapsed().as_secs_f64();
             totals.add(&f);

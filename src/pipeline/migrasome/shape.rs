@@ -120,8 +120,9 @@ pub fn judge(area: u64, shape: &Shape, rules: &ShapeRules) -> Option<Reject> {
 /// The faint rule: every candidate still counted whose peak (above its local background) is
 /// below `fraction` of the median peak of those counted becomes [`Reject::Faint`]. The
 /// median is the frame's own typical migrasome, so the rule follows the image's brightness
-/// and contrast; with `fraction` 0 (off) or nothing counted, nothing changes.
-pub fn reject_faint(peaks: &[f64], verdicts: &mut [Option<Reject>], fraction: f64) {
+/// and contrast; with `fraction` 0 (off) or nothing counted, nothing changes. Returns the
+/// floor applied (`None`: none).
+pub fn reject_faint(peaks: &[f64], verdicts: &mut [Option<Reject>], fraction: f64) -> Option<f64> {
     let counted: Vec<f64> = peaks
         .iter()
         .zip(verdicts.iter())
@@ -129,7 +130,7 @@ pub fn reject_faint(peaks: &[f64], verdicts: &mut [Option<Reject>], fraction: f6
         .map(|(&p, _)| p)
         .collect();
     if fraction <= 0.0 || counted.is_empty() {
-        return;
+        return None;
     }
     let floor = fraction * crate::stats::median(&counted);
     for (&p, v) in peaks.iter().zip(verdicts.iter_mut()) {
@@ -137,6 +138,7 @@ pub fn reject_faint(peaks: &[f64], verdicts: &mut [Option<Reject>], fraction: f6
             *v = Some(Reject::Faint);
         }
     }
+    Some(floor)
 }
 
 #[cfg(test)]

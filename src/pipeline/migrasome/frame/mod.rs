@@ -23,6 +23,7 @@ mod spots;
 pub mod uptake;
 
 pub use cargo::LocalBackground;
+pub use spots::Prev;
 pub use uptake::{CellUptake, FrameUptake, Punctum};
 
 use crate::error::{Error, Result};
@@ -462,17 +463,17 @@ fn submit_rest(
 }
 
 /// Waits for a frame's results (recording its second stage again, with room, when it had
-/// more objects than the capacities). `prev`: the centroids and equivalent diameters (px) of
-/// the migrasomes counted in the previous frame of the same plane, for `spots::persist`
-/// (empty for a first frame).
+/// more objects than the capacities). `prev`: the migrasomes counted in the previous frame
+/// of the same plane, for time-lapse persistence (`spots::persist`; empty for a first frame
+/// or a single image); returned with the result: this frame's, for the next frame.
 pub fn finish_frame(
     gpu: &Gpu,
     mut s2: FrameStage2,
     roles: &Roles,
     px: &PxParams,
     caps: &mut Capacities,
-    prev: &[spots::Blob],
-) -> Result<FrameResult> {
+    prev: &[Prev],
+) -> Result<(FrameResult, Vec<Prev>)> {
     loop {
         match finish(
             gpu, s2.pending, roles, px, caps, s2.s1.w, s2.s1.h, s2.thr, prev,
@@ -483,7 +484,8 @@ pub fn finish_frame(
     }
 }
 
-/// Runs the analysis on one frame; `planes` are all channels of that frame.
+/// Runs the analysis on one frame alone (no previous frame, so no time-lapse persistence);
+/// `planes` are all channels of that frame.
 pub fn analyze_frame(
     gpu: &Gpu,
     planes: &[Plane],
@@ -493,7 +495,7 @@ pub fn analyze_frame(
 ) -> Result<FrameResult> {
     let s1 = begin_frame(gpu, planes, roles, px)?;
     let s2 = continue_frame(gpu, s1, roles, px, caps)?;
-    finish_frame(gpu, s2, roles, px, caps, &[])
+    Ok(finish_frame(gpu, s2, roles, px, caps, &[])?.0)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -602,8 +604,8 @@ fn finish(
     w: usize,
     h: usize,
     thr: Thresholds,
-    prev: &[spots::Blob],
-) -> Result<Option<FrameResult>> {
+    prev: &[Prev],
+) -> Result<Option<(FrameResult, Vec<Prev>)>> {
     let cell_objects = p.cells.finish(gpu, caps)?;
     let split_ok = p.split.finish(gpu, caps)?;
     let candidates = p.candidates.finish(gpu, caps)?;
@@ -630,7 +632,12 @@ fn finish(
     }
     let mut cargo = p.cargo.finish(gpu)?;
     let membrane_local = cargo.pop().expect("the membrane's local background");
-    let (shapes, mut verdicts) = spots::judge(&candidates, &candidate_img, w, &membrane_local, px);
+    let spots::Judged {
+        shapes,
+        mut verdicts,
+        peaks,
+        faint_floor,
+    } = spots::judge(&candidates, &candidate_img, w, &membrane_local, px);
     let blobs: Vec<spots::Blob> = candidates
         .iter()
         .map(|c| {
@@ -638,7 +645,37 @@ fn finish(
             (s.centroid_x, s.centroid_y, s.equivalent_diameter())
         })
         .collect();
-    spots::persist(&blobs, &mut verdicts, prev, px.persist);
+    let mut from = spots::persist(&blobs, &mut verdicts, prev, px.persist);
+    // what persistence counts must not be faint either (the frame's floor, unchanged)
+    if let Some(floor) = faint_floor {
+        for (i, f) in from.iter_mut().enumerate() {
+            if f.is_some() && peaks[i] < floor {
+                verdicts[i] = Some(Reject::Faint);
+                *f = None;
+            }
+        }
+    }
+    // this frame's migrasomes for the next frame's persistence, in the order they are counted
+    let next: Vec<Prev> = (0..blobs.len())
+        .filter(|&i| verdicts[i].is_none())
+        .map(|i| {
+            let (x, y, d) = blobs[i];
+            match from[i] {
+                Some(k) => Prev {
+                    x,
+                    y,
+                    size: prev[k].size,
+                    held: prev[k].held + 1,
+                },
+                None => Prev {
+                    x,
+                    y,
+                    size: d,
+                    held: 0,
+                },
+            }
+        })
+        .collect();
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {
@@ -682,14 +719,17 @@ fn finish(
         cells: territory,
         in_body_zone: p.in_body_zone_rb.wait_as(gpu)?,
     };
-    Ok(Some(FrameResult {
-        width: w,
-        height: h,
-        thresholds: thr,
-        cells,
-        migrasomes,
-        rejected,
-        labels,
-        uptake,
-    }))
+    Ok(Some((
+        FrameResult {
+            width: w,
+            height: h,
+            thresholds: thr,
+            cells,
+            migrasomes,
+            rejected,
+            labels,
+            uptake,
+        },
+        next,
+    )))
 }

@@ -235,7 +235,7 @@ pub(super) fn judge(
     width: usize,
     background: &[LocalBackground],
     px: &PxParams,
-) -> (Vec<Shape>, Vec<Option<Reject>>) {
+) -> Judged {
     let mut cand_shapes = shapes(label_img, width, candidates.len());
     let level = |c: &Candidate| background[c.stats.label as usize - 1].mean;
     let peak = |c: &Candidate| c.context.peak - level(c);
@@ -275,40 +275,73 @@ pub(super) fn judge(
     }
     // faint blobs: far below the frame's typical counted candidate
     let peaks: Vec<f64> = candidates.iter().map(peak).collect();
-    reject_faint(&peaks, &mut verdicts, px.min_relative_peak);
-    (cand_shapes, verdicts)
+    let faint_floor = reject_faint(&peaks, &mut verdicts, px.min_relative_peak);
+    Judged {
+        shapes: cand_shapes,
+        verdicts,
+        peaks,
+        faint_floor,
+    }
 }
 
-/// A candidate counted by persistence is at least this fraction of the previous migrasome's
-/// equivalent diameter: it is the same vesicle, whose measured size changes little from frame
-/// to frame (1st percentile of a track's frame-to-frame ratio 0.89–0.94 on `synth --dynamics`
-/// movies 33, 34, 36), while what is left of a migrasome in a blink (dimmed to a tenth) is a
-/// speck a fifth of its size.
+/// The verdicts on a frame's candidates.
+pub(super) struct Judged {
+    pub shapes: Vec<Shape>,
+    pub verdicts: Vec<Option<Reject>>,
+    /// Each candidate's peak above its local background, and the faint rule's floor.
+    pub peaks: Vec<f64>,
+    pub faint_floor: Option<f64>,
+}
+
+/// A candidate counted by persistence is at least this fraction of the size of the last
+/// detection of that migrasome counted by the rules: it is the same vesicle, whose measured
+/// size changes little from frame to frame (1st percentile of a track's frame-to-frame ratio
+/// 0.89–0.94 on `synth --dynamics` movies 33, 34, 36), while what is left of a migrasome in a
+/// blink (dimmed to a tenth) is a speck a fifth of its size.
 pub(super) const PERSIST_MIN_SIZE_RATIO: f64 = 0.7;
+/// At most this many frames in a row are counted by persistence alone: a wrongly counted tip
+/// cannot keep itself counted for ever (a freed migrasome's last stretch into its cell took
+/// 4 frames in uptake movie 22).
+pub(super) const PERSIST_MAX_FRAMES: u32 = 4;
 
 /// A blob of one frame for `persist`: centroid and equivalent diameter (px).
 pub type Blob = (f64, f64, f64);
 
-/// Time-lapse persistence: for each migrasome counted in the previous frame (`prev`) with no
-/// counted candidate of this frame within `radius` px, the nearest candidate within `radius`
-/// rejected as a protrusion's tip, and at least [`PERSIST_MIN_SIZE_RATIO`] of its size, is
-/// counted after all (it is that migrasome: a freed one moving along the rest of its fiber,
-/// or a small one on a dim fiber whose tip ratio wavers from frame to frame). Returns how
-/// many were counted so.
+/// A migrasome of the previous frame, for `persist`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prev {
+    pub x: f64,
+    pub y: f64,
+    /// Equivalent diameter (px) of its last detection counted by the rules.
+    pub size: f64,
+    /// Frames in a row it has been counted by persistence alone (0: by the rules).
+    pub held: u32,
+}
+
+/// Time-lapse persistence: for each migrasome counted in the previous frame (`prev`, taken in
+/// order) with no counted candidate of this frame within `radius` px, held fewer than
+/// [`PERSIST_MAX_FRAMES`] frames, the nearest candidate within `radius` rejected as a
+/// protrusion's tip, and at least [`PERSIST_MIN_SIZE_RATIO`] of its size, is counted after
+/// all (it is that migrasome: a freed one moving along the rest of its fiber, or a small one
+/// on a dim fiber whose tip ratio wavers from frame to frame). Returns, per candidate, the
+/// index in `prev` of the migrasome it was counted as.
 pub(super) fn persist(
     candidates: &[Blob],
     verdicts: &mut [Option<Reject>],
-    prev: &[Blob],
+    prev: &[Prev],
     radius: f64,
-) -> usize {
+) -> Vec<Option<usize>> {
+    let mut from = vec![None; candidates.len()];
     if radius <= 0.0 {
-        return 0;
+        return from;
     }
     let r2 = radius * radius;
-    let d2 = |a: &Blob, b: &Blob| (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2);
-    let mut n = 0;
-    for p in prev {
-        let near = |i: &usize| d2(&candidates[*i], p) <= r2;
+    for (k, p) in prev.iter().enumerate() {
+        if p.held >= PERSIST_MAX_FRAMES {
+            continue;
+        }
+        let d2 = |i: usize| (candidates[i].0 - p.x).powi(2) + (candidates[i].1 - p.y).powi(2);
+        let near = |i: &usize| d2(*i) <= r2;
         if (0..candidates.len())
             .filter(near)
             .any(|i| verdicts[i].is_none())
@@ -319,15 +352,15 @@ pub(super) fn persist(
             .filter(near)
             .filter(|&i| {
                 verdicts[i] == Some(Reject::ProtrusionTip)
-                    && candidates[i].2 >= PERSIST_MIN_SIZE_RATIO * p.2
+                    && candidates[i].2 >= PERSIST_MIN_SIZE_RATIO * p.size
             })
-            .min_by(|&i, &j| d2(&candidates[i], p).total_cmp(&d2(&candidates[j], p)));
+            .min_by(|&i, &j| d2(i).total_cmp(&d2(j)));
         if let Some(i) = tip {
             verdicts[i] = None;
-            n += 1;
+            from[i] = Some(k);
         }
     }
-    n
+    from
 }
 
 /// Kept candidates renumbered 1..K and rejected ones 1..R, both in raster order: the new id of
@@ -359,6 +392,15 @@ pub(super) fn relabel(img: &[u32], ids: &[u32]) -> Vec<u32> {
 mod tests {
     use super::*;
 
+    fn prev(x: f64, y: f64, size: f64) -> Prev {
+        Prev {
+            x,
+            y,
+            size,
+            held: 0,
+        }
+    }
+
     #[test]
     fn a_tip_where_a_migrasome_was_counted_persists() {
         let tip = Some(Reject::ProtrusionTip);
@@ -368,18 +410,29 @@ mod tests {
             (120.0, 100.0, 10.0),
             (100.0, 103.0, 2.0),
         ];
-        let prev = [(100.0, 100.0, 10.0)];
+        let p = [prev(100.0, 100.0, 10.0)];
         let mut v = [tip, tip, Some(Reject::TooSmall)];
-        assert_eq!(persist(&cands, &mut v, &prev, 10.0), 1);
+        assert_eq!(persist(&cands, &mut v, &p, 10.0), [Some(0), None, None]);
         assert_eq!(v, [None, tip, Some(Reject::TooSmall)]);
         // off, or nothing counted before: nothing changes
         let mut v = [tip, tip, None];
-        assert_eq!(persist(&cands, &mut v, &prev, 0.0), 0);
-        assert_eq!(persist(&cands, &mut v, &[], 10.0), 0);
+        assert_eq!(persist(&cands, &mut v, &p, 0.0), [None; 3]);
+        assert_eq!(persist(&cands, &mut v, &[], 10.0), [None; 3]);
         assert_eq!(v, [tip, tip, None]);
         // a speck far smaller than the migrasome (what a blink leaves) is not it
         let mut v = [tip];
-        assert_eq!(persist(&[(101.0, 100.0, 2.0)], &mut v, &prev, 10.0), 0);
+        assert_eq!(persist(&[(101.0, 100.0, 2.0)], &mut v, &p, 10.0), [None]);
+        assert_eq!(v, [tip]);
+        // held too long already
+        let held = [Prev {
+            held: PERSIST_MAX_FRAMES,
+            ..p[0]
+        }];
+        let mut v = [tip];
+        assert_eq!(
+            persist(&[(101.0, 100.0, 10.0)], &mut v, &held, 10.0),
+            [None]
+        );
         assert_eq!(v, [tip]);
     }
 
@@ -388,17 +441,21 @@ mod tests {
         let tip = Some(Reject::ProtrusionTip);
         let cands = [(104.0, 100.0, 8.0), (98.0, 100.0, 8.0)];
         let mut v = [tip, None];
-        assert_eq!(persist(&cands, &mut v, &[(100.0, 100.0, 8.0)], 10.0), 0);
+        assert_eq!(
+            persist(&cands, &mut v, &[prev(100.0, 100.0, 8.0)], 10.0),
+            [None, None]
+        );
         assert_eq!(v, [tip, None]);
-        // two migrasomes before, two tips now: each takes its nearest, one to one
+        // three migrasomes before, two tips now: in order, each the nearest tip left within
+        // reach (the second finds the first's tip counted beside it and takes none)
         let cands = [(101.0, 100.0, 8.0), (131.0, 100.0, 8.0)];
         let mut v = [tip, tip];
-        let prev = [
-            (100.0, 100.0, 8.0),
-            (102.0, 100.0, 8.0),
-            (130.0, 100.0, 8.0),
+        let p = [
+            prev(100.0, 100.0, 8.0),
+            prev(102.0, 100.0, 8.0),
+            prev(130.0, 100.0, 8.0),
         ];
-        assert_eq!(persist(&cands, &mut v, &prev, 10.0), 2);
+        assert_eq!(persist(&cands, &mut v, &p, 10.0), [Some(0), Some(2)]);
         assert_eq!(v, [None, None]);
     }
 }
