@@ -90,7 +90,7 @@ pub struct MigrasomeParams {
     /// migrasome counted in the previous frame of the same plane, where no counted candidate
     /// of this frame lies that near, is that migrasome still (a freed one moving along the
     /// rest of its fiber, a small one on a dim fiber whose tip ratio wavers); it must be at
-    /// least 0.7 of that migrasome's size and not faint, and at most 4 frames in a row are
+    /// least 0.7 of that migrasome's size and not faint, and at most 12 frames in a row are
     /// counted so (see `frame::spots::persist`). 0 = off.
     pub persist_um: f64,
 }

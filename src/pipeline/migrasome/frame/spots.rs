@@ -299,10 +299,11 @@ pub(super) struct Judged {
 /// 0.89–0.94 on `synth --dynamics` movies 33, 34, 36), while what is left of a migrasome in a
 /// blink (dimmed to a tenth) is a speck a fifth of its size.
 pub(super) const PERSIST_MIN_SIZE_RATIO: f64 = 0.7;
-/// At most this many frames in a row are counted by persistence alone: a wrongly counted tip
-/// cannot keep itself counted for ever (a freed migrasome's last stretch into its cell took
-/// 4 frames in uptake movie 22).
-pub(super) const PERSIST_MAX_FRAMES: u32 = 4;
+/// At most this many frames in a row (an hour at 5 min per frame) are counted by persistence
+/// alone: a wrongly counted tip cannot keep itself counted for ever. A freed migrasome's last
+/// stretch into its cell along its fiber took 4 frames in uptake movie 22 and 6 in movie 38
+/// (4 lost the second one's uptake).
+pub(super) const PERSIST_MAX_FRAMES: u32 = 12;
 
 /// A blob of one frame for `persist`: centroid and equivalent diameter (px).
 pub type Blob = (f64, f64, f64);
