@@ -1,6 +1,7 @@
 //! `migrascope analyze` end to end: the bundled sample (every output, scored against its
 //! truth), a small synthetic time-lapse, and clear errors for unusable input.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use migrascope::evaluate::evaluate;
@@ -161,13 +162,10 @@ fn filopodium_tips_are_not_counted() {
     );
 }
 
-/// A field from the independent generator (`tests/py/indep_field.py`, hold-out seed 12,
-/// never used for tuning: bright and dim bodies with rims, Golgi and puncta, filopodia,
-/// ruffles, touching and border cells, uneven illumination, haze, debris), analysed the
-/// way a new user would, with default settings. Asserts the figures the README gives for
-/// this seed.
-#[test]
-fn independent_generator_field_with_defaults() {
+/// A field of the independent generator (`tests/py/indep_field.py --seed SEED`) in a fresh
+/// folder, analysed as a new user would (`--nuclei 0 --migrasome-channel 1 --cargo 2`,
+/// defaults): the folder, the field's truth folder and the results folder.
+fn independent_field_analyzed(seed: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let field = dir.path().join("field");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/indep_field.py");
@@ -175,7 +173,7 @@ fn independent_generator_field_with_defaults() {
         Command::new("python3")
             .arg(script)
             .arg(&field)
-            .args(["--seed", "12"]),
+            .args(["--seed", seed]),
     );
     let res = dir.path().join("res");
     run_ok(
@@ -186,6 +184,17 @@ fn independent_generator_field_with_defaults() {
             .args(["--qc-every", "0", "--out"])
             .arg(&res),
     );
+    (dir, field, res)
+}
+
+/// A field from the independent generator (`tests/py/indep_field.py`, hold-out seed 12,
+/// never used for tuning: bright and dim bodies with rims, Golgi and puncta, filopodia,
+/// ruffles, touching and border cells, uneven illumination, haze, debris), analysed the
+/// way a new user would, with default settings. Asserts the figures the README gives for
+/// this seed.
+#[test]
+fn independent_generator_field_with_defaults() {
+    let (dir, field, res) = independent_field_analyzed("12");
     // measured at stop 13 (tip rule on the smoothed membrane): 104 of 107 found, none false
     // (F1 0.986; stop 10: 103 found, 1 false, F1 0.976), count MAE 0.75, cargo 0.952, Dice
     // 0.971, no false positive near a body; released 0.874 at stop 10, 0.913 with the
@@ -234,24 +243,7 @@ fn independent_generator_field_with_defaults() {
 /// body it took 11 of its neighbour's migrasomes (count MAE 3.25, stop 16).
 #[test]
 fn border_body_without_nucleus_keeps_only_its_own_migrasomes() {
-    let dir = tempfile::tempdir().unwrap();
-    let field = dir.path().join("field");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/indep_field.py");
-    run_ok(
-        Command::new("python3")
-            .arg(script)
-            .arg(&field)
-            .args(["--seed", "39"]),
-    );
-    let res = dir.path().join("res");
-    run_ok(
-        migrascope()
-            .arg("analyze")
-            .arg(field.join("field.ome.tif"))
-            .args(["--nuclei", "0", "--migrasome-channel", "1", "--cargo", "2"])
-            .args(["--qc-every", "0", "--out"])
-            .arg(&res),
-    );
+    let (_dir, field, res) = independent_field_analyzed("39");
     let r = evaluate(&field, &res).unwrap();
     // measured: 75 of 77 found, none false; count MAE 0.75 over the 4 cells in the field
     // (the neighbour: 22 counted of its 24, 13 before); the bound leaves one migrasome's margin

@@ -645,37 +645,9 @@ fn finish(
             (s.centroid_x, s.centroid_y, s.equivalent_diameter())
         })
         .collect();
-    let mut from = spots::persist(&blobs, &mut verdicts, prev, px.persist);
     // what persistence counts must not be faint either (the frame's floor, unchanged)
-    if let Some(floor) = faint_floor {
-        for (i, f) in from.iter_mut().enumerate() {
-            if f.is_some() && peaks[i] < floor {
-                verdicts[i] = Some(Reject::Faint);
-                *f = None;
-            }
-        }
-    }
-    // this frame's migrasomes for the next frame's persistence, in the order they are counted
-    let next: Vec<Prev> = (0..blobs.len())
-        .filter(|&i| verdicts[i].is_none())
-        .map(|i| {
-            let (x, y, d) = blobs[i];
-            match from[i] {
-                Some(k) => Prev {
-                    x,
-                    y,
-                    size: prev[k].size,
-                    held: prev[k].held + 1,
-                },
-                None => Prev {
-                    x,
-                    y,
-                    size: d,
-                    held: 0,
-                },
-            }
-        })
-        .collect();
+    let faint = |i: usize| faint_floor.is_some_and(|f| peaks[i] < f);
+    let next = spots::persist(&blobs, &mut verdicts, faint, prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {

@@ -305,8 +305,8 @@ pub(super) const PERSIST_MIN_SIZE_RATIO: f64 = 0.7;
 /// (4 lost the second one's uptake).
 pub(super) const PERSIST_MAX_FRAMES: u32 = 12;
 
-/// A blob of one frame for `persist`: centroid and equivalent diameter (px).
-pub type Blob = (f64, f64, f64);
+/// A candidate for `persist`: centroid and equivalent diameter (px).
+pub(super) type Blob = (f64, f64, f64);
 
 /// A migrasome of the previous frame, for `persist`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -322,23 +322,21 @@ pub struct Prev {
 /// Time-lapse persistence: for each migrasome counted in the previous frame (`prev`, taken in
 /// order) with no counted candidate of this frame within `radius` px, held fewer than
 /// [`PERSIST_MAX_FRAMES`] frames, the nearest candidate within `radius` rejected as a
-/// protrusion's tip, and at least [`PERSIST_MIN_SIZE_RATIO`] of its size, is counted after
-/// all (it is that migrasome: a freed one moving along the rest of its fiber, or a small one
-/// on a dim fiber whose tip ratio wavers from frame to frame). Returns, per candidate, the
-/// index in `prev` of the migrasome it was counted as.
+/// protrusion's tip, at least [`PERSIST_MIN_SIZE_RATIO`] of its size and not `faint`, is
+/// counted after all (it is that migrasome: a freed one moving along the rest of its fiber,
+/// or a small one on a dim fiber whose tip ratio wavers from frame to frame). Returns this
+/// frame's counted candidates, in order, as the next frame's `prev`.
 pub(super) fn persist(
     candidates: &[Blob],
     verdicts: &mut [Option<Reject>],
+    faint: impl Fn(usize) -> bool,
     prev: &[Prev],
     radius: f64,
-) -> Vec<Option<usize>> {
+) -> Vec<Prev> {
     let mut from = vec![None; candidates.len()];
-    if radius <= 0.0 {
-        return from;
-    }
     let r2 = radius * radius;
     for (k, p) in prev.iter().enumerate() {
-        if p.held >= PERSIST_MAX_FRAMES {
+        if radius <= 0.0 || p.held >= PERSIST_MAX_FRAMES {
             continue;
         }
         let d2 = |i: usize| (candidates[i].0 - p.x).powi(2) + (candidates[i].1 - p.y).powi(2);
@@ -354,6 +352,7 @@ pub(super) fn persist(
             .filter(|&i| {
                 verdicts[i] == Some(Reject::ProtrusionTip)
                     && candidates[i].2 >= PERSIST_MIN_SIZE_RATIO * p.size
+                    && !faint(i)
             })
             .min_by(|&i, &j| d2(i).total_cmp(&d2(j)));
         if let Some(i) = tip {
@@ -361,7 +360,14 @@ pub(super) fn persist(
             from[i] = Some(k);
         }
     }
-    from
+    (0..candidates.len())
+        .filter(|&i| verdicts[i].is_none())
+        .map(|i| {
+            let (x, y, d) = candidates[i];
+            let (size, held) = from[i].map_or((d, 0), |k| (prev[k].size, prev[k].held + 1));
+            Prev { x, y, size, held }
+        })
+        .collect()
 }
 
 /// Kept candidates renumbered 1..K and rejected ones 1..R, both in raster order: the new id of
@@ -405,6 +411,7 @@ mod tests {
     #[test]
     fn a_tip_where_a_migrasome_was_counted_persists() {
         let tip = Some(Reject::ProtrusionTip);
+        let none = |_: usize| false;
         // candidates: a tip 5 px from the previous migrasome, a tip 20 px away, one too small
         let cands = [
             (105.0, 100.0, 9.0),
@@ -413,39 +420,48 @@ mod tests {
         ];
         let p = [prev(100.0, 100.0, 10.0)];
         let mut v = [tip, tip, Some(Reject::TooSmall)];
-        assert_eq!(persist(&cands, &mut v, &p, 10.0), [Some(0), None, None]);
+        let next = persist(&cands, &mut v, none, &p, 10.0);
         assert_eq!(v, [None, tip, Some(Reject::TooSmall)]);
+        // the next frame compares with the size counted by the rules, one frame held
+        assert_eq!(
+            next,
+            [Prev {
+                x: 105.0,
+                y: 100.0,
+                size: 10.0,
+                held: 1
+            }]
+        );
         // off, or nothing counted before: nothing changes
         let mut v = [tip, tip, None];
-        assert_eq!(persist(&cands, &mut v, &p, 0.0), [None; 3]);
-        assert_eq!(persist(&cands, &mut v, &[], 10.0), [None; 3]);
+        persist(&cands, &mut v, none, &p, 0.0);
+        let next = persist(&cands, &mut v, none, &[], 10.0);
         assert_eq!(v, [tip, tip, None]);
-        // a speck far smaller than the migrasome (what a blink leaves) is not it
-        let mut v = [tip];
-        assert_eq!(persist(&[(101.0, 100.0, 2.0)], &mut v, &p, 10.0), [None]);
-        assert_eq!(v, [tip]);
-        // held too long already
+        assert_eq!(next, [prev(100.0, 103.0, 2.0)]);
+        // a speck far smaller than the migrasome (what a blink leaves) is not it, nor a faint
+        // tip, nor one held too long already
         let held = [Prev {
             held: PERSIST_MAX_FRAMES,
             ..p[0]
         }];
-        let mut v = [tip];
-        assert_eq!(
-            persist(&[(101.0, 100.0, 10.0)], &mut v, &held, 10.0),
-            [None]
-        );
-        assert_eq!(v, [tip]);
+        for (c, faint, p) in [
+            ((101.0, 100.0, 2.0), false, &p),
+            ((101.0, 100.0, 10.0), true, &p),
+            ((101.0, 100.0, 10.0), false, &held),
+        ] {
+            let mut v = [tip];
+            assert!(persist(&[c], &mut v, |_| faint, p, 10.0).is_empty());
+            assert_eq!(v, [tip]);
+        }
     }
 
     #[test]
     fn a_migrasome_still_counted_keeps_the_tip_beside_it_rejected() {
         let tip = Some(Reject::ProtrusionTip);
+        let none = |_: usize| false;
         let cands = [(104.0, 100.0, 8.0), (98.0, 100.0, 8.0)];
         let mut v = [tip, None];
-        assert_eq!(
-            persist(&cands, &mut v, &[prev(100.0, 100.0, 8.0)], 10.0),
-            [None, None]
-        );
+        persist(&cands, &mut v, none, &[prev(100.0, 100.0, 8.0)], 10.0);
         assert_eq!(v, [tip, None]);
         // three migrasomes before, two tips now: in order, each the nearest tip left within
         // reach (the second finds the first's tip counted beside it and takes none)
@@ -456,7 +472,8 @@ mod tests {
             prev(102.0, 100.0, 8.0),
             prev(130.0, 100.0, 8.0),
         ];
-        assert_eq!(persist(&cands, &mut v, &p, 10.0), [Some(0), Some(2)]);
+        let next = persist(&cands, &mut v, none, &p, 10.0);
         assert_eq!(v, [None, None]);
+        assert_eq!(next.iter().map(|p| p.held).collect::<Vec<_>>(), [1, 1]);
     }
 }
