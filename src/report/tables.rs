@@ -131,7 +131,7 @@ impl Tables {
                 format!("{c}_background_sd")
             ]);
         }
-        mh.push("origin_cell_id".into());
+        mh.extend(fields!["origin_cell_id", "fiber_contact"]);
         mh.extend(sample_columns.iter().cloned());
         let mut chh = fields![
             "image",
@@ -233,6 +233,11 @@ impl Tables {
                 ]);
             }
             row.push(opt(ids.origin_cell[i]));
+            row.push(
+                m.fiber_contact
+                    .map(|c| format!("{c:.3}"))
+                    .unwrap_or_default(),
+            );
             row.extend(self.sample.iter().cloned());
             self.migrasomes.record(&row)?;
         }

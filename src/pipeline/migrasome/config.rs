@@ -165,6 +165,11 @@ pub struct FiberParams {
     /// one is a migrasome on a short fiber). 0: off.
     pub protrusion_max_um: f64,
     pub protrusion_tip_max_um: f64,
+    /// Width (µm) of the ring beyond a candidate's halo (outside the body zone) whose
+    /// brightest ridge pixel, over the frame's fiber threshold, is the candidate's fiber
+    /// contact: a fiber running into the migrasome there, or none. Along a track, a release
+    /// is where the contact drops (`tracking.release_drop`).
+    pub contact_um: f64,
 }
 
 /// Uptake (`analyze --uptake CH`): labelled puncta inside the cell bodies in channel CH.
@@ -203,9 +208,12 @@ pub struct TrackingParams {
     /// Formations and disappearances are not called within this distance of the field's
     /// border (a migrasome drifting in or out of view).
     pub border_margin_um: f64,
-    /// A release (the step from attached to released that fits a track's per-detection
-    /// calls best) needs at least this many released calls from the step on.
+    /// A release (the step down in a track's fiber contact that fits it best, see
+    /// `fibers.contact_um`) needs at least this many detections from the step on.
     pub release_persistence: u32,
+    /// ... and the contact before the step this many times the contact from it on
+    /// (geometric means; > 1).
+    pub release_drop: f64,
     /// A track that ends with its edge this close to a cell body (µm) was taken up by that
     /// cell (`uptake`), not lost (`disappearance`).
     pub uptake_max_gap_um: f64,
@@ -219,6 +227,7 @@ impl Default for TrackingParams {
             enabled: true,
             border_margin_um: 2.0,
             release_persistence: 2,
+            release_drop: 1.5,
             uptake_max_gap_um: 1.5,
             migrasomes: LinkParams::migrasomes(),
             cells: LinkParams::cells(),
@@ -301,6 +310,7 @@ impl Default for FiberParams {
             min_piece_um2: 0.5,
             protrusion_max_um: 11.0,
             protrusion_tip_max_um: 0.75,
+            contact_um: 0.5,
         }
     }
 }
@@ -438,6 +448,7 @@ impl AnalyzeParams {
                 self.fibers.protrusion_tip_max_um,
                 true,
             ),
+            ("fibers.contact_um", self.fibers.contact_um, false),
             ("uptake.min_area_um2", self.uptake.min_area_um2, true),
             ("uptake.edge_margin_um", self.uptake.edge_margin_um, true),
         ];
@@ -488,6 +499,12 @@ impl AnalyzeParams {
             return Err(Error::invalid(format!(
                 "tracking.uptake_max_gap_um must be >= 0 (got {})",
                 tr.uptake_max_gap_um
+            )));
+        }
+        if !(tr.release_drop.is_finite() && tr.release_drop > 1.0) {
+            return Err(Error::invalid(format!(
+                "tracking.release_drop must be > 1 (got {})",
+                tr.release_drop
             )));
         }
         if tr.release_persistence < 1 {
@@ -624,6 +641,8 @@ pub struct PxParams {
     pub fiber_line_threshold_low: f64,
     /// Smallest fiber piece (px) that attaches a migrasome beside it; 0: off.
     pub fiber_min_piece: u32,
+    /// Width of the fiber-contact ring beyond the candidate halo (px).
+    pub contact_width: f64,
     /// Protrusions: fiber pieces that start within `protrusion_root` px of a body and end
     /// within `protrusion_max` px of it; `protrusion_max` 0: off.
     pub protrusion_root: f64,
@@ -665,6 +684,14 @@ impl PxParams {
         (halo + SHAFT_WIDTH_UM / self.pixel_size_um)
             .round()
             .max(halo.floor() + 1.0) as u32
+    }
+
+    /// The fiber-contact ring: from the candidate halo out to this far from a candidate's
+    /// edge (px).
+    pub fn contact_outer(&self) -> f64 {
+        // at least one whole pixel beyond the halo, or the ring could hold none
+        let halo = self.candidate_halo();
+        (halo + self.contact_width).max(halo.floor() + 1.0)
     }
 
     pub fn new(p: &AnalyzeParams, pixel_size_um: f64) -> Result<PxParams> {
@@ -737,6 +764,7 @@ impl PxParams {
             } else {
                 0
             },
+            contact_width: px(p.fibers.contact_um),
             protrusion_root: px(p.cells.body_margin_um + PROTRUSION_ROOT_UM),
             protrusion_max: px(p.fibers.protrusion_max_um),
             protrusion_tip_max: px(p.fibers.protrusion_tip_max_um),

@@ -21,6 +21,9 @@ pub(super) struct Found<'a> {
     pub rejected_id: &'a [u32],
     /// Per cargo channel, per candidate.
     pub cargo: Vec<Vec<LocalBackground>>,
+    /// Per candidate: the fiber contact (ridge units), and the frame's fiber threshold.
+    pub contact: &'a [Option<f64>],
+    pub fiber_threshold: f64,
     pub cells: CellObjects,
     /// Territory label image.
     pub territory: &'a [u32],
@@ -74,6 +77,9 @@ pub(super) fn assign(
             stats,
             shape,
             released: !c.context.attached,
+            fiber_contact: f.contact[label - 1]
+                .filter(|_| f.fiber_threshold > 0.0)
+                .map(|c| c / f.fiber_threshold),
             cargo,
         });
     }

@@ -1,15 +1,26 @@
 //! Stage "cargo": the local background of every cargo channel around every candidate (and
-//! of the membrane, for the protrusion-tip rule's peak and shaft).
+//! of the membrane, for the protrusion-tip rule's peak and shaft), and each candidate's
+//! fiber contact (rings around the candidates, from one distance transform).
 //!
 //! An annulus around each candidate (beyond a gap, outside other candidates and the body
 //! zone) gives a sigma-clipped mean and SD; a candidate whose mean is above mean + k·SD is
 //! cargo-positive. Where an annulus has too few pixels, the frame's background (everything
 //! outside candidates and bodies, clipped the same way) stands in.
+//!
+//! The fiber contact: the brightest pixel of the ridge image in a ring from the candidate
+//! halo out to `fibers.contact_um` beyond it (each pixel to its nearest candidate, outside
+//! the body zone). A fiber that runs into the migrasome crosses the ring; once the fiber has
+//! broken off (a release), the ring holds background ridges only. Measured on
+//! `synth --dynamics` movies 33-36 (truth tracks): the contact over the fiber threshold drops
+//! from 1.5-3 to about 0.8 at the release frame, while the attached/released call of the
+//! frame alone stays "attached" on half the released detections (noise ridges bridge the
+//! 1.5 µm gap to the broken fiber's end).
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Readback, Recorder};
 use crate::ops::expand::expand_labels_by;
 use crate::ops::mask::{and_not, neither};
+use crate::ops::measure::{CHN, record_raw};
 use crate::ops::moments::{self, record_clipped_moments};
 use crate::ops::{GpuPlane, RawKind};
 
@@ -39,21 +50,49 @@ struct PendingChannel {
 
 pub(super) struct PendingCargo {
     channels: Vec<PendingChannel>,
+    /// Per candidate: the ridge image's records over its contact ring.
+    contact: Readback,
+    capacity: u32,
+    kind: RawKind,
+}
+
+/// What the stage found.
+pub(super) struct Backgrounds {
+    /// Per channel asked for, per candidate (index = label - 1).
+    pub local: Vec<Vec<LocalBackground>>,
+    /// Per candidate: the brightest ridge pixel of its contact ring (ridge units; `None`
+    /// when the ring has no pixel, all of it in the body zone).
+    pub contact: Vec<Option<f64>>,
 }
 
 /// Records the annulus statistics of the channels `cargo` (indices into `raws`) around
-/// the candidates `spots` (labelled 1..capacity).
+/// the candidates `spots` (labelled 1..capacity), and their fiber contact on the ridge image
+/// `fiber_img`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn record(
     rec: &mut Recorder,
     spots: &GpuPlane,
     body_zone: &GpuPlane,
     raws: &[GpuPlane],
     cargo: &[usize],
+    fiber_img: &GpuPlane,
     px: &PxParams,
     capacity: u32,
 ) -> Result<PendingCargo> {
-    let grown = expand_labels_by(rec, spots, &[px.annulus_outer, px.annulus_gap])?;
+    let grown = expand_labels_by(
+        rec,
+        spots,
+        &[
+            px.annulus_outer,
+            px.annulus_gap,
+            px.contact_outer(),
+            px.candidate_halo(),
+        ],
+    )?;
     let (outer, inner) = (&grown[0], &grown[1]);
+    let ring = and_not(rec, &grown[2], &grown[3])?;
+    let ring = and_not(rec, &ring, body_zone)?;
+    let contact = record_raw(rec, &ring, &[fiber_img], capacity)?;
     let ann = and_not(rec, outer, inner)?;
     let ann = and_not(rec, &ann, body_zone)?;
     let bg = neither(rec, inner, body_zone)?;
@@ -73,12 +112,29 @@ pub(super) fn record(
             frame_range: rec.readback(&b.range, 0, 8),
         });
     }
-    Ok(PendingCargo { channels })
+    Ok(PendingCargo {
+        channels,
+        contact: rec.readback(
+            &contact.channels[0],
+            0,
+            contact.capacity as u64 * CHN as u64 * 4,
+        ),
+        capacity: contact.capacity,
+        kind: fiber_img.kind,
+    })
 }
 
 impl PendingCargo {
-    /// Per cargo channel, the background of each candidate (index = label - 1).
-    pub fn finish(self, gpu: &Gpu) -> Result<Vec<Vec<LocalBackground>>> {
+    /// The backgrounds and contacts.
+    pub fn finish(self, gpu: &Gpu) -> Result<Backgrounds> {
+        let recs: Vec<u32> = self.contact.wait_as(gpu)?;
+        // the max key of each record (0: no pixel, as initialised; no number has key 0)
+        let contact = (0..self.capacity as usize)
+            .map(|l| match recs[l * CHN as usize + 3] {
+                0 => None,
+                k => Some(self.kind.key_value(k).max(0.0)),
+            })
+            .collect();
         let mut out = Vec::new();
         for ch in self.channels {
             let decode = |recs: Readback, range: Readback| -> Result<Vec<LocalBackground>> {
@@ -98,6 +154,9 @@ impl PendingCargo {
             }
             out.push(local);
         }
-        Ok(out)
+        Ok(Backgrounds {
+            local: out,
+            contact,
+        })
     }
 }

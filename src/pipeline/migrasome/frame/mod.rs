@@ -70,6 +70,10 @@ pub struct Migrasome {
     pub stats: ObjectStats,
     pub shape: Shape,
     pub released: bool,
+    /// The brightest ridge pixel in a ring just beyond the candidate's halo, over the frame's
+    /// fiber threshold (see `cargo`): about 1 or less with no fiber running into it; `None`
+    /// when the ring is all in the body zone. Tracks call a release where it drops.
+    pub fiber_contact: Option<f64>,
     /// Per cargo channel.
     pub cargo: Vec<CargoCall>,
 }
@@ -558,6 +562,7 @@ fn record_rest(
         &cell_planes.body_zone,
         &s1.raws,
         &local_channels,
+        &s1.fiber_img,
         px,
         caps.spots,
     )?;
@@ -630,7 +635,10 @@ fn finish(
     for t in territory.iter_mut().filter(|t| **t == cells::NOT_A_CELL) {
         *t = 0;
     }
-    let mut cargo = p.cargo.finish(gpu)?;
+    let cargo::Backgrounds {
+        local: mut cargo,
+        contact,
+    } = p.cargo.finish(gpu)?;
     let membrane_local = cargo.pop().expect("the membrane's local background");
     let spots::Judged {
         shapes,
@@ -657,6 +665,8 @@ fn finish(
             kept_id: &kept_id,
             rejected_id: &rejected_id,
             cargo,
+            contact: &contact,
+            fiber_threshold: thr.fiber,
             cells: cell_objects,
             territory: &territory,
             width: w,
