@@ -124,7 +124,8 @@ pub fn reject_colour(r: Reject) -> Rgb {
 /// The second overlay: what was not counted and why. Bodies outlined green; spot pixels
 /// that reached into a body's exclusion zone filled red; rejected candidates ringed in the
 /// colour of their reason (too small blue, too large orange, elongated teal, protrusion tip
-/// magenta, faint white); counted migrasomes ringed thin yellow for reference.
+/// magenta, faint white); counted migrasomes ringed thin dashed yellow for reference, dashed
+/// magenta when counted by time-lapse persistence (this frame alone took it for a tip).
 pub fn render_rejected(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     let (w, h) = (frame.width, frame.height);
     let grey = stretch(membrane);
@@ -152,12 +153,17 @@ pub fn render_rejected(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     }
     for m in &frame.migrasomes {
         let rad = m.stats.equivalent_diameter() / 2.0 + 3.0;
+        let c = if m.persisted {
+            reject_colour(Reject::ProtrusionTip)
+        } else {
+            NEGATIVE
+        };
         ring_dashed(
             &mut img,
             w,
             h,
             (m.stats.centroid_x, m.stats.centroid_y, rad),
-            NEGATIVE,
+            c,
             true,
         );
     }

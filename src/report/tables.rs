@@ -131,7 +131,7 @@ impl Tables {
                 format!("{c}_background_sd")
             ]);
         }
-        mh.extend(fields!["origin_cell_id", "fiber_contact"]);
+        mh.extend(fields!["origin_cell_id", "fiber_contact", "persisted"]);
         mh.extend(sample_columns.iter().cloned());
         let mut chh = fields![
             "image",
@@ -238,6 +238,7 @@ impl Tables {
                     .map(|c| format!("{c:.3}"))
                     .unwrap_or_default(),
             );
+            row.push((m.persisted as u8).to_string());
             row.extend(self.sample.iter().cloned());
             self.migrasomes.record(&row)?;
         }

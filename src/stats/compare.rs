@@ -7,7 +7,7 @@
 //! identity and position (`migrasome_count`, `released_count`, `<cargo>_positive_count`,
 //! `area_um2`, `territory_area_um2`), and `migrasome_<column>`: the mean over a cell's
 //! migrasomes of a `migrasomes.csv` column (`diameter_um`, `area_um2`, `released`,
-//! `<cargo>_positive`, `mean_<channel>`; not `fiber_contact`, the release evidence); a cell
+//! `<cargo>_positive`, `mean_<channel>`; not `fiber_contact` nor `persisted`); a cell
 //! without migrasomes has no value there.
 
 use std::collections::HashMap;
@@ -83,9 +83,11 @@ const MIGRASOME_IDS: [&str; 9] = [
 ];
 
 fn is_migrasome_value(c: &str) -> bool {
-    // the fiber contact is evidence for the release call, not a property to compare
+    // the fiber contact is evidence for the release call and `persisted` says how a
+    // detection was counted: neither is a property to compare
     !MIGRASOME_IDS.contains(&c)
         && c != "fiber_contact"
+        && c != "persisted"
         && !c.starts_with("sum_")
         && !c.starts_with("max_")
         && !c.ends_with("_background_mean")

@@ -393,4 +393,12 @@ fn a_migrasome_taken_for_a_tip_in_one_frame_persists() {
     };
     assert!(disappearance(&on) >= 0.999, "{on}");
     assert!(disappearance(&off) < disappearance(&on), "{off}");
+    // the detections counted so are marked: at least the 2 found, none with it off
+    let persisted = |dir: &Path| {
+        let (h, rows) = table(&dir.join("migrasomes.csv"));
+        let c = col(&h, "persisted");
+        rows.iter().filter(|r| r[c] == "1").count()
+    };
+    assert!(persisted(&res) >= 2, "{}", persisted(&res));
+    assert_eq!(persisted(&dir.path().join("off")), 0);
 }

@@ -80,6 +80,7 @@ pub(super) fn assign(
             fiber_contact: f.contact[label - 1]
                 .filter(|_| f.fiber_threshold > 0.0)
                 .map(|c| c / f.fiber_threshold),
+            persisted: false,
             cargo,
         });
     }

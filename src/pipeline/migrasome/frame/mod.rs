@@ -74,6 +74,9 @@ pub struct Migrasome {
     /// fiber threshold (see `cargo`): about 1 or less with no fiber running into it; `None`
     /// when the ring is all in the body zone. Tracks call a release where it drops.
     pub fiber_contact: Option<f64>,
+    /// Counted by time-lapse persistence (`spots::persist`): this frame alone took it for a
+    /// protrusion's tip.
+    pub persisted: bool,
     /// Per cargo channel.
     pub cargo: Vec<CargoCall>,
 }
@@ -657,7 +660,7 @@ fn finish(
     let faint = |i: usize| faint_floor.is_some_and(|f| peaks[i] < f);
     let next = spots::persist(&blobs, &mut verdicts, faint, prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
-    let (cells, migrasomes, rejected) = assign::assign(
+    let (cells, mut migrasomes, rejected) = assign::assign(
         assign::Found {
             candidates,
             shapes,
@@ -675,6 +678,12 @@ fn finish(
         roles,
         px,
     );
+    // the counted candidates in order, as `persist` returned them: held from a previous
+    // frame's migrasome means counted by persistence in this one
+    debug_assert_eq!(migrasomes.len(), next.len());
+    for (m, p) in migrasomes.iter_mut().zip(&next) {
+        m.persisted = p.held > 0;
+    }
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
     let uptake = match uptake_objects {
         Some((objects, threshold)) => {
