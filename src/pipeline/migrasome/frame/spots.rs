@@ -317,15 +317,25 @@ pub struct Prev {
     pub size: f64,
     /// Frames in a row it has been counted by persistence alone (0: by the rules).
     pub held: u32,
+    /// Frames it has not been seen since (0: seen in the previous frame).
+    pub missed: u32,
 }
+
+/// A migrasome not seen in one frame (a blink) is still looked for in the next, within
+/// `radius` times (1 + frames missed).
+pub(super) const PERSIST_MAX_MISSED: u32 = 1;
 
 /// Time-lapse persistence: for each migrasome counted in the previous frame (`prev`, taken in
 /// order) with no counted candidate of this frame within `radius` px, held fewer than
 /// [`PERSIST_MAX_FRAMES`] frames, the nearest candidate within `radius` rejected as a
 /// protrusion's tip, at least [`PERSIST_MIN_SIZE_RATIO`] of its size and not `faint`, is
 /// counted after all (it is that migrasome: a freed one moving along the rest of its fiber,
-/// or a small one on a dim fiber whose tip ratio wavers from frame to frame). Returns this
-/// frame's counted candidates, in order, as the next frame's `prev`.
+/// or a small one on a dim fiber whose tip ratio wavers from frame to frame). A migrasome of
+/// `prev` that finds neither a counted candidate nor a tip is carried to the next frame, once
+/// ([`PERSIST_MAX_MISSED`]), and looked for there within `radius` times (1 + frames missed):
+/// a mover that blinks (one frame dimmed below detection) moves on meanwhile (uptake movies
+/// 21 and 24: the mover was lost after a blink). Returns this frame's counted candidates, in
+/// order, then the carried ones, as the next frame's `prev`.
 pub(super) fn persist(
     candidates: &[Blob],
     verdicts: &mut [Option<Reject>],
@@ -334,17 +344,22 @@ pub(super) fn persist(
     radius: f64,
 ) -> Vec<Prev> {
     let mut from = vec![None; candidates.len()];
-    let r2 = radius * radius;
+    let mut unseen = Vec::new();
     for (k, p) in prev.iter().enumerate() {
-        if radius <= 0.0 || p.held >= PERSIST_MAX_FRAMES {
+        if radius <= 0.0 {
             continue;
         }
+        let reach = radius * (1 + p.missed) as f64;
+        let r2 = reach * reach;
         let d2 = |i: usize| (candidates[i].0 - p.x).powi(2) + (candidates[i].1 - p.y).powi(2);
         let near = |i: &usize| d2(*i) <= r2;
         if (0..candidates.len())
             .filter(near)
             .any(|i| verdicts[i].is_none())
         {
+            continue;
+        }
+        if p.held >= PERSIST_MAX_FRAMES {
             continue;
         }
         let tip = (0..candidates.len())
@@ -358,6 +373,11 @@ pub(super) fn persist(
         if let Some(i) = tip {
             verdicts[i] = None;
             from[i] = Some(k);
+        } else if p.missed < PERSIST_MAX_MISSED {
+            unseen.push(Prev {
+                missed: p.missed + 1,
+                ..*p
+            });
         }
     }
     (0..candidates.len())
@@ -365,8 +385,15 @@ pub(super) fn persist(
         .map(|i| {
             let (x, y, d) = candidates[i];
             let (size, held) = from[i].map_or((d, 0), |k| (prev[k].size, prev[k].held + 1));
-            Prev { x, y, size, held }
+            Prev {
+                x,
+                y,
+                size,
+                held,
+                missed: 0,
+            }
         })
+        .chain(unseen)
         .collect()
 }
 
@@ -405,6 +432,7 @@ mod tests {
             y,
             size,
             held: 0,
+            missed: 0,
         }
     }
 
@@ -429,7 +457,8 @@ mod tests {
                 x: 105.0,
                 y: 100.0,
                 size: 10.0,
-                held: 1
+                held: 1,
+                missed: 0
             }]
         );
         // off, or nothing counted before: nothing changes
@@ -450,9 +479,36 @@ mod tests {
             ((101.0, 100.0, 10.0), false, &held),
         ] {
             let mut v = [tip];
-            assert!(persist(&[c], &mut v, |_| faint, p, 10.0).is_empty());
+            // nothing counted; the migrasome is looked for again in the next frame (not when
+            // held too long)
+            let next = persist(&[c], &mut v, |_| faint, p, 10.0);
+            assert!(next.iter().all(|q| q.missed == 1), "{next:?}");
             assert_eq!(v, [tip]);
         }
+    }
+
+    #[test]
+    fn a_migrasome_missed_in_one_frame_is_looked_for_in_the_next() {
+        let tip = Some(Reject::ProtrusionTip);
+        let none = |_: usize| false;
+        // frame t: nothing near the migrasome (a blink); it is carried, one frame missed
+        let p = [prev(100.0, 100.0, 10.0)];
+        let mut v = [None];
+        let next = persist(&[(200.0, 100.0, 10.0)], &mut v, none, &p, 10.0);
+        assert_eq!(next.len(), 2);
+        assert_eq!(next[1], Prev { missed: 1, ..p[0] });
+        // frame t + 1: a tip 15 px on (within twice the radius) is that migrasome
+        let cands = [(115.0, 100.0, 9.0), (200.0, 100.0, 10.0)];
+        let mut v = [tip, None];
+        let after = persist(&cands, &mut v, none, &next, 10.0);
+        assert_eq!(v, [None, None]);
+        assert_eq!((after[0].held, after[0].missed, after.len()), (1, 0, 2));
+        // not found then either: it is not carried a second time
+        let mut v = [tip, None];
+        let cands = [(125.0, 100.0, 9.0), (200.0, 100.0, 10.0)];
+        let after = persist(&cands, &mut v, none, &next, 10.0);
+        assert_eq!(v, [tip, None]);
+        assert_eq!(after.len(), 1);
     }
 
     #[test]
