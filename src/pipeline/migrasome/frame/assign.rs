@@ -24,6 +24,9 @@ pub(super) struct Found<'a> {
     /// Per candidate: the fiber contact (ridge units), and the frame's fiber threshold.
     pub contact: &'a [Option<f64>],
     pub fiber_threshold: f64,
+    /// Per candidate: judged a protrusion's tip before time-lapse persistence (a counted one
+    /// was counted by persistence).
+    pub tips: &'a [bool],
     pub cells: CellObjects,
     /// Territory label image.
     pub territory: &'a [u32],
@@ -80,7 +83,7 @@ pub(super) fn assign(
             fiber_contact: f.contact[label - 1]
                 .filter(|_| f.fiber_threshold > 0.0)
                 .map(|c| c / f.fiber_threshold),
-            persisted: false,
+            persisted: f.tips[label - 1],
             cargo,
         });
     }

@@ -52,7 +52,6 @@ pub(super) struct PendingCargo {
     channels: Vec<PendingChannel>,
     /// Per candidate: the ridge image's records over its contact ring.
     contact: Readback,
-    capacity: u32,
     kind: RawKind,
 }
 
@@ -119,7 +118,6 @@ pub(super) fn record(
             0,
             contact.capacity as u64 * CHN as u64 * 4,
         ),
-        capacity: contact.capacity,
         kind: fiber_img.kind,
     })
 }
@@ -129,8 +127,9 @@ impl PendingCargo {
     pub fn finish(self, gpu: &Gpu) -> Result<Backgrounds> {
         let recs: Vec<u32> = self.contact.wait_as(gpu)?;
         // the max key of each record (0: no pixel, as initialised; no number has key 0)
-        let contact = (0..self.capacity as usize)
-            .map(|l| match recs[l * CHN as usize + 3] {
+        let contact = recs
+            .chunks_exact(CHN as usize)
+            .map(|r| match r[3] {
                 0 => None,
                 k => Some(self.kind.key_value(k).max(0.0)),
             })

@@ -658,9 +658,14 @@ fn finish(
         .collect();
     // what persistence counts must not be faint either (the frame's floor, unchanged)
     let faint = |i: usize| faint_floor.is_some_and(|f| peaks[i] < f);
+    // a tip that persistence counts is marked (`Migrasome::persisted`)
+    let tips: Vec<bool> = verdicts
+        .iter()
+        .map(|v| *v == Some(Reject::ProtrusionTip))
+        .collect();
     let next = spots::persist(&blobs, &mut verdicts, faint, prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
-    let (cells, mut migrasomes, rejected) = assign::assign(
+    let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {
             candidates,
             shapes,
@@ -670,6 +675,7 @@ fn finish(
             cargo,
             contact: &contact,
             fiber_threshold: thr.fiber,
+            tips: &tips,
             cells: cell_objects,
             territory: &territory,
             width: w,
@@ -678,13 +684,6 @@ fn finish(
         roles,
         px,
     );
-    // the counted candidates in order, as `persist` returned them (then the migrasomes
-    // carried over a missed frame): held from a previous frame's migrasome means counted by
-    // persistence in this one
-    debug_assert!(migrasomes.len() <= next.len());
-    for (m, p) in migrasomes.iter_mut().zip(&next) {
-        m.persisted = p.held > 0;
-    }
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
     let uptake = match uptake_objects {
         Some((objects, threshold)) => {

@@ -308,7 +308,8 @@ pub(super) const PERSIST_MAX_FRAMES: u32 = 12;
 /// A candidate for `persist`: centroid and equivalent diameter (px).
 pub(super) type Blob = (f64, f64, f64);
 
-/// A migrasome of the previous frame, for `persist`.
+/// A migrasome of the previous frame (or of the one before, carried over a missed frame),
+/// for `persist`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Prev {
     pub x: f64,
