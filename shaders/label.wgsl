@@ -1,14 +1,16 @@
 // Connected-component labelling by union-find on the GPU (Playne & Hawick 2018 style).
 // The input is a u32 plane: 0 is background, and neighbours join when their values are equal
 // (skimage.measure.label on an integer image; a 0/1 mask is the common case).
-//   init      parent[i] = i for foreground pixels, NONE for background
-//   merge     every foreground pixel unions itself with its earlier neighbours (left, up,
-//             and for 8-connectivity up-left and up-right); union is lock-free: roots only
-//             ever point to smaller indices via atomicMin, so the root of a component is its
-//             first pixel in raster order
-//   compress  parent[i] = root(i)
-//   roots     flag[i] = 1 where i is a root (then ops::scan numbers the roots in raster order)
-//   finalize  label[i] = rank(root(i)) + 1: the numbering of skimage.measure.label
+//   init      parent[i] = the first pixel of i's run of equal values (in its segment of a
+//             row, see below), NONE for background
+//   merge     foreground pixels union with their earlier neighbours (left, up, and for
+//             8-connectivity up-left and up-right) where init has not joined them already;
+//             union is lock-free: roots only ever point to smaller indices via atomicMin, so
+//             the root of a component is its first pixel in raster order
+//   compress  parent[i] = root(i), and each root's number within its segment, and the
+//             segment's count of roots (then ops::scan numbers the segments' roots)
+//   finalize  label[i] = rank(root(i)) + 1, the numbering of skimage.measure.label (rank: the
+//             root's number in raster order)
 #import common/index
 
 const NONE: u32 = 0xffffffffu;
@@ -47,52 +49,91 @@ fn union_sets(a0: u32, b0: u32) {
     }
 }
 
+// init, merge and compress take ACC_RUN consecutive pixels per invocation (grid_run): init
+// hangs every pixel of a run of equal values inside that segment of a row under the run's
+// first pixel there (parents still point to smaller indices), so merge only unions where a
+// run can meet another tree: a segment's first pixel with its left neighbour, and a pixel
+// with the row above where the pixel to its left does not already join it (left and
+// up-left both equal). Every union it skips is implied by those it makes, so the
+// components, and the roots (each component's first pixel), are those of all unions.
 @compute @workgroup_size(256)
 fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
-        if (i >= p.width * p.height) { return; }
-        atomicStore(&parent[i], select(NONE, i, mask[i] != 0u));
+    let w = p.width;
+    var start = NONE;
+    var prev = 0u;
+    for (var item = 0u; item < ACC_RUN; item = item + 1u) {
+        let i = run_id(wid, nwg, lid, item);
+        if (i >= w * p.height) { return; }
+        let v = mask[i];
+        if (v == 0u) {
+            atomicStore(&parent[i], NONE);
+        } else {
+            if (item == 0u || i % w == 0u || v != prev) { start = i; }
+            atomicStore(&parent[i], start);
+        }
+        prev = v;
     }
 }
 
+// The unions a pixel needs are listed first and made at one call site: on SIMD backends
+// (lavapipe) every call site of the union loop costs each group of lanes, taken or not.
 @compute @workgroup_size(256)
 fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
-        let w = p.width;
+    let w = p.width;
+    for (var item = 0u; item < ACC_RUN; item = item + 1u) {
+        let i = run_id(wid, nwg, lid, item);
         if (i >= w * p.height) { return; }
         let v = mask[i];
         if (v == 0u) { continue; }
         let x = i % w;
         let y = i / w;
+        var other: array<u32, 3>;
+        var n = 0u;
         let left = x > 0u && mask[i - 1u] == v;
-        if (left) { union_sets(i, i - 1u); }
+        // within the segment, init already joined i to its left neighbour's run
+        if (left && item == 0u) { other[n] = i - 1u; n = n + 1u; }
         if (y > 0u) {
             let up = mask[i - w] == v;
-            if (up) { union_sets(i, i - w); }
+            let up_left = x > 0u && mask[i - w - 1u] == v;
+            // left and up-left equal: i ~ i-1 ~ i-w-1 ~ i-w already
+            if (up && !(left && up_left)) { other[n] = i - w; n = n + 1u; }
             if (p.conn == 8u) {
                 // up-left is already joined through left or up when either has the same value;
                 // up-right through up
-                if (x > 0u && !left && !up && mask[i - w - 1u] == v) { union_sets(i, i - w - 1u); }
-                if (x + 1u < w && !up && mask[i - w + 1u] == v) { union_sets(i, i - w + 1u); }
+                if (up_left && !left && !up) { other[n] = i - w - 1u; n = n + 1u; }
+                if (x + 1u < w && !up && mask[i - w + 1u] == v) { other[n] = i - w + 1u; n = n + 1u; }
             }
         }
+        for (var k = 0u; k < n; k = k + 1u) { union_sets(i, other[k]); }
     }
 }
+
+// parent[i] = root(i); for a root, local[i] = the number of roots before it in its segment,
+// and counts[segment] = the segment's roots (an exclusive scan of the counts then numbers
+// the roots in raster order: label_final::finalize)
+@group(0) @binding(3) var<storage, read_write> local: array<u32>;
+@group(0) @binding(4) var<storage, read_write> counts: array<u32>;
 
 @compute @workgroup_size(256)
 fn compress(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
-        if (i >= p.width * p.height) { return; }
+    var c = 0u;
+    for (var item = 0u; item < ACC_RUN; item = item + 1u) {
+        let i = run_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { break; }
         if (mask[i] == 0u) { continue; }
-        atomicStore(&parent[i], find_root(i));
+        let r = find_root(i);
+        atomicStore(&parent[i], r);
+        if (r == i) {
+            local[i] = c;
+            c = c + 1u;
+        }
     }
+    let seg = linear_id(wid, nwg, lid);
+    if (seg * ACC_RUN < p.width * p.height) { counts[seg] = c; }
 }

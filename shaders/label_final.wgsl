@@ -1,5 +1,5 @@
-// The numbering half of labelling (see label.wgsl): root flags, then final labels from the
-// exclusive scan of those flags.
+// The numbering half of labelling (see label.wgsl): final labels from label::compress's
+// per-segment root numbers and the exclusive scan of its segment counts.
 #import common/index
 
 const NONE: u32 = 0xffffffffu;
@@ -12,20 +12,11 @@ var<private> p: Params;
 @group(0) @binding(1) var<storage, read> parent: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
-// out = 1 where the pixel is a root
-@compute @workgroup_size(256)
-fn roots(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_id) lid: vec3<u32>) {
-    p = params_in;
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
-        if (i >= p.n) { return; }
-        out[i] = select(0u, 1u, parent[i] == i);
-    }
-}
-
-// out = final labels; rank = exclusive scan of the root flags (a root's 0-based number)
-@group(0) @binding(3) var<storage, read> rank: array<u32>;
+// out = final labels: root r is number offsets[segment of r] + local[r] (0-based) in raster
+// order; rank[r] = that number for every root
+@group(0) @binding(3) var<storage, read> local: array<u32>;
+@group(0) @binding(5) var<storage, read> offsets: array<u32>;
+@group(0) @binding(6) var<storage, read_write> rank_out: array<u32>;
 
 @compute @workgroup_size(256)
 fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -35,11 +26,15 @@ fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.n) { return; }
         let r = parent[i];
-        out[i] = select(rank[r] + 1u, 0u, r == NONE);
+        if (r == NONE) { out[i] = 0u; continue; }
+        let k = offsets[r / ACC_RUN] + local[r];
+        out[i] = k + 1u;
+        if (r == i) { rank_out[i] = k; }
     }
 }
 
 // first[rank[r]] = r for every root r: each label's first pixel (raster order), 0-based label
+@group(0) @binding(7) var<storage, read> rank: array<u32>;
 @group(0) @binding(4) var<storage, read_write> first: array<u32>;
 
 @compute @workgroup_size(256)

@@ -47,27 +47,53 @@ fn init_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     if (l == 0u) { atomicStore(&over[0], 0u); }
 }
 
+fn flush_geometry(l: u32, n: u32, lo: vec2<u32>, hi: vec2<u32>, sx: u32, sy: u32) {
+    if (n == 0u) { return; }
+    let b = (l - 1u) * GEO;
+    atomicAdd(&stats[b], n);
+    atomicMin(&stats[b + 1u], lo.x);
+    atomicMin(&stats[b + 2u], lo.y);
+    atomicMax(&stats[b + 3u], hi.x);
+    atomicMax(&stats[b + 4u], hi.y);
+    add_wide(b + 5u, vec2<u32>(sx, 0u));
+    add_wide(b + 7u, vec2<u32>(sy, 0u));
+}
+
+// A run of pixels with one label is gathered in registers (sums of at most ACC_RUN
+// coordinates fit 32 bits) and flushed with one set of atomics.
 @compute @workgroup_size(256)
 fn geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
-        if (i >= p.width * p.height) { return; }
+    var cur = 0u;
+    var n = 0u;
+    var lo = vec2<u32>(0xffffffffu, 0xffffffffu);
+    var hi = vec2<u32>(0u, 0u);
+    var sx = 0u;
+    var sy = 0u;
+    for (var item = 0u; item < ACC_RUN; item = item + 1u) {
+        let i = run_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { break; }
         let l = labels[i];
         if (l == 0u) { continue; }
         if (l > p.capacity) { atomicMax(&over[0], l); continue; }
-        let x = i % p.width;
-        let y = i / p.width;
-        let b = (l - 1u) * GEO;
-        atomicAdd(&stats[b], 1u);
-        atomicMin(&stats[b + 1u], x);
-        atomicMin(&stats[b + 2u], y);
-        atomicMax(&stats[b + 3u], x);
-        atomicMax(&stats[b + 4u], y);
-        add_wide(b + 5u, vec2<u32>(x, 0u));
-        add_wide(b + 7u, vec2<u32>(y, 0u));
+        if (l != cur) {
+            flush_geometry(cur, n, lo, hi, sx, sy);
+            cur = l;
+            n = 0u;
+            lo = vec2<u32>(0xffffffffu, 0xffffffffu);
+            hi = vec2<u32>(0u, 0u);
+            sx = 0u;
+            sy = 0u;
+        }
+        let c = vec2<u32>(i % p.width, i / p.width);
+        n = n + 1u;
+        lo = min(lo, c);
+        hi = max(hi, c);
+        sx = sx + c.x;
+        sy = sy + c.y;
     }
+    flush_geometry(cur, n, lo, hi, sx, sy);
 }
 
 // ---- per channel ----
@@ -98,27 +124,53 @@ fn fixed_exponent() -> i32 {
     return clamp(61 - ea - bit_length(p.width * p.height), -126, 126);
 }
 
+fn flush_channel(l: u32, n: u32, sum: vec2<u32>, kmin: u32, kmax: u32) {
+    if (n == 0u) { return; }
+    let b = (l - 1u) * CHN;
+    add_wide(b, sum);
+    atomicMin(&stats[b + 2u], kmin);
+    atomicMax(&stats[b + 3u], kmax);
+}
+
+// Runs of one label are gathered in registers as in `geometry` (64-bit sums wrap exactly
+// like the atomics they replace).
 @compute @workgroup_size(256)
 fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
-        if (i >= p.width * p.height) { return; }
+    var e = 0;
+    if (p.kind == K_F32) { e = fixed_exponent(); }
+    var cur = 0u;
+    var n = 0u;
+    var sum = vec2<u32>(0u, 0u);
+    var kmin = 0xffffffffu;
+    var kmax = 0u;
+    for (var item = 0u; item < ACC_RUN; item = item + 1u) {
+        let i = run_id(wid, nwg, lid, item);
+        if (i >= p.width * p.height) { break; }
         let l = labels[i];
         if (l == 0u || l > p.capacity) { continue; }
         let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
         if (raw_is_nan(bits, p.kind)) { continue; }
-        let b = (l - 1u) * CHN;
+        if (l != cur) {
+            flush_channel(cur, n, sum, kmin, kmax);
+            cur = l;
+            n = 0u;
+            sum = vec2<u32>(0u, 0u);
+            kmin = 0xffffffffu;
+            kmax = 0u;
+        }
         var v: vec2<u32>;
         if (p.kind == K_F32) {
-            v = wide_from_f32_int(ldexp(bitcast<f32>(bits), fixed_exponent()));
+            v = wide_from_f32_int(ldexp(bitcast<f32>(bits), e));
         } else {
             v = wide_from_bits(bits, is_signed_kind(p.kind));
         }
-        add_wide(b, v);
+        n = n + 1u;
+        sum = wide_add(sum, v);
         let key = raw_key(bits, p.kind);
-        atomicMin(&stats[b + 2u], key);
-        atomicMax(&stats[b + 3u], key);
+        kmin = min(kmin, key);
+        kmax = max(kmax, key);
     }
+    flush_channel(cur, n, sum, kmin, kmax);
 }

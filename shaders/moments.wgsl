@@ -12,7 +12,7 @@
 
 const REC: u32 = 5u; // n, sum lo, sum hi, sumsq lo, sumsq hi
 
-// whole != 0: every pixel is label 1 and `labels` is not read (whole-frame statistics)
+// whole: unused by the shader (the host picks `moments_whole`), kept for the layout
 struct Params { n: u32, capacity: u32, kind: u32, use_bounds: u32, k: f32, whole: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read> params_in: Params;
@@ -53,47 +53,83 @@ fn flush(l: u32, n: u32, s: vec2<u32>, sq: vec2<u32>) {
     add_wide(b + 3u, sq);
 }
 
-// A run of items with the same label is summed in registers and flushed with one set of
-// atomics (a frame-wide label would otherwise serialize every pixel on one address).
+// Running moments of one label: count, sum and sum of squares (64-bit pairs).
+struct Acc { n: u32, s: vec2<u32>, sq: vec2<u32> }
+
+// The sample at pixel i if it counts for label l (not NaN, inside l's bounds if any),
+// as its fixed-point integer x = trunc(v * 2^e); ok false otherwise.
+struct Sample { ok: bool, x: f32 }
+
+fn sample(i: u32, l: u32, e: i32) -> Sample {
+    let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
+    if (raw_is_nan(bits, p.kind)) { return Sample(false, 0.0); }
+    let v = raw_f32(bits, p.kind);
+    if (p.use_bounds != 0u) {
+        let lo = bounds_in[2u * (l - 1u)];
+        let hi = bounds_in[2u * (l - 1u) + 1u];
+        if (v < lo || v > hi) { return Sample(false, 0.0); }
+    }
+    return Sample(true, trunc(ldexp(v, e)));
+}
+
+fn accumulate(a: Acc, x: f32) -> Acc {
+    let ax = u32(abs(x));
+    var sx = vec2<u32>(ax, 0u);
+    if (x < 0.0) { sx = wide_neg(sx); }
+    return Acc(a.n + 1u, wide_add(a.s, sx), wide_add(a.sq, wide_mul(ax, ax)));
+}
+
+fn flush_acc(l: u32, a: Acc) {
+    flush(l, a.n, a.s, a.sq);
+}
+
+const ZERO: Acc = Acc(0u, vec2<u32>(0u, 0u), vec2<u32>(0u, 0u));
+
+// A run of consecutive pixels with the same label is summed in registers and flushed with
+// one set of atomics (a large label would otherwise serialize its pixels on one address).
 @compute @workgroup_size(256)
 fn moments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
     let e = exponent();
     var cur = 0u;
-    var n = 0u;
-    var s = vec2<u32>(0u, 0u);
-    var sq = vec2<u32>(0u, 0u);
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
+    var a = ZERO;
+    for (var item = 0u; item < ACC_RUN; item = item + 1u) {
+        let i = run_id(wid, nwg, lid, item);
         if (i >= p.n) { break; }
-        var l = 1u;
-        if (p.whole == 0u) { l = labels[i]; }
+        let l = labels[i];
         if (l == 0u || l > p.capacity) { continue; }
-        let bits = raw_bits(raw[raw_word(i, p.kind)], i, p.kind);
-        if (raw_is_nan(bits, p.kind)) { continue; }
-        let v = raw_f32(bits, p.kind);
-        if (p.use_bounds != 0u) {
-            let lo = bounds_in[2u * (l - 1u)];
-            let hi = bounds_in[2u * (l - 1u) + 1u];
-            if (v < lo || v > hi) { continue; }
-        }
+        let smp = sample(i, l, e);
+        if (!smp.ok) { continue; }
         if (l != cur) {
-            flush(cur, n, s, sq);
+            flush_acc(cur, a);
             cur = l;
-            n = 0u;
-            s = vec2<u32>(0u, 0u);
-            sq = vec2<u32>(0u, 0u);
+            a = ZERO;
         }
-        let x = trunc(ldexp(v, e));
-        let ax = u32(abs(x));
-        var sx = vec2<u32>(ax, 0u);
-        if (x < 0.0) { sx = wide_neg(sx); }
-        n = n + 1u;
-        s = wide_add(s, sx);
-        sq = wide_add(sq, wide_mul(ax, ax));
+        a = accumulate(a, smp.x);
     }
-    flush(cur, n, s, sq);
+    flush_acc(cur, a);
+}
+
+// Pixels per invocation of `moments_whole` (the host sizes its grid with it).
+const WHOLE_RUN: u32 = 128u;
+
+// The whole frame as label 1 (no label image read): every invocation sums WHOLE_RUN
+// consecutive pixels and flushes once, so the one record sees few atomics.
+@compute @workgroup_size(256)
+fn moments_whole(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
+    let e = exponent();
+    var a = ZERO;
+    let base = linear_id(wid, nwg, lid) * WHOLE_RUN;
+    for (var item = 0u; item < WHOLE_RUN; item = item + 1u) {
+        let i = base + item;
+        if (i >= p.n) { break; }
+        let smp = sample(i, 1u, e);
+        if (smp.ok) { a = accumulate(a, smp.x); }
+    }
+    flush_acc(1u, a);
 }
 
 // ---- bounds: bindings 0 params, 3 range, 6 moments records, 7 bounds out ----

@@ -26,6 +26,9 @@ var<private> p: Params;
 @group(0) @binding(4) var<storage, read_write> nontrivial: array<atomic<u32>, 1>;
 // undecided candidates after this round (only the last round's counter is read back)
 @group(0) @binding(5) var<storage, read_write> undecided: array<atomic<u32>, 1>;
+// the candidates' pixel indices (any order) and their count: the rounds visit only them
+@group(0) @binding(8) var<storage, read_write> list: array<u32>;
+@group(0) @binding(9) var<storage, read_write> list_count: array<atomic<u32>, 1>;
 
 @compute @workgroup_size(256)
 fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -53,46 +56,62 @@ fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         if (p.use_rel != 0u) { thr = max(thr, p.rel_thr * key_f32(range[1])); }
         let b = p.border;
         let inside = u32(x) >= b && u32(y) >= b && u32(x) + b < w && u32(y) + b < p.height;
-        atomicStore(&state[i], select(0u, 1u, v == mx && v > thr && inside));
+        let cand = v == mx && v > thr && inside;
+        atomicStore(&state[i], select(0u, 1u, cand));
+        if (cand) { list[atomicAdd(&list_count[0], 1u)] = i; }
     }
 }
 
+// args: the work-group counts of a dispatch over the candidate list (folded into x and y
+// like gpu::grid_1d), for dispatch_workgroups_indirect
+@group(0) @binding(10) var<storage, read_write> args: array<u32, 3>;
+
+@compute @workgroup_size(1)
+fn list_args() {
+    let groups = (atomicLoad(&list_count[0]) + WG - 1u) / WG;
+    let x = min(groups, 65535u);
+    args[0] = x;
+    args[1] = select(1u, (groups + x - 1u) / max(x, 1u), groups > 0u);
+    args[2] = 1u;
+}
+
+// One round over the candidate list (one invocation per candidate; the list's order does
+// not matter: a neighbour decided during the round is as valid as one decided before).
 @compute @workgroup_size(256)
 fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
-    for (var item = 0u; item < ITEMS; item = item + 1u) {
-        let i = item_id(wid, nwg, lid, item);
-        let w = p.width;
-        if (i >= w * p.height) { return; }
-        if (atomicLoad(&nontrivial[0]) == 0u) { atomicStore(&state[i], 0u); continue; }
-        if (atomicLoad(&state[i]) != 1u) { continue; }
-        let x = i32(i % w);
-        let y = i32(i / w);
-        let r = i32(p.dist) - 1; // closer than d
-        var all_rejected = true;
-        var rejected = false;
-        for (var dy = -r; dy <= r && !rejected; dy = dy + 1) {
-            let yy = y + dy;
-            if (yy < 0 || yy >= i32(p.height)) { continue; }
-            for (var dx = -r; dx <= r; dx = dx + 1) {
-                let xx = x + dx;
-                if (xx < 0 || xx >= i32(w)) { continue; }
-                let j = u32(yy) * w + u32(xx);
-                if (j >= i) { continue; }   // only earlier (higher-priority) candidates
-                // neighbours may be decided during this round; any value read is a valid state
-                let s = atomicLoad(&state[j]);
-                if (s == 2u) { rejected = true; break; }
-                if (s == 1u) { all_rejected = false; }
-            }
+    let k = linear_id(wid, nwg, lid);
+    if (k >= atomicLoad(&list_count[0])) { return; }
+    let i = list[k];
+    let w = p.width;
+    if (atomicLoad(&nontrivial[0]) == 0u) { atomicStore(&state[i], 0u); return; }
+    if (atomicLoad(&state[i]) != 1u) { return; }
+    let x = i32(i % w);
+    let y = i32(i / w);
+    let r = i32(p.dist) - 1; // closer than d
+    var all_rejected = true;
+    var rejected = false;
+    for (var dy = -r; dy <= r && !rejected; dy = dy + 1) {
+        let yy = y + dy;
+        if (yy < 0 || yy >= i32(p.height)) { continue; }
+        for (var dx = -r; dx <= r; dx = dx + 1) {
+            let xx = x + dx;
+            if (xx < 0 || xx >= i32(w)) { continue; }
+            let j = u32(yy) * w + u32(xx);
+            if (j >= i) { continue; }   // only earlier (higher-priority) candidates
+            // neighbours may be decided during this round; any value read is a valid state
+            let s = atomicLoad(&state[j]);
+            if (s == 2u) { rejected = true; break; }
+            if (s == 1u) { all_rejected = false; }
         }
-        if (rejected) {
-            atomicStore(&state[i], 3u);
-        } else if (all_rejected) {
-            atomicStore(&state[i], 2u);
-        } else {
-            atomicAdd(&undecided[0], 1u);
-        }
+    }
+    if (rejected) {
+        atomicStore(&state[i], 3u);
+    } else if (all_rejected) {
+        atomicStore(&state[i], 2u);
+    } else {
+        atomicAdd(&undecided[0], 1u);
     }
 }
 

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 /// What a buffer is for; STORAGE buffers and MAP_READ staging buffers are kept apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BufKind {
-    /// Kernel data: STORAGE | COPY_SRC | COPY_DST.
+    /// Kernel data: STORAGE | COPY_SRC | COPY_DST | INDIRECT (a kernel can size a later
+    /// dispatch: [`super::Recorder::dispatch_indirect_at`]).
     Storage,
     /// Kernel parameters: UNIFORM | STORAGE | COPY_DST. The shaders bind them as a read-only
     /// storage buffer and copy them into a private variable once per invocation. Not as a
@@ -34,7 +35,7 @@ impl BufKind {
     fn usage(self) -> wgpu::BufferUsages {
         use wgpu::BufferUsages as U;
         match self {
-            BufKind::Storage => U::STORAGE | U::COPY_SRC | U::COPY_DST,
+            BufKind::Storage => U::STORAGE | U::COPY_SRC | U::COPY_DST | U::INDIRECT,
             BufKind::Uniform => U::UNIFORM | U::STORAGE | U::COPY_DST,
             BufKind::Readback => U::MAP_READ | U::COPY_DST,
             BufKind::Query => U::QUERY_RESOLVE | U::COPY_SRC,

@@ -212,6 +212,31 @@ impl<'g> Recorder<'g> {
         bufs: &[(u32, &Buf)],
         grid: [u32; 3],
     ) -> Result<()> {
+        self.record_dispatch(shader, entry, spec, bufs, Grid::Direct(grid))
+    }
+
+    /// Records one dispatch whose work-group counts (three u32) a kernel wrote into `args` at
+    /// byte `offset`: work sized on the GPU (a list of candidates) without a readback.
+    pub fn dispatch_indirect_at(
+        &mut self,
+        shader: &'static str,
+        entry: &'static str,
+        bufs: &[(u32, &Buf)],
+        args: &Buf,
+        offset: u64,
+    ) -> Result<()> {
+        self.pinned.push(args.clone());
+        self.record_dispatch(shader, entry, &[], bufs, Grid::Indirect(args, offset))
+    }
+
+    fn record_dispatch(
+        &mut self,
+        shader: &'static str,
+        entry: &'static str,
+        spec: &super::kernels::Spec,
+        bufs: &[(u32, &Buf)],
+        grid: Grid<'_>,
+    ) -> Result<()> {
         let k = self
             .gpu
             .kernels
@@ -253,7 +278,10 @@ impl<'g> Recorder<'g> {
             });
         pass.set_pipeline(&k.pipeline);
         pass.set_bind_group(0, &bg, &[]);
-        pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        match grid {
+            Grid::Direct(g) => pass.dispatch_workgroups(g[0], g[1], g[2]),
+            Grid::Indirect(args, offset) => pass.dispatch_workgroups_indirect(args.raw(), offset),
+        }
         drop(pass);
         self.dispatches += 1;
         self.pinned.extend(bufs.iter().map(|(_, b)| (*b).clone()));
@@ -453,4 +481,10 @@ fn kernel_name(shader: &'static str, entry: &'static str) -> &'static str {
     let mut m = NAMES.get_or_init(Default::default).lock().unwrap();
     m.entry((shader, entry))
         .or_insert_with(|| Box::leak(format!("{shader}::{entry}").into_boxed_str()))
+}
+
+/// A dispatch's work-group counts: given, or read from a buffer at an offset.
+enum Grid<'a> {
+    Direct([u32; 3]),
+    Indirect(&'a Buf, u64),
 }

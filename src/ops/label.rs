@@ -2,13 +2,13 @@
 //! raster order of each component's first pixel, so a label image is identical to
 //! `skimage.measure.label`'s.
 
-use super::{GpuPlane, NKind, RawKind, grid_px, scan_exclusive};
+use super::{GpuPlane, NKind, RUN, RawKind, grid_px, grid_run, scan_exclusive};
 use crate::error::{Error, Result};
 use crate::gpu::{Buf, Recorder, WG, grid_1d};
 
 /// A label image on the GPU with its label count (a 4-byte buffer, read back when needed),
-/// the union-find parents it came from (`parent[i]` = the component's first pixel), and the
-/// exclusive scan of the root flags (`rank[root]` = label - 1).
+/// the union-find parents it came from (`parent[i]` = the component's first pixel), and each
+/// root's number (`rank[root]` = label - 1; other pixels undefined).
 #[derive(Clone, Debug)]
 pub struct Labels {
     pub plane: GpuPlane,
@@ -30,7 +30,7 @@ pub fn first_pixels(rec: &mut Recorder, labels: &Labels, capacity: u32) -> Resul
     rec.dispatch_at(
         "label_final",
         "first_pixels",
-        &[(0, &p), (1, &labels.parent), (3, &labels.rank), (4, &first)],
+        &[(0, &p), (1, &labels.parent), (7, &labels.rank), (4, &first)],
         grid_px(lp),
     )?;
     Ok(first)
@@ -63,21 +63,46 @@ pub fn label_components(rec: &mut Recorder, mask: &GpuPlane, connectivity: u32) 
         conn: connectivity,
         _p: 0,
     });
-    let g = grid_px(mask);
+    let g = grid_run(mask);
+    let segments = (n as u32).div_ceil(RUN);
+    let local = rec.storage(n * 4);
+    let counts = rec.storage(segments as u64 * 4);
     rec.dispatch("label", "init", &[&p, &mask.buf, &parent], g)?;
     rec.dispatch("label", "merge", &[&p, &mask.buf, &parent], g)?;
-    rec.dispatch("label", "compress", &[&p, &mask.buf, &parent], g)?;
+    rec.dispatch_at(
+        "label",
+        "compress",
+        &[
+            (0, &p),
+            (1, &mask.buf),
+            (2, &parent),
+            (3, &local),
+            (4, &counts),
+        ],
+        g,
+    )?;
+    let count = scan_exclusive(rec, &counts, segments)?;
     let pn = rec.params(&NKind {
         n: n as u32,
         kind: 0,
         a: 0,
         b: 0,
     });
-    let rank = rec.storage(n * 4);
-    rec.dispatch("label_final", "roots", &[&pn, &parent, &rank], g)?;
-    let count = scan_exclusive(rec, &rank, n as u32)?;
     let out = rec.storage(n * 4);
-    rec.dispatch("label_final", "finalize", &[&pn, &parent, &out, &rank], g)?;
+    let rank = rec.storage(n * 4);
+    rec.dispatch_at(
+        "label_final",
+        "finalize",
+        &[
+            (0, &pn),
+            (1, &parent),
+            (2, &out),
+            (3, &local),
+            (5, &counts),
+            (6, &rank),
+        ],
+        grid_px(mask),
+    )?;
     Ok(Labels {
         plane: GpuPlane {
             buf: out,

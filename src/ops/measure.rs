@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::label::{KeepRule, Labels, compact_records, keep_flags, remap};
-use super::{GpuPlane, RawKind, grid_px, minmax};
+use super::{GpuPlane, RawKind, grid_run, minmax};
 use crate::cpu::measure::fixed_exponent;
 use crate::error::{Error, Result};
 use crate::gpu::{Buf, Gpu, Readback, Recorder, WG, grid_1d};
@@ -124,7 +124,7 @@ pub fn record_raw(
         "measure",
         "geometry",
         &[(0, &p), (1, &labels.buf), (2, &geometry), (3, &over)],
-        grid_px(labels),
+        grid_run(labels),
     )?;
     let mut out_channels = Vec::new();
     let mut ranges = Vec::new();
@@ -159,7 +159,7 @@ pub fn record_raw(
                 (4, &c.buf),
                 (5, &rbuf),
             ],
-            grid_px(labels),
+            grid_run(labels),
         )?;
         out_channels.push(recs);
         ranges.push(range);

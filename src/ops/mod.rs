@@ -30,6 +30,15 @@ pub(crate) fn grid_px(p: &GpuPlane) -> [u32; 3] {
     grid_1d(p.len() as u64, crate::gpu::WG * ITEMS)
 }
 
+/// Consecutive pixels per invocation of the accumulating kernels (`ACC_RUN` in
+/// shaders/common/index.wgsl: per-label sums by atomics, one flush per run of a label).
+pub(crate) const RUN: u32 = 32;
+
+/// Work-group grid for the accumulating kernels over `p` (RUN pixels per invocation).
+pub(crate) fn grid_run(p: &GpuPlane) -> [u32; 3] {
+    grid_1d(p.len() as u64, crate::gpu::WG * RUN)
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct NKind {

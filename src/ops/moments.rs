@@ -2,12 +2,14 @@
 //! (moments → bounds mean ± k·SD → moments inside the bounds), all on the GPU
 //! (`shaders/moments.wgsl`). Used on annuli around migrasomes to score cargo.
 
-use super::{GpuPlane, grid_px, minmax};
+use super::{GpuPlane, grid_run, minmax};
 use crate::error::Result;
 use crate::gpu::{Buf, Recorder, WG, grid_1d};
 
 /// u32 words per moments record: n, sum lo/hi, sumsq lo/hi.
 pub const REC: u32 = 5;
+/// Pixels per invocation of the whole-frame pass (`WHOLE_RUN` in shaders/moments.wgsl).
+const WHOLE_RUN: u32 = 128;
 
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -17,7 +19,7 @@ struct MomParams {
     kind: u32,
     use_bounds: u32,
     k: f32,
-    whole: u32,
+    _whole: u32,
     _p1: u32,
     _p2: u32,
 }
@@ -69,24 +71,29 @@ fn moments_pass(
         capacity: cap,
         kind: channel.kind as u32,
         use_bounds: bounds.is_some() as u32,
-        whole: labels.is_none() as u32,
         ..Default::default()
     });
-    // the whole-frame pass binds the channel in the (unread) label slot
-    let label_buf = labels.map_or(&channel.buf, |l| &l.buf);
-    rec.dispatch_at(
-        "moments",
-        "moments",
-        &[
-            (0, &p),
-            (1, label_buf),
-            (2, &channel.buf),
-            (3, &range),
-            (4, b),
-            (5, &records),
-        ],
-        grid_px(channel),
-    )?;
+    let common = [
+        (0, &p),
+        (2, &channel.buf),
+        (3, &range),
+        (4, b),
+        (5, &records),
+    ];
+    match labels {
+        Some(l) => {
+            let mut bind = common.to_vec();
+            bind.push((1, &l.buf));
+            rec.dispatch_at("moments", "moments", &bind, grid_run(channel))?;
+        }
+        // the whole frame as label 1: no label image, long runs per invocation
+        None => rec.dispatch_at(
+            "moments",
+            "moments_whole",
+            &common,
+            grid_1d(channel.len() as u64, WG * WHOLE_RUN),
+        )?,
+    }
     Ok(MomentsBufs { records, range })
 }
 

@@ -51,6 +51,10 @@ pub struct Peaks {
     pub undecided: Buf,
     state: Buf,
     nontrivial: Buf,
+    /// The candidates' pixel indices, their count and the rounds' work-group counts.
+    list: Buf,
+    list_count: Buf,
+    args: Buf,
     params: Buf,
     img: GpuPlane,
     range: Buf,
@@ -59,7 +63,7 @@ pub struct Peaks {
 fn rounds(rec: &mut Recorder, pk: &mut Peaks, n: u32) -> Result<()> {
     for r in 0..n {
         let counter = rec.zeroed(4);
-        rec.dispatch_at(
+        rec.dispatch_indirect_at(
             "peaks",
             "resolve",
             &[
@@ -67,8 +71,11 @@ fn rounds(rec: &mut Recorder, pk: &mut Peaks, n: u32) -> Result<()> {
                 (3, &pk.state),
                 (4, &pk.nontrivial),
                 (5, &counter),
+                (8, &pk.list),
+                (9, &pk.list_count),
             ],
-            grid_px(&pk.img),
+            &pk.args,
+            0,
         )?;
         if r + 1 == n {
             pk.undecided = counter;
@@ -124,6 +131,8 @@ pub fn local_maxima_within(
     });
     let state = rec.storage(img.len() as u64 * 4);
     let nontrivial = rec.zeroed(4);
+    let list = rec.storage(img.len() as u64 * 4);
+    let list_count = rec.zeroed(4);
     let dummy = rec.zeroed(4);
     let dummy_within;
     let within_buf = match within {
@@ -143,8 +152,17 @@ pub fn local_maxima_within(
             (3, &state),
             (4, &nontrivial),
             (7, within_buf),
+            (8, &list),
+            (9, &list_count),
         ],
         grid_px(img),
+    )?;
+    let args = rec.storage(12);
+    rec.dispatch_at(
+        "peaks",
+        "list_args",
+        &[(9, &list_count), (10, &args)],
+        [1, 1, 1],
     )?;
     let mask = GpuPlane {
         buf: rec.storage(img.len() as u64 * 4),
@@ -157,6 +175,9 @@ pub fn local_maxima_within(
         undecided: dummy,
         state,
         nontrivial,
+        list,
+        list_count,
+        args,
         params,
         img: img.clone(),
         range,
