@@ -4,6 +4,8 @@
 //   ft_rows   one invocation per row: lower envelope of the column candidates (Voronoi along
 //             the row), then each pixel's nearest feature (ties: the leftmost on the envelope)
 //   assign    out = labels[feature] where squared distance <= max_d2, else 0
+//   shell     out = labels[feature] (or 1) where from_d2 < squared distance <= to_d2 and the
+//             exclusion mask is 0, else 0: an annulus in one pass (see ops::expand::Shell)
 // Features are the nonzero label pixels. All arithmetic is integer (64-bit as u32 pairs), so
 // every backend and the CPU reference (cpu::expand) agree exactly.
 #import common/index
@@ -128,5 +130,39 @@ fn assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         if (f == NONE) { out[i] = 0u; continue; }
         let d = dist2(f % w, f / w, i % w, i / w);
         out[i] = select(0u, labels[f], wide_le(d, vec2<u32>(p.max_d2_lo, p.max_d2_hi)));
+    }
+}
+
+// ---- shell: bindings 1 labels, 4 feature, 5 out, 6 params, 7 exclusion mask ----
+struct ShellParams { width: u32, height: u32, from_lo: u32, from_hi: u32,
+                     to_lo: u32, to_hi: u32, as_one: u32, _p: u32 }
+
+@group(0) @binding(6) var<storage, read> shell_in: ShellParams;
+var<private> sp: ShellParams;
+@group(0) @binding(7) var<storage, read> exclude: array<u32>;
+
+// A pixel without a feature is infinitely far: beyond any `from`, within `to` only when
+// `to` is the largest value (then it takes 1, or 0 for a label: it has none).
+@compute @workgroup_size(256)
+fn shell(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    sp = shell_in;
+    let w = sp.width;
+    let near = vec2<u32>(sp.from_lo, sp.from_hi);
+    let far = vec2<u32>(sp.to_lo, sp.to_hi);
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= w * sp.height) { return; }
+        let f = feature[i];
+        var d = vec2<u32>(0xffffffffu, 0xffffffffu);
+        var v = 1u;
+        if (f != NONE) {
+            d = dist2(f % w, f / w, i % w, i / w);
+            if (sp.as_one == 0u) { v = labels[f]; }
+        } else if (sp.as_one == 0u) {
+            v = 0u;
+        }
+        let inside = !wide_le(d, near) && wide_le(d, far) && exclude[i] == 0u;
+        out[i] = select(0u, v, inside);
     }
 }

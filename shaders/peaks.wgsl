@@ -34,14 +34,16 @@ var<private> p: Params;
 fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
+    // set once per invocation: one atomic on one address per pixel is slow on every backend
+    var varied = false;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         let w = p.width;
-        if (i >= w * p.height) { return; }
+        if (i >= w * p.height) { break; }
         let x = i32(i % w);
         let y = i32(i / w);
         let d = i32(p.dist);
-        if (p.use_within != 0u && within[i] == 0u) { atomicStore(&state[i], 0u); atomicOr(&nontrivial[0], 1u); continue; }
+        if (p.use_within != 0u && within[i] == 0u) { atomicStore(&state[i], 0u); varied = true; continue; }
         let v = img[i];
         var mx = v;
         for (var dy = -d; dy <= d; dy = dy + 1) {
@@ -50,7 +52,7 @@ fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
                 mx = max(mx, img[row + clamp_idx(x + dx, w)]);
             }
         }
-        if (v != mx) { atomicOr(&nontrivial[0], 1u); }
+        if (v != mx) { varied = true; }
         var thr = key_f32(range[0]);
         if (p.use_abs != 0u) { thr = p.abs_thr; }
         if (p.use_rel != 0u) { thr = max(thr, p.rel_thr * key_f32(range[1])); }
@@ -60,6 +62,7 @@ fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         atomicStore(&state[i], select(0u, 1u, cand));
         if (cand) { list[atomicAdd(&list_count[0], 1u)] = i; }
     }
+    if (varied) { atomicOr(&nontrivial[0], 1u); }
 }
 
 // args: the work-group counts of a dispatch over the candidate list (folded into x and y

@@ -116,3 +116,33 @@ pub fn expand_labels(labels: &[u32], width: usize, height: usize, distance: f64)
         })
         .collect()
 }
+
+/// Reference of `ops::expand::expand_shells` for one shell, composed from
+/// [`expand_labels`]: `expand_labels(to)` where `expand_labels(from)` and `exclude` are 0
+/// (1 instead of the label with `as_one`; with an infinite `to`, `as_one` also marks the
+/// pixels no label reaches).
+#[allow(clippy::too_many_arguments)]
+pub fn shell(
+    labels: &[u32],
+    width: usize,
+    height: usize,
+    from: f64,
+    to: f64,
+    as_one: bool,
+    exclude: &[u32],
+) -> Vec<u32> {
+    let near = expand_labels(labels, width, height, from);
+    let far = expand_labels(labels, width, height, to);
+    let everything = max_d2(to) == u64::MAX;
+    (0..labels.len())
+        .map(|i| {
+            if near[i] != 0 || exclude[i] != 0 {
+                0
+            } else if as_one {
+                (far[i] != 0 || everything) as u32
+            } else {
+                far[i]
+            }
+        })
+        .collect()
+}

@@ -85,3 +85,80 @@ pub fn expand_labels_by(
     }
     Ok(out)
 }
+
+/// One shell of [`expand_shells`]: the pixels farther than `from` and at most `to`
+/// (infinite: also those with no labelled pixel at all) from their nearest labelled pixel,
+/// valued with its label or with 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Shell {
+    pub from: f64,
+    pub to: f64,
+    pub as_one: bool,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ShellParams {
+    width: u32,
+    height: u32,
+    from_lo: u32,
+    from_hi: u32,
+    to_lo: u32,
+    to_hi: u32,
+    as_one: u32,
+    _p: u32,
+}
+
+/// Shells around the labels of `labels` from one feature transform, each 0 where `exclude`
+/// (a u32 plane) is set. A shell equals `expand_labels(to)` with `expand_labels(from)` and
+/// `exclude` taken out (for `as_one`, 1 where that is nonzero, and with an infinite `to`
+/// also where no label exists): an annulus in one pass instead of two expansions and
+/// two mask passes (cpu::expand::shell is the reference).
+pub fn expand_shells(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    shells: &[Shell],
+    exclude: &GpuPlane,
+) -> Result<Vec<GpuPlane>> {
+    if (exclude.width, exclude.height) != (labels.width, labels.height)
+        || exclude.kind != RawKind::U32
+    {
+        return Err(Error::invalid(
+            "expand_shells: the exclusion mask must be a u32 plane of the labels' size",
+        ));
+    }
+    let feature = feature_transform(rec, labels)?;
+    let mut out = Vec::with_capacity(shells.len());
+    for s in shells {
+        let from = max_d2(s.from);
+        let to = max_d2(s.to);
+        let p = rec.params(&ShellParams {
+            width: labels.width,
+            height: labels.height,
+            from_lo: from as u32,
+            from_hi: (from >> 32) as u32,
+            to_lo: to as u32,
+            to_hi: (to >> 32) as u32,
+            as_one: s.as_one as u32,
+            _p: 0,
+        });
+        let o = rec.storage(labels.len() as u64 * 4);
+        rec.dispatch_at(
+            "expand",
+            "shell",
+            &[
+                (1, &labels.buf),
+                (4, &feature.buf),
+                (5, &o),
+                (6, &p),
+                (7, &exclude.buf),
+            ],
+            grid_px(labels),
+        )?;
+        out.push(GpuPlane {
+            buf: o,
+            ..labels.clone()
+        });
+    }
+    Ok(out)
+}

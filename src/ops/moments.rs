@@ -158,7 +158,20 @@ pub fn record_clipped_moments(
     capacity: u32,
     k: f32,
 ) -> Result<MomentsBufs> {
-    let first = record_moments(rec, labels, channel, capacity, None, None)?;
+    record_clipped_moments_in(rec, labels, channel, capacity, k, None)
+}
+
+/// [`record_clipped_moments`] with the channel's min/max keys when already known (several
+/// label images over one channel need only one range pass).
+pub fn record_clipped_moments_in(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    channel: &GpuPlane,
+    capacity: u32,
+    k: f32,
+    range: Option<&Buf>,
+) -> Result<MomentsBufs> {
+    let first = record_moments(rec, labels, channel, capacity, None, range)?;
     let bounds = record_bounds(rec, &first, channel, capacity, k)?;
     record_moments(
         rec,

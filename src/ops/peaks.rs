@@ -116,7 +116,12 @@ pub fn local_maxima_within(
         return Err(Error::invalid("peak_local_max needs an f32 image"));
     }
     let d = prm.min_distance.max(1);
-    let range = minmax(rec, img)?;
+    // the range sets the threshold only without threshold_abs, or with threshold_rel
+    let range = if prm.threshold_abs.is_none() || prm.threshold_rel.is_some() {
+        minmax(rec, img)?
+    } else {
+        rec.storage(8)
+    };
     let params = rec.params(&PeakGpuParams {
         width: img.width,
         height: img.height,

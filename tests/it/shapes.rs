@@ -81,6 +81,30 @@ proptest! {
             prop_assert!(read_u32(gpu, &both[0]) == cpu::expand::expand_labels(&lab, w, h, dist / 2.0), "{b:?} by: {dist}/2");
         }
     }
+
+    /// Shells (annuli with an exclusion mask, labelled or as 1, the outermost infinite):
+    /// identical to the reference composed from expand_labels.
+    #[test]
+    fn shells_match((w, h) in harness::size(), seed in any::<u64>(), fill in prop_oneof![Just(0u64), Just(1), Just(3), Just(30)], from in 0.0f64..20.0, width in 0.0f64..20.0, as_one in any::<bool>()) {
+        let lab = sparse_labels(w, h, seed, fill);
+        let excl = harness::mask(w, h, seed ^ 0x5e11, 20);
+        let shells = [
+            expand::Shell { from, to: from + width, as_one },
+            expand::Shell { from, to: f64::INFINITY, as_one: true },
+            expand::Shell { from, to: f64::INFINITY, as_one: false },
+        ];
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let lp = GpuPlane { buf: rec.upload(&lab), kind: RawKind::U32, width: w as u32, height: h as u32 };
+            let ep = GpuPlane { buf: rec.upload(&excl), kind: RawKind::U32, width: w as u32, height: h as u32 };
+            let out = expand::expand_shells(&mut rec, &lp, &shells, &ep).unwrap();
+            rec.submit();
+            for (s, o) in shells.iter().zip(&out) {
+                let want = cpu::expand::shell(&lab, w, h, s.from, s.to, s.as_one, &excl);
+                prop_assert!(read_u32(gpu, o) == want, "{b:?} {w}x{h} fill {fill} {s:?}");
+            }
+        }
+    }
 }
 
 proptest! {

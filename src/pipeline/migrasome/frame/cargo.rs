@@ -18,11 +18,11 @@
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Readback, Recorder};
-use crate::ops::expand::expand_labels_by;
-use crate::ops::mask::{and_not, neither};
+use crate::ops::expand::{Shell, expand_shells};
+
 use crate::ops::measure::{CHN, record_raw};
-use crate::ops::moments::{self, record_clipped_moments};
-use crate::ops::{GpuPlane, RawKind};
+use crate::ops::moments::{self, record_clipped_moments_in};
+use crate::ops::{GpuPlane, RawKind, minmax};
 
 use super::super::config::PxParams;
 
@@ -78,27 +78,39 @@ pub(super) fn record(
     px: &PxParams,
     capacity: u32,
 ) -> Result<PendingCargo> {
-    let grown = expand_labels_by(
+    // From one feature transform, each outside the body zone: the contact ring (beyond the
+    // halo, within contact_outer), the annulus (beyond the gap, within the outer radius)
+    // and the frame's background (beyond every candidate's gap)
+    let shells = expand_shells(
         rec,
         spots,
         &[
-            px.annulus_outer,
-            px.annulus_gap,
-            px.contact_outer(),
-            px.candidate_halo(),
+            Shell {
+                from: px.candidate_halo(),
+                to: px.contact_outer(),
+                as_one: false,
+            },
+            Shell {
+                from: px.annulus_gap,
+                to: px.annulus_outer,
+                as_one: false,
+            },
+            Shell {
+                from: px.annulus_gap,
+                to: f64::INFINITY,
+                as_one: true,
+            },
         ],
+        body_zone,
     )?;
-    let (outer, inner) = (&grown[0], &grown[1]);
-    let ring = and_not(rec, &grown[2], &grown[3])?;
-    let ring = and_not(rec, &ring, body_zone)?;
-    let contact = record_raw(rec, &ring, &[fiber_img], capacity)?;
-    let ann = and_not(rec, outer, inner)?;
-    let ann = and_not(rec, &ann, body_zone)?;
-    let bg = neither(rec, inner, body_zone)?;
+    let (ring, ann, bg) = (&shells[0], &shells[1], &shells[2]);
+    let contact = record_raw(rec, ring, &[fiber_img], capacity)?;
     let mut channels = Vec::new();
     for &c in cargo {
-        let m = record_clipped_moments(rec, &ann, &raws[c], capacity, px.cargo_clip as f32)?;
-        let b = record_clipped_moments(rec, &bg, &raws[c], 1, px.cargo_clip as f32)?;
+        let range = minmax(rec, &raws[c])?;
+        let clip = px.cargo_clip as f32;
+        let m = record_clipped_moments_in(rec, ann, &raws[c], capacity, clip, Some(&range))?;
+        let b = record_clipped_moments_in(rec, bg, &raws[c], 1, clip, Some(&range))?;
         channels.push(PendingChannel {
             kind: raws[c].kind,
             local: rec.readback(

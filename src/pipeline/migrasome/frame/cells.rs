@@ -13,7 +13,7 @@
 
 use crate::error::Result;
 use crate::gpu::{Buf, Gpu, Readback, Recorder};
-use crate::ops::expand::{expand_labels, expand_labels_by};
+use crate::ops::expand::{Shell, expand_labels, expand_labels_by, expand_shells};
 use crate::ops::label::{KeepRule, Labels, component_any, label_components};
 use crate::ops::mask::{and_mask, and_not, fill, lookup, neither, or_nonzero};
 use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
@@ -381,8 +381,18 @@ fn flat_regions(
     range: &Buf,
     px: &PxParams,
 ) -> Result<GpuPlane> {
-    let ring = expand_labels(rec, labels, px.body_local_radius)?;
-    let ring = and_not(rec, &ring, all)?;
+    // `labels` lie inside `all`, so the shell beyond 0 is the ring around them outside `all`
+    let ring = expand_shells(
+        rec,
+        labels,
+        &[Shell {
+            from: 0.0,
+            to: px.body_local_radius,
+            as_one: false,
+        }],
+        all,
+    )?
+    .remove(0);
     let cap = CONTRAST_CAPACITY;
     let m_in = moments::record_moments(rec, labels, body_img, cap, None, Some(range))?;
     let m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(range))?;
