@@ -91,24 +91,33 @@ fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
         if (v == 0u) { continue; }
         let x = i % w;
         let y = i / w;
-        var other: array<u32, 3>;
-        var n = 0u;
+        // the targets in registers, flagged in `todo` (a dynamically indexed array would
+        // live in memory on CPU adapters)
+        var t0 = 0u;
+        var t1 = 0u;
+        var t2 = 0u;
+        var todo = 0u;
         let left = x > 0u && mask[i - 1u] == v;
         // within the segment, init already joined i to its left neighbour's run
-        if (left && item == 0u) { other[n] = i - 1u; n = n + 1u; }
+        if (left && item == 0u) { t0 = i - 1u; todo = 1u; }
         if (y > 0u) {
             let up = mask[i - w] == v;
             let up_left = x > 0u && mask[i - w - 1u] == v;
             // left and up-left equal: i ~ i-1 ~ i-w-1 ~ i-w already
-            if (up && !(left && up_left)) { other[n] = i - w; n = n + 1u; }
+            if (up && !(left && up_left)) { t1 = i - w; todo = todo | 2u; }
             if (p.conn == 8u) {
-                // up-left is already joined through left or up when either has the same value;
-                // up-right through up
-                if (up_left && !left && !up) { other[n] = i - w - 1u; n = n + 1u; }
-                if (x + 1u < w && !up && mask[i - w + 1u] == v) { other[n] = i - w + 1u; n = n + 1u; }
+                // up-left is already joined through left or up when either has the same
+                // value (so never with up: it shares t1); up-right through up
+                if (up_left && !left && !up) { t1 = i - w - 1u; todo = todo | 2u; }
+                if (x + 1u < w && !up && mask[i - w + 1u] == v) { t2 = i - w + 1u; todo = todo | 4u; }
             }
         }
-        for (var k = 0u; k < n; k = k + 1u) { union_sets(i, other[k]); }
+        loop {
+            if (todo == 0u) { break; }
+            let k = countTrailingZeros(todo);
+            todo = todo & (todo - 1u);
+            union_sets(i, select(select(t2, t1, k == 1u), t0, k == 0u));
+        }
     }
 }
 
