@@ -10,6 +10,10 @@ use super::kernels::Kernels;
 use super::profile::{KernelTime, Profiler};
 use crate::error::{Error, Result};
 
+/// What every adapter must offer: compute shaders and indirect dispatch (work sized on the
+/// GPU). Every Vulkan, Metal and DX12 adapter and GL 4.3 / GLES 3.1 have both.
+pub const REQUIRED_DOWNLEVEL: wgpu::DownlevelFlags =
+    wgpu::DownlevelFlags::COMPUTE_SHADERS.union(wgpu::DownlevelFlags::INDIRECT_EXECUTION);
 /// Backend a user can force with `--backend` or `MIGRASCOPE_BACKEND`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BackendChoice {
@@ -203,7 +207,8 @@ impl Gpu {
             .collect()
     }
 
-    /// Opens the best adapter matching `opts` (and the environment), with its real limits.
+    /// Opens the best adapter matching `opts` (and the environment) that has
+    /// [`REQUIRED_DOWNLEVEL`], with its real limits.
     pub fn new(opts: &GpuOptions) -> Result<Gpu> {
         let opts = opts.with_env()?;
         let wanted = opts
@@ -213,6 +218,12 @@ impl Gpu {
         let find = |backends: wgpu::Backends| {
             let inst = instance(backends);
             let mut found = pollster::block_on(inst.enumerate_adapters(backends));
+            // compute shaders, and dispatches sized on the GPU (peak rounds over a list)
+            found.retain(|a| {
+                a.get_downlevel_capabilities()
+                    .flags
+                    .contains(REQUIRED_DOWNLEVEL)
+            });
             if let Some(want) = &opts.device {
                 let want = want.to_lowercase();
                 found.retain(|a| a.get_info().name.to_lowercase().contains(&want));
@@ -234,8 +245,9 @@ impl Gpu {
         adapters.sort_by_key(rank);
         let adapter = adapters.into_iter().next().ok_or_else(|| {
             Error::Gpu(format!(
-                "no GPU adapter found (backend {}, device {}); on Linux install Mesa's \
-                 lavapipe (mesa-vulkan-drivers) or llvmpipe (libgl1-mesa-dri, libegl1)",
+                "no GPU adapter found (backend {}, device {}, with compute shaders and \
+                 indirect dispatch); on Linux install Mesa's lavapipe (mesa-vulkan-drivers) \
+                 or llvmpipe (libgl1-mesa-dri, libegl1)",
                 opts.backend
                     .map(|b| format!("{b:?}"))
                     .unwrap_or_else(|| "any".into()),
