@@ -305,3 +305,90 @@ proptest! {
         }
     }
 }
+
+/// Labelling on shapes random masks rarely make: long runs across the 32-pixel segments that
+/// `init` joins, combs whose teeth meet only at the far end (long union chains), a spiral,
+/// diagonal-only contacts, a full frame, and equal values touching different ones.
+#[test]
+fn label_structured_shapes_match() {
+    let shapes: Vec<(&str, usize, usize, Box<dyn Fn(usize, usize) -> u32>)> = vec![
+        ("full", 97, 13, Box::new(|_, _| 1)),
+        (
+            "stripes of 32",
+            130,
+            9,
+            Box::new(|x, _| ((x / 32) % 2 == 0) as u32),
+        ),
+        (
+            "stripes of 31",
+            130,
+            9,
+            Box::new(|x, _| ((x / 31) % 2 == 0) as u32),
+        ),
+        (
+            "comb from below",
+            129,
+            40,
+            Box::new(|x, y| (y == 39 || x % 2 == 0) as u32),
+        ),
+        (
+            "comb from above",
+            129,
+            40,
+            Box::new(|x, y| (y == 0 || x % 2 == 1) as u32),
+        ),
+        (
+            "checkerboard",
+            67,
+            33,
+            Box::new(|x, y| ((x + y) % 2 == 0) as u32),
+        ),
+        (
+            "anti-diagonals",
+            70,
+            50,
+            Box::new(|x, y| ((x + 2 * y) % 5 == 0) as u32),
+        ),
+        (
+            "values",
+            90,
+            20,
+            Box::new(|x, y| ((x / 7 + y / 3) % 3) as u32),
+        ),
+        ("spiral", 61, 61, Box::new(spiral)),
+    ];
+    for (name, w, h, f) in &shapes {
+        let m: Vec<u32> = (0..w * h).map(|i| f(i % w, i / w)).collect();
+        for conn in [4u32, 8] {
+            let (want, n) = cpu::label::label(&m, *w, *h, conn);
+            for (b, gpu) in gpus() {
+                let mut rec = Recorder::new(gpu);
+                let mp = upload_mask(&mut rec, &m, *w, *h);
+                let l = label::label_components(&mut rec, &mp, conn).unwrap();
+                rec.submit();
+                assert_eq!(
+                    read_words(gpu, &l.count, 1)[0],
+                    n,
+                    "{b:?} {name} conn {conn}: count"
+                );
+                assert!(
+                    read_u32(gpu, &l.plane) == want,
+                    "{b:?} {name} conn {conn}: labels differ"
+                );
+            }
+        }
+    }
+}
+
+/// A square spiral corridor one pixel wide (its two ends far apart along the path).
+fn spiral(x: usize, y: usize) -> u32 {
+    let (n, x, y) = (61i64, x as i64, y as i64);
+    // ring index of the pixel; walls on even rings, one gap per ring to join it inward
+    let ring = x.min(y).min(n - 1 - x).min(n - 1 - y);
+    if ring % 2 == 1 {
+        // the corridor ring, open except one cell
+        return (!(x == ring && y == ring + 1)) as u32;
+    }
+    // wall rings: a gap joining ring-1 to ring+1
+    (x == ring + 1 && y == ring) as u32
+}
