@@ -311,7 +311,7 @@ proptest! {
 /// diagonal-only contacts, a full frame, and equal values touching different ones.
 #[test]
 fn label_structured_shapes_match() {
-    let shapes: Vec<(&str, usize, usize, Box<dyn Fn(usize, usize) -> u32>)> = vec![
+    let shapes: Vec<(&str, usize, usize, Shape)> = vec![
         ("full", 97, 13, Box::new(|_, _| 1)),
         (
             "stripes of 32",
@@ -379,6 +379,9 @@ fn label_structured_shapes_match() {
         }
     }
 }
+
+/// A mask by its pixel coordinates.
+type Shape = Box<dyn Fn(usize, usize) -> u32>;
 
 /// A square spiral corridor one pixel wide (its two ends far apart along the path).
 fn spiral(x: usize, y: usize) -> u32 {
