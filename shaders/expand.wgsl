@@ -141,8 +141,8 @@ struct ShellParams { width: u32, height: u32, from_lo: u32, from_hi: u32,
 var<private> sp: ShellParams;
 @group(0) @binding(7) var<storage, read> exclude: array<u32>;
 
-// A pixel without a feature is infinitely far: beyond any `from`, within `to` only when
-// `to` is the largest value (then it takes 1, or 0 for a label: it has none).
+// A pixel without a feature is infinitely far: beyond any `from` (even the largest), within
+// `to` only when `to` is the largest value (then it takes 1, or 0 for a label: it has none).
 @compute @workgroup_size(256)
 fn shell(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -150,19 +150,18 @@ fn shell(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let w = sp.width;
     let near = vec2<u32>(sp.from_lo, sp.from_hi);
     let far = vec2<u32>(sp.to_lo, sp.to_hi);
+    let everything = far.x == 0xffffffffu && far.y == 0xffffffffu;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
         if (i >= w * sp.height) { return; }
         let f = feature[i];
-        var d = vec2<u32>(0xffffffffu, 0xffffffffu);
-        var v = 1u;
+        var inside = everything;
+        var v = select(0u, 1u, sp.as_one != 0u);
         if (f != NONE) {
-            d = dist2(f % w, f / w, i % w, i / w);
+            let d = dist2(f % w, f / w, i % w, i / w);
+            inside = !wide_le(d, near) && wide_le(d, far);
             if (sp.as_one == 0u) { v = labels[f]; }
-        } else if (sp.as_one == 0u) {
-            v = 0u;
         }
-        let inside = !wide_le(d, near) && wide_le(d, far) && exclude[i] == 0u;
-        out[i] = select(0u, v, inside);
+        out[i] = select(0u, v, inside && exclude[i] == 0u);
     }
 }

@@ -1,8 +1,9 @@
 // Connected-component labelling by union-find on the GPU (Playne & Hawick 2018 style).
 // The input is a u32 plane: 0 is background, and neighbours join when their values are equal
 // (skimage.measure.label on an integer image; a 0/1 mask is the common case).
-//   init      parent[i] = the first pixel of i's run of equal values (in its segment of a
-//             row, see below), NONE for background
+//   init      parent[i] = the first pixel of i's run of equal values within its segment
+//             (ACC_RUN consecutive pixels; runs are also cut at row starts), NONE for
+//             background
 //   merge     foreground pixels union with their earlier neighbours (left, up, and for
 //             8-connectivity up-left and up-right) where init has not joined them already;
 //             union is lock-free: roots only ever point to smaller indices via atomicMin, so

@@ -47,7 +47,7 @@ fn init_geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     if (l == 0u) { atomicStore(&over[0], 0u); }
 }
 
-fn flush_geometry(l: u32, n: u32, lo: vec2<u32>, hi: vec2<u32>, sx: u32, sy: u32) {
+fn flush_geometry(l: u32, n: u32, lo: vec2<u32>, hi: vec2<u32>, sx: vec2<u32>, sy: vec2<u32>) {
     if (n == 0u) { return; }
     let b = (l - 1u) * GEO;
     atomicAdd(&stats[b], n);
@@ -55,12 +55,12 @@ fn flush_geometry(l: u32, n: u32, lo: vec2<u32>, hi: vec2<u32>, sx: u32, sy: u32
     atomicMin(&stats[b + 2u], lo.y);
     atomicMax(&stats[b + 3u], hi.x);
     atomicMax(&stats[b + 4u], hi.y);
-    add_wide(b + 5u, vec2<u32>(sx, 0u));
-    add_wide(b + 7u, vec2<u32>(sy, 0u));
+    add_wide(b + 5u, sx);
+    add_wide(b + 7u, sy);
 }
 
-// A run of pixels with one label is gathered in registers (sums of at most ACC_RUN
-// coordinates fit 32 bits) and flushed with one set of atomics.
+// A run of pixels with one label is gathered in registers (64-bit coordinate sums, exact
+// for any width) and flushed with one set of atomics.
 @compute @workgroup_size(256)
 fn geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -69,8 +69,8 @@ fn geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     var n = 0u;
     var lo = vec2<u32>(0xffffffffu, 0xffffffffu);
     var hi = vec2<u32>(0u, 0u);
-    var sx = 0u;
-    var sy = 0u;
+    var sx = vec2<u32>(0u, 0u);
+    var sy = vec2<u32>(0u, 0u);
     for (var item = 0u; item < ACC_RUN; item = item + 1u) {
         let i = run_id(wid, nwg, lid, item);
         if (i >= p.width * p.height) { break; }
@@ -83,15 +83,15 @@ fn geometry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
             n = 0u;
             lo = vec2<u32>(0xffffffffu, 0xffffffffu);
             hi = vec2<u32>(0u, 0u);
-            sx = 0u;
-            sy = 0u;
+            sx = vec2<u32>(0u, 0u);
+            sy = vec2<u32>(0u, 0u);
         }
         let c = vec2<u32>(i % p.width, i / p.width);
         n = n + 1u;
         lo = min(lo, c);
         hi = max(hi, c);
-        sx = sx + c.x;
-        sy = sy + c.y;
+        sx = wide_add(sx, vec2<u32>(c.x, 0u));
+        sy = wide_add(sy, vec2<u32>(c.y, 0u));
     }
     flush_geometry(cur, n, lo, hi, sx, sy);
 }

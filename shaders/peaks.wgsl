@@ -23,12 +23,16 @@ var<private> p: Params;
 @group(0) @binding(1) var<storage, read> img: array<f32>;
 @group(0) @binding(2) var<storage, read> range: array<u32, 2>;
 @group(0) @binding(3) var<storage, read_write> state: array<atomic<u32>>;
-@group(0) @binding(4) var<storage, read_write> nontrivial: array<atomic<u32>, 1>;
+// counters[VARIED]: nonzero once any pixel differs from its window maximum (a flat image has
+// no peaks); counters[LISTED]: the candidates in `list`
+@group(0) @binding(4) var<storage, read_write> counters: array<atomic<u32>, 2>;
+const VARIED: u32 = 0u;
+const LISTED: u32 = 1u;
 // undecided candidates after this round (only the last round's counter is read back)
 @group(0) @binding(5) var<storage, read_write> undecided: array<atomic<u32>, 1>;
-// the candidates' pixel indices (any order) and their count: the rounds visit only them
+// the candidates' pixel indices (any order; counters[LISTED] of them): the rounds visit only
+// them
 @group(0) @binding(8) var<storage, read_write> list: array<u32>;
-@group(0) @binding(9) var<storage, read_write> list_count: array<atomic<u32>, 1>;
 
 @compute @workgroup_size(256)
 fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -60,9 +64,9 @@ fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         let inside = u32(x) >= b && u32(y) >= b && u32(x) + b < w && u32(y) + b < p.height;
         let cand = v == mx && v > thr && inside;
         atomicStore(&state[i], select(0u, 1u, cand));
-        if (cand) { list[atomicAdd(&list_count[0], 1u)] = i; }
+        if (cand) { list[atomicAdd(&counters[LISTED], 1u)] = i; }
     }
-    if (varied) { atomicOr(&nontrivial[0], 1u); }
+    if (varied) { atomicOr(&counters[VARIED], 1u); }
 }
 
 // args: the work-group counts of a dispatch over the candidate list (folded into x and y
@@ -71,7 +75,7 @@ fn candidates(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 
 @compute @workgroup_size(1)
 fn list_args() {
-    let groups = (atomicLoad(&list_count[0]) + WG - 1u) / WG;
+    let groups = (atomicLoad(&counters[LISTED]) + WG - 1u) / WG;
     let x = min(groups, 65535u);
     args[0] = x;
     args[1] = select(1u, (groups + x - 1u) / max(x, 1u), groups > 0u);
@@ -85,10 +89,10 @@ fn resolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
            @builtin(local_invocation_id) lid: vec3<u32>) {
     p = params_in;
     let k = linear_id(wid, nwg, lid);
-    if (k >= atomicLoad(&list_count[0])) { return; }
+    if (k >= atomicLoad(&counters[LISTED])) { return; }
     let i = list[k];
     let w = p.width;
-    if (atomicLoad(&nontrivial[0]) == 0u) { atomicStore(&state[i], 0u); return; }
+    if (atomicLoad(&counters[VARIED]) == 0u) { atomicStore(&state[i], 0u); return; }
     if (atomicLoad(&state[i]) != 1u) { return; }
     let x = i32(i % w);
     let y = i32(i / w);

@@ -30,10 +30,11 @@ fn item_id(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>, item: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * WG * ITEMS + item * WG + lid.x;
 }
 
-// Accumulating kernels (per-label sums and extrema by atomics) take ACC_RUN consecutive pixels
-// per invocation instead: a run of pixels with one label is summed in registers and flushed
-// with one set of atomics, so a large label does not serialize its pixels on one address.
-// The host sizes their grids with ops::grid_run.
+// Kernels that carry state along a run of pixels (per-label sums flushed by atomics once per
+// run of one label; labelling's runs of equal pixels) take ACC_RUN consecutive pixels (a
+// segment, which may span rows) per invocation, so a large label does not serialize its
+// pixels on one address. The host sizes their grids with ops::grid_run (ops::RUN, checked
+// equal to this by a unit test).
 const ACC_RUN: u32 = 32u;
 
 fn run_id(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>, item: u32) -> u32 {

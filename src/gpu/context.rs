@@ -11,7 +11,7 @@ use super::profile::{KernelTime, Profiler};
 use crate::error::{Error, Result};
 
 /// What every adapter must offer: compute shaders and indirect dispatch (work sized on the
-/// GPU). Every Vulkan, Metal and DX12 adapter and GL 4.3 / GLES 3.1 have both.
+/// GPU): desktop Vulkan, DX12 and Metal adapters and GL 4.3 have both.
 pub const REQUIRED_DOWNLEVEL: wgpu::DownlevelFlags =
     wgpu::DownlevelFlags::COMPUTE_SHADERS.union(wgpu::DownlevelFlags::INDIRECT_EXECUTION);
 /// Backend a user can force with `--backend` or `MIGRASCOPE_BACKEND`.

@@ -86,9 +86,9 @@ pub fn expand_labels_by(
     Ok(out)
 }
 
-/// One shell of [`expand_shells`]: the pixels farther than `from` and at most `to`
-/// (infinite: also those with no labelled pixel at all) from their nearest labelled pixel,
-/// valued with its label or with 1.
+/// One shell of [`expand_shells`]: the pixels farther than `from` and at most `to` from
+/// their nearest labelled pixel, valued with its label or with 1 (`as_one`). With `as_one`
+/// and a `to` of 2^31 or more (infinite), also the pixels that no label reaches at all.
 #[derive(Clone, Copy, Debug)]
 pub struct Shell {
     pub from: f64,

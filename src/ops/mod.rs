@@ -30,8 +30,8 @@ pub(crate) fn grid_px(p: &GpuPlane) -> [u32; 3] {
     grid_1d(p.len() as u64, crate::gpu::WG * ITEMS)
 }
 
-/// Consecutive pixels per invocation of the accumulating kernels (`ACC_RUN` in
-/// shaders/common/index.wgsl: per-label sums by atomics, one flush per run of a label).
+/// Consecutive pixels per invocation of the kernels that carry state along a run of pixels
+/// (`ACC_RUN` in shaders/common/index.wgsl: per-label sums, labelling's segments).
 pub(crate) const RUN: u32 = 32;
 
 /// Work-group grid for the accumulating kernels over `p` (RUN pixels per invocation).
@@ -150,4 +150,21 @@ pub fn crop(
     });
     rec.dispatch("crop", "crop32", &[&p, &src.buf, &out.buf], grid_px(&out))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod run_constants {
+    /// The host's grids and the shaders' loops must agree on pixels per invocation (a
+    /// smaller shader constant would leave pixels out silently).
+    #[test]
+    fn host_and_shader_agree() {
+        let index = include_str!("../../shaders/common/index.wgsl");
+        assert!(index.contains(&format!("const ACC_RUN: u32 = {}u;", super::RUN)));
+        assert!(index.contains(&format!("const ITEMS: u32 = {}u;", super::ITEMS)));
+        let moments = include_str!("../../shaders/moments.wgsl");
+        assert!(moments.contains(&format!(
+            "const WHOLE_RUN: u32 = {}u;",
+            super::moments::WHOLE_RUN
+        )));
+    }
 }

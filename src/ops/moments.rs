@@ -9,7 +9,7 @@ use crate::gpu::{Buf, Recorder, WG, grid_1d};
 /// u32 words per moments record: n, sum lo/hi, sumsq lo/hi.
 pub const REC: u32 = 5;
 /// Pixels per invocation of the whole-frame pass (`WHOLE_RUN` in shaders/moments.wgsl).
-const WHOLE_RUN: u32 = 128;
+pub(crate) const WHOLE_RUN: u32 = 128;
 
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]

@@ -50,10 +50,11 @@ pub struct Peaks {
     pub mask: GpuPlane,
     pub undecided: Buf,
     state: Buf,
-    nontrivial: Buf,
-    /// The candidates' pixel indices, their count and the rounds' work-group counts.
+    /// Two counters: whether the image varies, and the candidates listed.
+    counters: Buf,
+    /// The candidates' pixel indices.
     list: Buf,
-    list_count: Buf,
+    /// The rounds' work-group counts (written by `list_args`).
     args: Buf,
     params: Buf,
     img: GpuPlane,
@@ -69,10 +70,9 @@ fn rounds(rec: &mut Recorder, pk: &mut Peaks, n: u32) -> Result<()> {
             &[
                 (0, &pk.params),
                 (3, &pk.state),
-                (4, &pk.nontrivial),
+                (4, &pk.counters),
                 (5, &counter),
                 (8, &pk.list),
-                (9, &pk.list_count),
             ],
             &pk.args,
             0,
@@ -135,9 +135,8 @@ pub fn local_maxima_within(
         _p: [0; 3],
     });
     let state = rec.storage(img.len() as u64 * 4);
-    let nontrivial = rec.zeroed(4);
+    let counters = rec.zeroed(8);
     let list = rec.storage(img.len() as u64 * 4);
-    let list_count = rec.zeroed(4);
     let dummy = rec.zeroed(4);
     let dummy_within;
     let within_buf = match within {
@@ -155,10 +154,9 @@ pub fn local_maxima_within(
             (1, &img.buf),
             (2, &range),
             (3, &state),
-            (4, &nontrivial),
+            (4, &counters),
             (7, within_buf),
             (8, &list),
-            (9, &list_count),
         ],
         grid_px(img),
     )?;
@@ -166,7 +164,7 @@ pub fn local_maxima_within(
     rec.dispatch_at(
         "peaks",
         "list_args",
-        &[(9, &list_count), (10, &args)],
+        &[(4, &counters), (10, &args)],
         [1, 1, 1],
     )?;
     let mask = GpuPlane {
@@ -179,9 +177,8 @@ pub fn local_maxima_within(
         mask,
         undecided: dummy,
         state,
-        nontrivial,
+        counters,
         list,
-        list_count,
         args,
         params,
         img: img.clone(),

@@ -92,6 +92,7 @@ proptest! {
             expand::Shell { from, to: from + width, as_one },
             expand::Shell { from, to: f64::INFINITY, as_one: true },
             expand::Shell { from, to: f64::INFINITY, as_one: false },
+            expand::Shell { from: f64::INFINITY, to: f64::INFINITY, as_one: true },
         ];
         for (b, gpu) in gpus() {
             let mut rec = Recorder::new(gpu);

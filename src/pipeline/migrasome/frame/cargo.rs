@@ -19,7 +19,6 @@
 use crate::error::Result;
 use crate::gpu::{Gpu, Readback, Recorder};
 use crate::ops::expand::{Shell, expand_shells};
-
 use crate::ops::measure::{CHN, record_raw};
 use crate::ops::moments::{self, record_clipped_moments_in};
 use crate::ops::{GpuPlane, RawKind, minmax};
