@@ -13,10 +13,9 @@ var<private> p: Params;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
 // out = final labels: root r is number offsets[segment of r] + local[r] (0-based) in raster
-// order; rank[r] = that number for every root
+// order
 @group(0) @binding(3) var<storage, read> local: array<u32>;
 @group(0) @binding(5) var<storage, read> offsets: array<u32>;
-@group(0) @binding(6) var<storage, read_write> rank_out: array<u32>;
 
 @compute @workgroup_size(256)
 fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -27,23 +26,27 @@ fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         if (i >= p.n) { return; }
         let r = parent[i];
         if (r == NONE) { out[i] = 0u; continue; }
-        let k = offsets[r / ACC_RUN] + local[r];
-        out[i] = k + 1u;
-        if (r == i) { rank_out[i] = k; }
+        out[i] = offsets[r / ACC_RUN] + local[r] + 1u;
     }
 }
 
-// first[rank[r]] = r for every root r: each label's first pixel (raster order), 0-based label
-@group(0) @binding(7) var<storage, read> rank: array<u32>;
+// first[label - 1] = r for every root r with a label up to the capacity (params a): each
+// label's first pixel in raster order. `labels` may be relabelled (kept components
+// renumbered in order): a kept component's root is still its first pixel.
+@group(0) @binding(7) var<storage, read> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> first: array<u32>;
+
+struct FirstParams { n: u32, _k: u32, capacity: u32, _b: u32 }
+@group(0) @binding(8) var<storage, read> first_in: FirstParams;
 
 @compute @workgroup_size(256)
 fn first_pixels(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    p = params_in;
+    let fp = first_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
-        if (i >= p.n) { return; }
-        if (parent[i] == i) { first[rank[i]] = i; }
+        if (i >= fp.n) { return; }
+        let l = labels[i];
+        if (parent[i] == i && l != 0u && l <= fp.capacity) { first[l - 1u] = i; }
     }
 }

@@ -6,15 +6,13 @@ use super::{GpuPlane, NKind, RUN, RawKind, grid_px, grid_run, scan_exclusive};
 use crate::error::{Error, Result};
 use crate::gpu::{Buf, Recorder, WG, grid_1d};
 
-/// A label image on the GPU with its label count (a 4-byte buffer, read back when needed),
-/// the union-find parents it came from (`parent[i]` = the component's first pixel), and each
-/// root's number (`rank[root]` = label - 1; other pixels undefined).
+/// A label image on the GPU with its label count (a 4-byte buffer, read back when needed)
+/// and the union-find parents it came from (`parent[i]` = the component's first pixel).
 #[derive(Clone, Debug)]
 pub struct Labels {
     pub plane: GpuPlane,
     pub count: Buf,
     pub parent: Buf,
-    pub rank: Buf,
 }
 
 /// First pixel (raster index) of labels 1..=capacity: a buffer of `capacity` u32.
@@ -24,13 +22,13 @@ pub fn first_pixels(rec: &mut Recorder, labels: &Labels, capacity: u32) -> Resul
     let p = rec.params(&NKind {
         n: lp.len() as u32,
         kind: 0,
-        a: 0,
+        a: capacity,
         b: 0,
     });
     rec.dispatch_at(
         "label_final",
         "first_pixels",
-        &[(0, &p), (1, &labels.parent), (7, &labels.rank), (4, &first)],
+        &[(8, &p), (1, &labels.parent), (7, &lp.buf), (4, &first)],
         grid_px(lp),
     )?;
     Ok(first)
@@ -89,18 +87,10 @@ pub fn label_components(rec: &mut Recorder, mask: &GpuPlane, connectivity: u32) 
         b: 0,
     });
     let out = rec.storage(n * 4);
-    let rank = rec.storage(n * 4);
     rec.dispatch_at(
         "label_final",
         "finalize",
-        &[
-            (0, &pn),
-            (1, &parent),
-            (2, &out),
-            (3, &local),
-            (5, &counts),
-            (6, &rank),
-        ],
+        &[(0, &pn), (1, &parent), (2, &out), (3, &local), (5, &counts)],
         grid_px(mask),
     )?;
     Ok(Labels {
@@ -112,7 +102,6 @@ pub fn label_components(rec: &mut Recorder, mask: &GpuPlane, connectivity: u32) 
         },
         count,
         parent,
-        rank,
     })
 }
 

@@ -175,7 +175,7 @@ pub fn record_raw(
 
 /// Records statistics of `labels` over `channels` for labels 1..=capacity, the keep rule,
 /// and the readbacks; returns the pending result and the relabelled image (kept objects
-/// numbered 1..K in raster order; its `count` is K; its `parent` and `rank` are still those
+/// numbered 1..K in raster order; its `count` is K; its `parent` is still that
 /// of the unfiltered components).
 pub fn record_objects(
     rec: &mut Recorder,
@@ -221,7 +221,6 @@ pub fn record_objects(
             plane: out,
             count: kept,
             parent: labels.parent.clone(),
-            rank: labels.rank.clone(),
         },
     ))
 }

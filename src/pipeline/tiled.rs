@@ -25,10 +25,10 @@ use crate::ops::{GpuPlane, RawKind, crop, minmax, to_f32, upload_plane};
 use super::particles::{ParticlesConfig, PlaneParticles};
 
 /// Bytes of GPU memory one pixel of a tile needs in `particles` (raw channels, four f32
-/// images, mask, union-find parents, per-segment root numbers, ranks, labels): an estimate
-/// for choosing tile sizes.
+/// images, mask, union-find parents, per-segment root numbers, labels): an estimate for
+/// choosing tile sizes.
 pub fn bytes_per_pixel(channels: usize) -> u64 {
-    4 * channels as u64 + 4 * 4 + 5 * 4
+    4 * channels as u64 + 4 * 4 + 4 * 4
 }
 
 /// The core tile size for a `w` x `h` frame under a memory budget and the adapter's largest

@@ -302,7 +302,6 @@ pub(super) fn record(
             plane: territory.clone(),
             count: seeds.count.clone(),
             parent: seeds.parent.clone(),
-            rank: seeds.rank.clone(),
         };
         let body_mask = or_nonzero(rec, &bodies.plane, &bodies.plane)?;
         Some(record_objects(rec, &terr, &[&body_mask], caps.nuclei, KeepRule::default())?.0)
