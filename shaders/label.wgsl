@@ -51,8 +51,8 @@ fn union_sets(a0: u32, b0: u32) {
 }
 
 // init, merge and compress take ACC_RUN consecutive pixels per invocation (grid_run): init
-// hangs every pixel of a run of equal values inside that segment of a row under the run's
-// first pixel there (parents still point to smaller indices), so merge only unions where a
+// hangs every pixel of a run of equal values within that segment (cut at row starts) under
+// the run's first pixel there (parents still point to smaller indices), so merge only unions where a
 // run can meet another tree: a segment's first pixel with its left neighbour, and a pixel
 // with the row above where the pixel to its left does not already join it (left and
 // up-left both equal). Every union it skips is implied by those it makes, so the
@@ -79,7 +79,7 @@ fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 // The unions a pixel needs are listed first and made at one call site: on SIMD backends
-// (lavapipe) every call site of the union loop costs each group of lanes, taken or not.
+// (lavapipe) a group of lanes runs every call site that any of its lanes takes.
 @compute @workgroup_size(256)
 fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_id) lid: vec3<u32>) {

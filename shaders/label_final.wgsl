@@ -4,7 +4,8 @@
 
 const NONE: u32 = 0xffffffffu;
 
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+// capacity: first_pixels only (the labels it records)
+struct Params { n: u32, _kind: u32, capacity: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read> params_in: Params;
 // parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)
@@ -30,23 +31,21 @@ fn finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
 }
 
-// first[label - 1] = r for every root r with a label up to the capacity (params a): each
+// first[label - 1] = r for every root r with a label up to the capacity: each
 // label's first pixel in raster order. `labels` may be relabelled (kept components
 // renumbered in order): a kept component's root is still its first pixel.
 @group(0) @binding(7) var<storage, read> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> first: array<u32>;
 
-struct FirstParams { n: u32, _k: u32, capacity: u32, _b: u32 }
-@group(0) @binding(8) var<storage, read> first_in: FirstParams;
 
 @compute @workgroup_size(256)
 fn first_pixels(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let fp = first_in;
+    p = params_in;
     for (var item = 0u; item < ITEMS; item = item + 1u) {
         let i = item_id(wid, nwg, lid, item);
-        if (i >= fp.n) { return; }
+        if (i >= p.n) { return; }
         let l = labels[i];
-        if (parent[i] == i && l != 0u && l <= fp.capacity) { first[l - 1u] = i; }
+        if (parent[i] == i && l != 0u && l <= p.capacity) { first[l - 1u] = i; }
     }
 }

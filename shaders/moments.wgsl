@@ -12,8 +12,7 @@
 
 const REC: u32 = 5u; // n, sum lo, sum hi, sumsq lo, sumsq hi
 
-// whole: unused by the shader (the host picks `moments_whole`), kept for the layout
-struct Params { n: u32, capacity: u32, kind: u32, use_bounds: u32, k: f32, whole: u32, _p1: u32, _p2: u32 }
+struct Params { n: u32, capacity: u32, kind: u32, use_bounds: u32, k: f32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read> params_in: Params;
 // parameters come in a storage buffer and are copied once per invocation (see gpu/buffers.rs)

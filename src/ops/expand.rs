@@ -5,7 +5,7 @@
 use super::{GpuPlane, RawKind, grid_px};
 use crate::cpu::expand::max_d2;
 use crate::error::{Error, Result};
-use crate::gpu::{Recorder, WG, grid_1d};
+use crate::gpu::{Buf, Recorder, WG, grid_1d};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -71,17 +71,12 @@ pub fn expand_labels_by(
             max_d2_lo: d2 as u32,
             max_d2_hi: (d2 >> 32) as u32,
         });
-        let o = rec.storage(labels.len() as u64 * 4);
-        rec.dispatch_at(
-            "expand",
+        out.push(pass_plane(
+            rec,
+            labels,
             "assign",
-            &[(0, &p), (1, &labels.buf), (4, &feature.buf), (5, &o)],
-            grid_px(labels),
-        )?;
-        out.push(GpuPlane {
-            buf: o,
-            ..labels.clone()
-        });
+            &[(0, &p), (1, &labels.buf), (4, &feature.buf)],
+        )?);
     }
     Ok(out)
 }
@@ -142,23 +137,35 @@ pub fn expand_shells(
             as_one: s.as_one as u32,
             _p: 0,
         });
-        let o = rec.storage(labels.len() as u64 * 4);
-        rec.dispatch_at(
-            "expand",
+        out.push(pass_plane(
+            rec,
+            labels,
             "shell",
             &[
                 (1, &labels.buf),
                 (4, &feature.buf),
-                (5, &o),
                 (6, &p),
                 (7, &exclude.buf),
             ],
-            grid_px(labels),
-        )?;
-        out.push(GpuPlane {
-            buf: o,
-            ..labels.clone()
-        });
+        )?);
     }
     Ok(out)
+}
+
+/// One per-pixel pass of `expand.wgsl` (`assign`, `shell`) writing a new u32 plane the size
+/// of `labels` at binding 5.
+fn pass_plane(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    entry: &'static str,
+    bufs: &[(u32, &Buf)],
+) -> Result<GpuPlane> {
+    let o = rec.storage(labels.len() as u64 * 4);
+    let mut bind = bufs.to_vec();
+    bind.push((5, &o));
+    rec.dispatch_at("expand", entry, &bind, grid_px(labels))?;
+    Ok(GpuPlane {
+        buf: o,
+        ..labels.clone()
+    })
 }

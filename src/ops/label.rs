@@ -28,7 +28,7 @@ pub fn first_pixels(rec: &mut Recorder, labels: &Labels, capacity: u32) -> Resul
     rec.dispatch_at(
         "label_final",
         "first_pixels",
-        &[(8, &p), (1, &labels.parent), (7, &lp.buf), (4, &first)],
+        &[(0, &p), (1, &labels.parent), (7, &lp.buf), (4, &first)],
         grid_px(lp),
     )?;
     Ok(first)

@@ -19,7 +19,7 @@ struct MomParams {
     kind: u32,
     use_bounds: u32,
     k: f32,
-    _whole: u32,
+    _p0: u32,
     _p1: u32,
     _p2: u32,
 }
