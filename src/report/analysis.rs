@@ -26,7 +26,7 @@ use super::fingerprint::{self, FilePrint};
 use super::outdir::{DONE, IMAGES, ResultsDir, StagedImage};
 use super::overlay;
 use super::samples::{SAMPLE_COLUMNS, Samples};
-use super::tables::{TABLES, Tables, UPTAKE_TABLE};
+use super::tables::{REJECTED_TABLE, TABLES, Tables, UPTAKE_TABLE};
 use super::tracking::{ImageTracking, Ready, TRACK_TABLES, XmlImage};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
@@ -288,13 +288,14 @@ struct FileEntry {
 }
 
 /// The top-level files; a folder in the place of one is refused before anything is written.
-const TOP_FILES: [&str; 8] = [
+const TOP_FILES: [&str; 9] = [
     TABLES[0],
     TABLES[1],
     TABLES[2],
     TRACK_TABLES[0],
     TRACK_TABLES[1],
     UPTAKE_TABLE,
+    REJECTED_TABLE,
     "summary.json",
     FAILURES,
 ];
@@ -606,6 +607,8 @@ impl Run<'_> {
                 combine(dir, t, &names)?;
                 written.push(PathBuf::from(t));
             }
+            combine(dir, REJECTED_TABLE, &names)?;
+            written.push(PathBuf::from(REJECTED_TABLE));
             if o.input.roles.uptake.is_some() {
                 combine(dir, UPTAKE_TABLE, &names)?;
                 written.push(PathBuf::from(UPTAKE_TABLE));

@@ -15,6 +15,9 @@ use crate::pipeline::migrasome::FrameResult;
 pub const TABLES: [&str; 3] = ["migrasomes.csv", "cells.csv", "frames.csv"];
 /// The uptake table (written with an uptake channel only), per image and combined.
 pub const UPTAKE_TABLE: &str = "uptake.csv";
+/// The candidates not counted, with the reason (the rejected QC picture as a table), per
+/// image and combined.
+pub const REJECTED_TABLE: &str = "rejected.csv";
 
 /// `cells.csv` while the movie runs (its rate columns filled in at the end).
 const CELLS_PART: &str = ".cells.part";
@@ -82,6 +85,7 @@ pub struct Tables {
     frames: Csv,
     /// `uptake.csv`, with an uptake channel.
     uptake: Option<Csv>,
+    rejected: Csv,
     channels: Vec<String>,
     cargo: Vec<String>,
     /// The sample sheet's values of this image (`condition`, `replicate`, metadata).
@@ -178,7 +182,20 @@ impl Tables {
             "puncta_intensity_sum",
             "body_area_um2"
         ];
+        let rh = fields![
+            "image",
+            "frame",
+            "z",
+            "x_um",
+            "y_um",
+            "area_um2",
+            "diameter_um",
+            "reason",
+            "elongation",
+            "tip_ratio"
+        ];
         Ok(Tables {
+            rejected: Csv::create(&dir.join(REJECTED_TABLE), &rh)?,
             uptake: if uptake {
                 Some(Csv::create(&dir.join(UPTAKE_TABLE), &uh)?)
             } else {
@@ -260,6 +277,26 @@ impl Tables {
             row.extend(self.sample.iter().cloned());
             self.cells.record(&row)?;
         }
+        for r in &f.rejected {
+            let s = &r.stats;
+            let reason = serde_json::to_value(r.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let row = fields![
+                image,
+                t,
+                z,
+                format!("{:.4}", s.centroid_x * pixel_um),
+                format!("{:.4}", s.centroid_y * pixel_um),
+                format!("{:.4}", s.area as f64 * a),
+                format!("{:.4}", s.equivalent_diameter() * pixel_um),
+                reason,
+                format!("{:.3}", r.shape.elongation()),
+                format!("{:.3}", r.shape.tip_ratio)
+            ];
+            self.rejected.record(&row)?;
+        }
         let n_m = f.migrasomes.len();
         let assigned = f.migrasomes.iter().filter(|m| m.cell_id != 0).count();
         let released = f.migrasomes.iter().filter(|m| m.released).count();
@@ -321,6 +358,7 @@ impl Tables {
         self.migrasomes.finish()?;
         self.cells.finish()?;
         self.frames.finish()?;
+        self.rejected.finish()?;
         if let Some(u) = self.uptake {
             u.finish()?;
         }

@@ -28,7 +28,9 @@ fn sample_runs_and_matches_its_truth() {
         "migrasomes.csv",
         "cells.csv",
         "frames.csv",
+        "rejected.csv",
         "summary.json",
+        "images/sample_migrasomes/rejected.csv",
         "images/sample_migrasomes/sample_migrasomes_cells.tif",
         "images/sample_migrasomes/sample_migrasomes_migrasomes.tif",
         "images/sample_migrasomes/sample_migrasomes_bodies.tif",
@@ -50,6 +52,11 @@ fn sample_runs_and_matches_its_truth() {
     assert_eq!(
         std::fs::read(out.join("migrasomes.csv")).unwrap(),
         std::fs::read(out.join("images/sample_migrasomes/migrasomes.csv")).unwrap()
+    );
+    // what was not counted, and why (nothing on the sample: its header only)
+    assert_eq!(
+        std::fs::read_to_string(out.join("rejected.csv")).unwrap(),
+        "image,frame,z,x_um,y_um,area_um2,diameter_um,reason,elongation,tip_ratio\n"
     );
     let truth = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample_truth");
     // the figures the README gives for the sample (31 of 32 found, none false)
@@ -105,17 +112,18 @@ fn synthetic_time_lapse() {
             .arg(&res)
             .args(["--qc-every", "0"]),
     );
-    // measured: 37 of 40 found, none false, count MAE 0.500, released 0.946. Two small
-    // migrasomes (0.42 and 0.74 µm) on a fiber loop that stays within 11 µm of its body are
-    // taken for protrusion tips (`fibers.protrusion_max_um`; before that rule: 39 of 40,
-    // MAE 0.167): the price of the rule that takes filopodium tips out (see the next test)
+    // measured: 39 of 40 found, none false, count MAE 0.167, released 0.923 (36 of 39).
+    // Two small migrasomes (0.42 and 0.74 µm) on a fiber loop that stays within 11 µm of its
+    // body were taken for protrusion tips (`fibers.protrusion_max_um`) until stop 20's fiber
+    // sites (`fibers.protrusion_sites_um`: two round candidates on faint shafts on one piece
+    // make it a fiber): 37 of 40, MAE 0.500, released 0.946 (35 of 37) before
     let r = evaluate(&truth, &res).unwrap();
     assert_eq!(r.frames, 2);
     assert_eq!(r.fp, 0);
-    assert!(r.f1 >= 0.961, "F1 {}", r.f1);
-    assert!(r.cell_count_mae <= 0.5, "MAE {}", r.cell_count_mae);
+    assert!(r.f1 >= 0.987, "F1 {}", r.f1);
+    assert!(r.cell_count_mae <= 0.167, "MAE {}", r.cell_count_mae);
     let released = r.released_accuracy.unwrap();
-    assert!(released >= 0.945, "released {released}");
+    assert!(released >= 0.923, "released {released}");
 }
 
 /// Filopodia with bright tips (`synth --filopodia 8`, seed 31, not used for tuning): a tip
@@ -200,19 +208,54 @@ fn independent_generator_field_with_defaults() {
     // 0.971, no false positive near a body; released 0.874 at stop 10, 0.913 with the
     // line-support fibers and fiber pieces (stop 12), 0.923 with the ridge halo left out of
     // the attachment fibers and pieces of 0.5 µm² (stop 14)
+    // the stop-20 fiber sites (`fibers.protrusion_sites_um`): 106 of 107 (two migrasomes 7 µm
+    // apart on one short fiber piece of cell 4 were called protrusion tips), MAE 0.25,
+    // released 0.925
     let r = evaluate(&field, &res).unwrap();
-    assert!(r.f1 >= 0.985, "F1 {}", r.f1);
-    assert!(r.recall >= 0.971, "recall {}", r.recall);
+    assert!(r.f1 >= 0.995, "F1 {}", r.f1);
+    assert!(r.recall >= 0.990, "recall {}", r.recall);
     assert_eq!(r.fp, 0, "false positives");
-    assert!(r.cell_count_mae <= 0.75, "MAE {}", r.cell_count_mae);
+    assert!(r.cell_count_mae <= 0.25, "MAE {}", r.cell_count_mae);
     assert!(r.cargo_accuracy.unwrap() >= 0.95, "{:?}", r.cargo_accuracy);
     let released = r.released_accuracy.unwrap();
-    assert!(released >= 0.923, "released {released}");
+    assert!(released >= 0.924, "released {released}");
     assert!(r.body_dice.unwrap() >= 0.970, "{:?}", r.body_dice);
     let near = r.fp_near_body_per_cell.unwrap();
     assert!(near <= 0.01, "false positives near bodies per cell {near}");
+    // what was not counted, and why: the rejected QC picture as a table
+    let rejected = std::fs::read_to_string(res.join("rejected.csv")).unwrap();
+    let reasons: Vec<String> = rejected
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(7).unwrap().to_string())
+        .collect();
+    for r in &reasons {
+        assert!(
+            [
+                "in_body_zone",
+                "too_small",
+                "too_large",
+                "elongated",
+                "protrusion_tip",
+                "faint"
+            ]
+            .contains(&r.as_str()),
+            "reason {r}"
+        );
+    }
+    // the one migrasome missed (truth 145.05, 83.01 µm) is among them, called a protrusion's
+    // tip (its tip ratio 0.22; its piece from the body holds no second round candidate)
+    let missed = rejected.lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        let (x, y): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+        f[7] == "protrusion_tip" && (x - 145.05).hypot(y - 83.01) < 0.5
+    });
+    assert!(
+        missed,
+        "the missed migrasome is not in rejected.csv as a tip"
+    );
     // the stop-10 fibers (plain ridge mask, no pieces): the same detections, fewer of them
-    // found attached (README, Released: measured 0.874; 0.875 with the stop-13 detections)
+    // found attached (README, Released: measured 0.874; 0.875 with the stop-13 detections, 0.877 with the stop-20 ones)
     let res_plain = dir.path().join("res_plain");
     run_ok(
         migrascope()

@@ -165,6 +165,12 @@ pub struct FiberParams {
     /// one is a migrasome on a short fiber). 0: off.
     pub protrusion_max_um: f64,
     pub protrusion_tip_max_um: f64,
+    /// A protrusion has one tip: two round candidates (passing the shape rules) at least
+    /// this far apart (µm, centroids) on one such short piece make it a retraction fiber
+    /// with migrasomes on it (a faint fiber breaks up within the protrusion length), not a
+    /// protrusion, unless the piece also holds an elongated candidate (a bright shaft broken
+    /// up at the spot threshold). 0: off.
+    pub protrusion_sites_um: f64,
     /// Width (µm) of the ring beyond a candidate's halo (outside the body zone) whose
     /// brightest ridge pixel, over the frame's fiber threshold, is the candidate's fiber
     /// contact: a fiber running into the migrasome there, or none. Along a track, a release
@@ -310,6 +316,7 @@ impl Default for FiberParams {
             min_piece_um2: 0.5,
             protrusion_max_um: 11.0,
             protrusion_tip_max_um: 0.75,
+            protrusion_sites_um: 2.0,
             contact_um: 0.5,
         }
     }
@@ -446,6 +453,11 @@ impl AnalyzeParams {
             (
                 "fibers.protrusion_tip_max_um",
                 self.fibers.protrusion_tip_max_um,
+                true,
+            ),
+            (
+                "fibers.protrusion_sites_um",
+                self.fibers.protrusion_sites_um,
                 true,
             ),
             ("fibers.contact_um", self.fibers.contact_um, false),
@@ -649,6 +661,8 @@ pub struct PxParams {
     pub protrusion_max: f64,
     /// Largest protrusion tip (equivalent diameter, px).
     pub protrusion_tip_max: f64,
+    /// Two round candidates this far apart (px) on a protrusion make it a fiber; 0: off.
+    pub protrusion_sites: f64,
     /// Uptake puncta (`--uptake`): threshold on the channel's difference of Gaussians, and
     /// the smallest punctum (px, at least 1).
     pub uptake_threshold: Rule,
@@ -768,6 +782,7 @@ impl PxParams {
             protrusion_root: px(p.cells.body_margin_um + PROTRUSION_ROOT_UM),
             protrusion_max: px(p.fibers.protrusion_max_um),
             protrusion_tip_max: px(p.fibers.protrusion_tip_max_um),
+            protrusion_sites: px(p.fibers.protrusion_sites_um),
             uptake_threshold: p.uptake.threshold,
             uptake_min_area: area(p.uptake.min_area_um2).max(1),
             uptake_edge_margin: px(p.uptake.edge_margin_um),

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::gpu::Recorder;
 use crate::ops::expand::expand_labels;
 use crate::ops::label::{KeepRule, component_any, label_components};
-use crate::ops::mask::{and_not, neither, or_nonzero};
+use crate::ops::mask::{and_mask, and_not, neither, or_nonzero};
 use crate::ops::measure::{PendingObjects, record_objects};
 use crate::ops::{GpuPlane, RawKind, filters, threshold::threshold_above};
 
@@ -130,7 +130,8 @@ pub(super) fn record(
             let from_body = component_any(rec, &pl, root)?;
             let beyond = and_not(rec, &pieces, far)?;
             let long = component_any(rec, &pl, &beyond)?;
-            Some(and_not(rec, &from_body, &long)?)
+            let short = and_not(rec, &from_body, &long)?;
+            Some(and_mask(rec, &pl.plane, &short)?)
         }
         None => None,
     };

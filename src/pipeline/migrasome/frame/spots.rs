@@ -157,8 +157,8 @@ pub(super) struct Context {
     pub shaft_peak: f64,
     /// The candidate lies on the network of fibers that reaches a body.
     pub attached: bool,
-    /// It lies on a protrusion (a short piece of ridge from a body): at its tip.
-    pub on_protrusion: bool,
+    /// The protrusion (a short piece of ridge from a body) it lies on (its label; 0: none).
+    pub protrusion: u32,
 }
 
 /// One candidate, measured.
@@ -208,7 +208,7 @@ impl Measured {
                     let attached = stats.channels[n_raw + 2].max >= 1.0;
                     let shaft_peak = stats.channels[n_raw + 1].max;
                     // the protrusion plane, measured last when protrusions are on
-                    let on_protrusion = stats.channels.get(n_raw + 3).is_some_and(|c| c.max >= 1.0);
+                    let protrusion = stats.channels.get(n_raw + 3).map_or(0, |c| c.max as u32);
                     stats.channels.truncate(n_raw);
                     Candidate {
                         stats,
@@ -216,7 +216,7 @@ impl Measured {
                             peak,
                             shaft_peak,
                             attached,
-                            on_protrusion,
+                            protrusion,
                         },
                     }
                 })
@@ -247,11 +247,26 @@ pub(super) fn judge(
         .iter()
         .zip(&cand_shapes)
         .map(|(c, sh)| {
-            judge_shape(c.stats.area, sh, &px.shape_rules).or((c.context.on_protrusion
+            judge_shape(c.stats.area, sh, &px.shape_rules).or((c.context.protrusion > 0
                 && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
                 .then_some(Reject::ProtrusionTip))
         })
         .collect();
+    // a protrusion has one tip (see `fiber_sites`)
+    if px.protrusion_sites > 0.0 {
+        let sites: Vec<Site> = candidates
+            .iter()
+            .zip(&cand_shapes)
+            .map(|(c, sh)| Site {
+                piece: c.context.protrusion,
+                shape: judge_shape(c.stats.area, sh, &px.shape_rules),
+                tip_ratio: sh.tip_ratio,
+                x: c.stats.centroid_x,
+                y: c.stats.centroid_y,
+            })
+            .collect();
+        fiber_sites(&sites, px.protrusion_sites, &mut verdicts);
+    }
     // a bright protrusion breaks into fragments at the spot threshold: a round candidate
     // beside a fragment (too small or elongated) nearly as bright as itself is its tip
     let fragments: Vec<usize> = (0..candidates.len())
@@ -281,6 +296,55 @@ pub(super) fn judge(
         verdicts,
         peaks,
         faint_floor,
+    }
+}
+
+/// A candidate for [`fiber_sites`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Site {
+    /// The protrusion it lies on (0: none).
+    pub piece: u32,
+    /// Its verdict by shape alone (`None`: round and of a migrasome's size).
+    pub shape: Option<Reject>,
+    /// Its shaft over its peak (`shape::Shape::tip_ratio`).
+    pub tip_ratio: f64,
+    /// Centroid (px).
+    pub x: f64,
+    pub y: f64,
+}
+
+/// A site on a fiber has a shaft at most this bright against its peak: retraction fibers are
+/// 0.1-0.3 of a migrasome's brightness, a filopodium's shaft nearly as bright as its tip (the
+/// tips that `fiber_sites` counted on `synth --filopodia` seed 101 where two filopodia cross
+/// had 0.33-0.38; the migrasomes it found on independent fields 11-40, 0.06-0.24).
+pub(super) const FIBER_SITE_MAX_TIP_RATIO: f64 = 0.3;
+
+/// A protrusion has one tip: a short piece of ridge from a body that holds two round
+/// candidates on a faint shaft ([`FIBER_SITE_MAX_TIP_RATIO`]) at least `separation` px apart
+/// is a retraction fiber with migrasomes on it (a faint fiber breaks up within the
+/// protrusion length), unless it also holds an elongated candidate (a bright protrusion's
+/// shaft broken up at the spot threshold). Its round candidates on a faint shaft called
+/// protrusion tips are counted again (`verdicts` set to `None`).
+pub(super) fn fiber_sites(sites: &[Site], separation: f64, verdicts: &mut [Option<Reject>]) {
+    let shafts: std::collections::HashSet<u32> = sites
+        .iter()
+        .filter(|s| s.piece > 0 && s.shape == Some(Reject::Elongated))
+        .map(|s| s.piece)
+        .collect();
+    let round: Vec<usize> = (0..sites.len())
+        .filter(|&i| sites[i].piece > 0 && sites[i].shape.is_none())
+        .filter(|&i| sites[i].tip_ratio <= FIBER_SITE_MAX_TIP_RATIO)
+        .filter(|&i| !shafts.contains(&sites[i].piece))
+        .collect();
+    for &i in &round {
+        let a = &sites[i];
+        let fiber = round.iter().any(|&j| {
+            let b = &sites[j];
+            b.piece == a.piece && (b.x - a.x).hypot(b.y - a.y) >= separation
+        });
+        if fiber && verdicts[i] == Some(Reject::ProtrusionTip) {
+            verdicts[i] = None;
+        }
     }
 }
 
@@ -510,6 +574,62 @@ mod tests {
         let after = persist(&cands, &mut v, none, &next, 10.0);
         assert_eq!(v, [tip, None]);
         assert_eq!(after.len(), 1);
+    }
+
+    #[test]
+    fn a_protrusion_with_two_round_candidates_apart_is_a_fiber() {
+        let tip = Some(Reject::ProtrusionTip);
+        let site = |piece, shape, x| Site {
+            piece,
+            shape,
+            tip_ratio: 0.1,
+            x,
+            y: 50.0,
+        };
+        // piece 1: two round candidates 20 px apart, both called tips -> both counted;
+        // piece 2: two round ones 5 px apart (one blob split) -> still tips;
+        // piece 3: two round ones apart but also an elongated fragment (a bright shaft);
+        // piece 0: not on a protrusion
+        let sites = [
+            site(1, None, 0.0),
+            site(1, None, 20.0),
+            site(2, None, 100.0),
+            site(2, None, 105.0),
+            site(3, None, 200.0),
+            site(3, None, 230.0),
+            site(3, Some(Reject::Elongated), 215.0),
+            site(0, None, 300.0),
+        ];
+        let mut v = [tip, tip, tip, tip, tip, tip, Some(Reject::Elongated), None];
+        fiber_sites(&sites, 10.0, &mut v);
+        assert_eq!(
+            v,
+            [
+                None,
+                None,
+                tip,
+                tip,
+                tip,
+                tip,
+                Some(Reject::Elongated),
+                None
+            ]
+        );
+        // only a tip verdict is lifted: a faint candidate stays faint
+        let mut v = [Some(Reject::Faint), tip];
+        fiber_sites(&sites[..2], 10.0, &mut v);
+        assert_eq!(v, [Some(Reject::Faint), None]);
+        // two filopodia crossing: tips on shafts nearly as bright as themselves stay tips
+        let bright = [
+            Site {
+                tip_ratio: 0.35,
+                ..sites[0]
+            },
+            sites[1],
+        ];
+        let mut v = [tip, tip];
+        fiber_sites(&bright, 10.0, &mut v);
+        assert_eq!(v, [tip, tip]);
     }
 
     #[test]
