@@ -189,13 +189,16 @@ fn border_plateau_without_an_edge_is_no_body() {
 /// below the body floor (raised by the uneven illumination), so its nucleus holds no region
 /// and its puncta and edge count as migrasomes. With `cells.body_orphan_floor` (0.5, the
 /// default) it gets its body at half the floor. Measured: F1 0.954 and body Dice 0.889 with
-/// it, 0.927 and 0.844 without (README, Accuracy).
+/// it, 0.927 and 0.844 without (README, Accuracy). Stop 20 cost this seed two false positives
+/// (F1 0.943: the fiber sites count a filopodium's tip whose piece joins another's, and a
+/// candidate on the edge of a dim body the mask leaves out) and one more with the 3 µm local
+/// body level (F1 0.937, Dice 0.894), which took out false ones on independent fields.
 #[test]
 fn dim_body_below_the_floor_grows_from_its_nucleus() {
     let score = |extra: &[&str]| realism_score("102", "senescent", extra);
     let (dice, f1) = score(&[]);
-    assert!(dice >= 0.885, "body Dice {dice}");
-    assert!(f1 >= 0.95, "F1 {f1}");
+    assert!(dice >= 0.89, "body Dice {dice}");
+    assert!(f1 >= 0.935, "F1 {f1}");
     let (dice_off, f1_off) = score(&["--set", "cells.body_orphan_floor=0"]);
     assert!(
         dice_off < 0.85,
