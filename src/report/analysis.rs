@@ -603,12 +603,10 @@ impl Run<'_> {
         let mut written = Vec::new();
         let names: Vec<&str> = self.done.iter().map(|d| d.name.as_str()).collect();
         if !names.is_empty() {
-            for t in TABLES.iter().chain(&TRACK_TABLES) {
+            for t in TABLES.iter().chain(&TRACK_TABLES).chain([&REJECTED_TABLE]) {
                 combine(dir, t, &names)?;
                 written.push(PathBuf::from(t));
             }
-            combine(dir, REJECTED_TABLE, &names)?;
-            written.push(PathBuf::from(REJECTED_TABLE));
             if o.input.roles.uptake.is_some() {
                 combine(dir, UPTAKE_TABLE, &names)?;
                 written.push(PathBuf::from(UPTAKE_TABLE));

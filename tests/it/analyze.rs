@@ -208,8 +208,8 @@ fn independent_generator_field_with_defaults() {
     // 0.971, no false positive near a body; released 0.874 at stop 10, 0.913 with the
     // line-support fibers and fiber pieces (stop 12), 0.923 with the ridge halo left out of
     // the attachment fibers and pieces of 0.5 µm² (stop 14)
-    // the stop-20 fiber sites (`fibers.protrusion_sites_um`): 106 of 107 (two migrasomes 7 µm
-    // apart on one short fiber piece of cell 4 were called protrusion tips), MAE 0.25,
+    // the stop-20 fiber sites (`fibers.protrusion_sites_um`): 106 of 107 (two migrasomes 8 µm
+    // apart on one short fiber piece of cell 4 had been called protrusion tips), MAE 0.25,
     // released 0.925
     let r = evaluate(&field, &res).unwrap();
     assert!(r.f1 >= 0.995, "F1 {}", r.f1);
@@ -255,7 +255,8 @@ fn independent_generator_field_with_defaults() {
         "the missed migrasome is not in rejected.csv as a tip"
     );
     // the stop-10 fibers (plain ridge mask, no pieces): the same detections, fewer of them
-    // found attached (README, Released: measured 0.874; 0.875 with the stop-13 detections, 0.877 with the stop-20 ones)
+    // found attached (README, Released: measured 0.874; 0.875 with the stop-13 detections,
+    // 0.877 with the stop-20 ones)
     let res_plain = dir.path().join("res_plain");
     run_ok(
         migrascope()

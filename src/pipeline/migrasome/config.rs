@@ -168,7 +168,8 @@ pub struct FiberParams {
     /// one is a migrasome on a short fiber). 0: off.
     pub protrusion_max_um: f64,
     pub protrusion_tip_max_um: f64,
-    /// A protrusion has one tip: two round candidates (passing the shape rules) at least
+    /// A protrusion has one tip: two round candidates (passing the shape rules) on faint
+    /// shafts (tip ratio at most 0.3, `frame::spots::FIBER_SITE_MAX_TIP_RATIO`) at least
     /// this far apart (µm, centroids) on one such short piece make it a retraction fiber
     /// with migrasomes on it (a faint fiber breaks up within the protrusion length), not a
     /// protrusion, unless the piece also holds an elongated candidate (a bright shaft broken

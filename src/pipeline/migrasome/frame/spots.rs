@@ -243,11 +243,17 @@ pub(super) fn judge(
         let (pk, shaft) = (peak(c), c.context.shaft_peak - level(c));
         sh.tip_ratio = if pk > 0.0 { shaft.max(0.0) / pk } else { 0.0 };
     }
-    let mut verdicts: Vec<Option<Reject>> = candidates
+    // the verdict by shape alone, then a small candidate on a protrusion is its tip
+    let by_shape: Vec<Option<Reject>> = candidates
         .iter()
         .zip(&cand_shapes)
-        .map(|(c, sh)| {
-            judge_shape(c.stats.area, sh, &px.shape_rules).or((c.context.protrusion > 0
+        .map(|(c, sh)| judge_shape(c.stats.area, sh, &px.shape_rules))
+        .collect();
+    let mut verdicts: Vec<Option<Reject>> = candidates
+        .iter()
+        .zip(&by_shape)
+        .map(|(c, v)| {
+            v.or((c.context.protrusion > 0
                 && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
                 .then_some(Reject::ProtrusionTip))
         })
@@ -257,9 +263,10 @@ pub(super) fn judge(
         let sites: Vec<Site> = candidates
             .iter()
             .zip(&cand_shapes)
-            .map(|(c, sh)| Site {
+            .zip(&by_shape)
+            .map(|((c, sh), &shape)| Site {
                 piece: c.context.protrusion,
-                shape: judge_shape(c.stats.area, sh, &px.shape_rules),
+                shape,
                 tip_ratio: sh.tip_ratio,
                 x: c.stats.centroid_x,
                 y: c.stats.centroid_y,
