@@ -15,30 +15,45 @@ struct MorphParams {
     width: u32,
     height: u32,
     radius: u32,
-    _p: u32,
+    /// The sparse-table level a `span_*` pass builds.
+    level: u32,
 }
 
-fn disk_op(
-    rec: &mut Recorder,
-    img: &GpuPlane,
-    radius: u32,
-    entry: &'static str,
-) -> Result<GpuPlane> {
+/// Erosion (`take_max` false) or dilation with a disk: the row sparse table's levels (up to
+/// the longest footprint row, clipped to the image width), then one pass over the footprint
+/// rows (see `morphology.wgsl`).
+fn disk_op(rec: &mut Recorder, img: &GpuPlane, radius: u32, take_max: bool) -> Result<GpuPlane> {
+    let entry = if take_max { "dilate" } else { "erode" };
     if img.kind != RawKind::F32 {
         return Err(Error::invalid(format!("{entry} needs an f32 image")));
     }
     let hw = rec.upload(&disk_half_widths(radius as usize));
-    let p = rec.params(&MorphParams {
-        width: img.width,
-        height: img.height,
-        radius,
-        _p: 0,
-    });
+    let longest = (2 * radius as u64 + 1).min(img.width as u64);
+    let levels = longest.ilog2();
+    let table = rec.storage(levels as u64 * img.len() as u64 * 4);
+    let params = |rec: &mut Recorder, level: u32| {
+        rec.params(&MorphParams {
+            width: img.width,
+            height: img.height,
+            radius,
+            level,
+        })
+    };
+    for level in 1..=levels {
+        let p = params(rec, level);
+        rec.dispatch_at(
+            "morphology",
+            if take_max { "span_max" } else { "span_min" },
+            &[(0, &p), (1, &img.buf), (4, &table)],
+            grid_px(img),
+        )?;
+    }
+    let p = params(rec, 0);
     let out = rec.storage(img.len() as u64 * 4);
     rec.dispatch(
         "morphology",
         entry,
-        &[&p, &img.buf, &hw, &out],
+        &[&p, &img.buf, &hw, &out, &table],
         grid_px(img),
     )?;
     Ok(GpuPlane {
@@ -49,12 +64,12 @@ fn disk_op(
 
 /// `skimage.morphology.erosion(img, disk(radius))`.
 pub fn erosion(rec: &mut Recorder, img: &GpuPlane, radius: u32) -> Result<GpuPlane> {
-    disk_op(rec, img, radius, "erode")
+    disk_op(rec, img, radius, false)
 }
 
 /// `skimage.morphology.dilation(img, disk(radius))`.
 pub fn dilation(rec: &mut Recorder, img: &GpuPlane, radius: u32) -> Result<GpuPlane> {
-    disk_op(rec, img, radius, "dilate")
+    disk_op(rec, img, radius, true)
 }
 
 /// `skimage.morphology.opening(img, disk(radius))`.
