@@ -1,6 +1,15 @@
-//! Stage "assignment" (host): each counted candidate becomes a migrasome of the cell whose
-//! territory holds its centroid, released unless it lies on a network that reaches a body,
-//! cargo-positive per channel against its local background; cells get their counts.
+//! Stage "assignment" (host): each counted candidate becomes a migrasome, released unless it
+//! lies on a network that reaches a body, cargo-positive per channel against its local
+//! background; cells get their counts.
+//!
+//! Whose migrasome: an attached one belongs to the cell whose body is nearest along the
+//! network of fibers it lies on (the cell that pulled the fiber: a fiber runs tens of µm, past
+//! the territories of other cells, and networks of neighbouring cells touch); the body
+//! pixel reached first carries its territory's cell (none for a body cut by the border
+//! without its nucleus). A released one, and an attached one whose network reaches no body
+//! (a long fiber piece alone), belong to the cell whose territory holds its centroid.
+//! On independent fields 11-60, 30 counted migrasomes went to another cell (or to none) by
+//! territory alone, 7 along the network.
 
 use crate::ops::measure::ObjectStats;
 
@@ -30,6 +39,9 @@ pub(super) struct Found<'a> {
     pub cells: CellObjects,
     /// Territory label image.
     pub territory: &'a [u32],
+    /// Body label image, and the fiber network (nonzero on it).
+    pub bodies: &'a [u32],
+    pub network: &'a [u32],
     pub width: usize,
     pub height: usize,
 }
@@ -41,6 +53,7 @@ pub(super) fn assign(
     px: &PxParams,
 ) -> (Vec<Cell>, Vec<Migrasome>, Vec<Rejected>) {
     let (w, h) = (f.width, f.height);
+    let owner = nearest_body_along(f.network, f.bodies, f.territory, w, h);
     let mut rejected = Vec::new();
     let mut migrasomes = Vec::new();
     for ((c, shape), verdict) in f.candidates.into_iter().zip(f.shapes).zip(f.verdicts) {
@@ -59,7 +72,11 @@ pub(super) fn assign(
             stats.centroid_x.round() as usize,
             stats.centroid_y.round() as usize,
         );
-        let cell_id = f.territory[cy.min(h - 1) * w + cx.min(w - 1)];
+        let at = cy.min(h - 1) * w + cx.min(w - 1);
+        let cell_id = match owner[at] {
+            Some(cell) if c.context.attached => cell,
+            _ => f.territory[at],
+        };
         let cargo = roles
             .cargo
             .iter()
@@ -89,6 +106,71 @@ pub(super) fn assign(
     }
     let cells = cells_of(&f.cells, roles, &migrasomes);
     (cells, migrasomes, rejected)
+}
+
+/// Per pixel of the network: the cell (territory label) of the body pixel nearest along the
+/// network (8-connected steps outside the bodies, 1 and sqrt 2 long, as 10 and 14; ties to
+/// the body pixel found first), or `None` off the network and where it reaches no body.
+/// Dijkstra from every body pixel at a body's edge on the network.
+pub(super) fn nearest_body_along(
+    network: &[u32],
+    bodies: &[u32],
+    territory: &[u32],
+    w: usize,
+    h: usize,
+) -> Vec<Option<u32>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let n = w * h;
+    let mut dist = vec![u32::MAX; n];
+    let mut owner: Vec<Option<u32>> = vec![None; n];
+    let mut heap = BinaryHeap::new();
+    let neighbours = |i: usize| {
+        let (x, y) = ((i % w) as isize, (i / w) as isize);
+        [
+            (-1, -1),
+            (0, -1),
+            (1, -1),
+            (-1, 0),
+            (1, 0),
+            (-1, 1),
+            (0, 1),
+            (1, 1),
+        ]
+        .into_iter()
+        .filter_map(move |(dx, dy): (isize, isize)| {
+            let (nx, ny) = (x + dx, y + dy);
+            (nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h).then(|| {
+                (
+                    ny as usize * w + nx as usize,
+                    if dx != 0 && dy != 0 { 14 } else { 10 },
+                )
+            })
+        })
+    };
+    let open = |j: usize| network[j] != 0 && bodies[j] == 0;
+    for i in 0..n {
+        if bodies[i] != 0 {
+            owner[i] = Some(territory[i]);
+            if network[i] != 0 && neighbours(i).any(|(j, _)| open(j)) {
+                dist[i] = 0;
+                heap.push(Reverse((0u32, i)));
+            }
+        }
+    }
+    while let Some(Reverse((d, i))) = heap.pop() {
+        if d > dist[i] {
+            continue;
+        }
+        for (j, step) in neighbours(i) {
+            if open(j) && d + step < dist[j] {
+                dist[j] = d + step;
+                owner[j] = owner[i];
+                heap.push(Reverse((d + step, j)));
+            }
+        }
+    }
+    owner
 }
 
 /// One cell per seed (nucleus, or body without a nuclei channel), with its counts.
@@ -135,4 +217,53 @@ fn cells_of(objects: &CellObjects, roles: &Roles, migrasomes: &[Migrasome]) -> V
         }
     }
     cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest_body_along;
+
+    /// Two bodies (cells 1 and 2) joined by a fiber along row 8, and a hook from its right
+    /// end up and back left along row 1: the hook's end lies nearer to body 1 as the crow
+    /// flies, nearer to body 2 along the fiber.
+    #[test]
+    fn a_fiber_belongs_to_the_body_nearest_along_it() {
+        let (w, h) = (30, 10);
+        let mut bodies = vec![0u32; w * h];
+        let mut territory = vec![0u32; w * h];
+        let mut network = vec![0u32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                territory[i] = if x < 15 { 1 } else { 2 };
+                if x < 3 {
+                    bodies[i] = 1;
+                }
+                if x >= 27 && y >= 5 {
+                    bodies[i] = 2;
+                }
+                let fiber = (y == 8 && (3..27).contains(&x))
+                    || (x == 25 && (1..=8).contains(&y))
+                    || (y == 1 && (12..=25).contains(&x));
+                if fiber || bodies[i] != 0 {
+                    network[i] = 1;
+                }
+            }
+        }
+        let owner = nearest_body_along(&network, &bodies, &territory, w, h);
+        assert_eq!(owner[w + 12], Some(2), "the hook's end");
+        assert_eq!(owner[8 * w + 10], Some(1), "the fiber near body 1");
+        assert_eq!(owner[8 * w + 24], Some(2), "the fiber near body 2");
+        assert_eq!(owner[5 * w + 10], None, "off the network");
+        assert_eq!(owner[3 * w + 1], Some(1), "a body pixel: its own cell");
+        // a body of no cell (cut by the border without its nucleus) claims its fibers too
+        for i in 0..w * h {
+            if bodies[i] == 2 {
+                territory[i] = 0;
+            }
+        }
+        let owner = nearest_body_along(&network, &bodies, &territory, w, h);
+        assert_eq!(owner[w + 12], Some(0));
+        assert_eq!(owner[8 * w + 10], Some(1));
+    }
 }

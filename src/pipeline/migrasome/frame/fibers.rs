@@ -30,6 +30,9 @@ use super::{Capacities, Thresholds};
 pub(super) struct FiberPlanes {
     /// 1 on network components that reach a body (u32).
     pub attached: GpuPlane,
+    /// The network itself (fibers, bodies and candidates grown by the fiber distance; u32,
+    /// nonzero on it): the assignment follows it from a migrasome to the nearest body.
+    pub network: GpuPlane,
     /// The membrane value of the nearest shaft pixel within reach, else 0 (f32).
     pub shaft_near: GpuPlane,
     /// With protrusions on: 1 on the pieces of fiber (and the spots on them) that are
@@ -84,6 +87,7 @@ pub(super) fn record(
     let net = or_nonzero(rec, &net, spots)?;
     let net = expand_labels(rec, &net, px.fiber_distance)?;
     let nl = label_components(rec, &net, 8)?;
+    let network = net;
     // the shaft starts beyond the halo too: inside it the ridge image is the candidate's own
     // rim, and the membrane there its own blurred skirt (with the blurred edge alone left out,
     // 7 of the 27 migrasomes missed on independent fields 11-25 were called protrusion tips
@@ -146,6 +150,7 @@ pub(super) fn record(
     let shaft_near = expand_labels(rec, &shaft_bits, px.shaft_reach() as f64)?;
     Ok(FiberPlanes {
         attached,
+        network,
         pieces,
         protrusion,
         shaft_near: GpuPlane {

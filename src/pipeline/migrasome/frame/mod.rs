@@ -246,6 +246,7 @@ struct Pending2 {
     territory_rb: Readback,
     candidates_rb: Readback,
     bodies_rb: Readback,
+    network_rb: Readback,
     in_body_zone_rb: Readback,
     /// The uptake puncta, the deep body labels and the threshold.
     uptake: Option<uptake::PendingUptake>,
@@ -584,6 +585,7 @@ fn record_rest(
         territory_rb: rec.readback(&cell_planes.territory.buf, 0, n),
         candidates_rb: rec.readback(&candidates.labels.buf, 0, n),
         bodies_rb: rec.readback(&cell_planes.bodies.buf, 0, n),
+        network_rb: rec.readback(&fiber_planes.network.buf, 0, n),
         in_body_zone_rb: rec.readback(&spot_planes.in_body_zone.buf, 0, n),
         candidates,
         cargo,
@@ -665,6 +667,8 @@ fn finish(
         .collect();
     let next = spots::persist(&blobs, &mut verdicts, faint, prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
+    let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
+    let network: Vec<u32> = p.network_rb.wait_as(gpu)?;
     let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {
             candidates,
@@ -678,13 +682,14 @@ fn finish(
             tips: &tips,
             cells: cell_objects,
             territory: &territory,
+            bodies: &bodies,
+            network: &network,
             width: w,
             height: h,
         },
         roles,
         px,
     );
-    let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
     let uptake = match uptake_objects {
         Some((objects, threshold)) => {
             let (puncta, per_cell) = uptake::assign(
