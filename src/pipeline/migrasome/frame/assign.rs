@@ -53,7 +53,11 @@ pub(super) fn assign(
     px: &PxParams,
 ) -> (Vec<Cell>, Vec<Migrasome>, Vec<Rejected>) {
     let (w, h) = (f.width, f.height);
-    let owner = nearest_body_along(f.network, f.bodies, f.territory, w, h);
+    let owner = if f.candidates.iter().any(|c| c.context.attached) {
+        nearest_body_along(f.network, f.bodies, f.territory, w, h)
+    } else {
+        Vec::new()
+    };
     let mut rejected = Vec::new();
     let mut migrasomes = Vec::new();
     for ((c, shape), verdict) in f.candidates.into_iter().zip(f.shapes).zip(f.verdicts) {
@@ -73,8 +77,8 @@ pub(super) fn assign(
             stats.centroid_y.round() as usize,
         );
         let at = cy.min(h - 1) * w + cx.min(w - 1);
-        let cell_id = match owner[at] {
-            Some(cell) if c.context.attached => cell,
+        let cell_id = match owner.get(at) {
+            Some(&cell) if c.context.attached && cell != UNREACHED => cell,
             _ => f.territory[at],
         };
         let cargo = roles
@@ -108,22 +112,29 @@ pub(super) fn assign(
     (cells, migrasomes, rejected)
 }
 
-/// Per pixel of the network: the cell (territory label) of the body pixel nearest along the
-/// network (8-connected steps outside the bodies, 1 and sqrt 2 long, as 10 and 14; ties to
-/// the body pixel found first), or `None` off the network and where it reaches no body.
-/// Dijkstra from every body pixel at a body's edge on the network.
+/// `nearest_body_along`'s value off the network and where it reaches no body.
+const UNREACHED: u32 = u32::MAX;
+
+/// Per pixel of the network: the cell of the body pixel nearest along the network
+/// (8-connected steps outside the bodies, 1 and sqrt 2 long, as 10 and 14; ties to the
+/// lowest distance, then pixel index, popped first), or [`UNREACHED`] off the network and
+/// where it reaches no body. A body pixel's cell is its territory's (a body shared by
+/// touching cells is split between them; one cut by the border without its nucleus is no
+/// cell's). Taking a body's one nucleus instead, where it holds one, changed one migrasome on
+/// independent fields 11-70 and put it wrong: the nucleus of a cell touching that body lay
+/// outside the body mask. Dijkstra from every body pixel at a body's edge on the network.
 pub(super) fn nearest_body_along(
     network: &[u32],
     bodies: &[u32],
     territory: &[u32],
     w: usize,
     h: usize,
-) -> Vec<Option<u32>> {
+) -> Vec<u32> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let n = w * h;
     let mut dist = vec![u32::MAX; n];
-    let mut owner: Vec<Option<u32>> = vec![None; n];
+    let mut owner = vec![UNREACHED; n];
     let mut heap = BinaryHeap::new();
     let neighbours = |i: usize| {
         let (x, y) = ((i % w) as isize, (i / w) as isize);
@@ -151,7 +162,7 @@ pub(super) fn nearest_body_along(
     let open = |j: usize| network[j] != 0 && bodies[j] == 0;
     for i in 0..n {
         if bodies[i] != 0 {
-            owner[i] = Some(territory[i]);
+            owner[i] = territory[i];
             if network[i] != 0 && neighbours(i).any(|(j, _)| open(j)) {
                 dist[i] = 0;
                 heap.push(Reverse((0u32, i)));
@@ -221,7 +232,7 @@ fn cells_of(objects: &CellObjects, roles: &Roles, migrasomes: &[Migrasome]) -> V
 
 #[cfg(test)]
 mod tests {
-    use super::nearest_body_along;
+    use super::{UNREACHED, nearest_body_along};
 
     /// Two bodies (cells 1 and 2) joined by a fiber along row 8, and a hook from its right
     /// end up and back left along row 1: the hook's end lies nearer to body 1 as the crow
@@ -251,11 +262,11 @@ mod tests {
             }
         }
         let owner = nearest_body_along(&network, &bodies, &territory, w, h);
-        assert_eq!(owner[w + 12], Some(2), "the hook's end");
-        assert_eq!(owner[8 * w + 10], Some(1), "the fiber near body 1");
-        assert_eq!(owner[8 * w + 24], Some(2), "the fiber near body 2");
-        assert_eq!(owner[5 * w + 10], None, "off the network");
-        assert_eq!(owner[3 * w + 1], Some(1), "a body pixel: its own cell");
+        assert_eq!(owner[w + 12], 2, "the hook's end");
+        assert_eq!(owner[8 * w + 10], 1, "the fiber near body 1");
+        assert_eq!(owner[8 * w + 24], 2, "the fiber near body 2");
+        assert_eq!(owner[5 * w + 10], UNREACHED, "off the network");
+        assert_eq!(owner[3 * w + 1], 1, "a body pixel: its own cell");
         // a body of no cell (cut by the border without its nucleus) claims its fibers too
         for i in 0..w * h {
             if bodies[i] == 2 {
@@ -263,7 +274,7 @@ mod tests {
             }
         }
         let owner = nearest_body_along(&network, &bodies, &territory, w, h);
-        assert_eq!(owner[w + 12], Some(0));
-        assert_eq!(owner[8 * w + 10], Some(1));
+        assert_eq!(owner[w + 12], 0);
+        assert_eq!(owner[8 * w + 10], 1);
     }
 }
