@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use migrascope::evaluate::evaluate;
+use migrascope::evaluate::{Table, evaluate};
 
 use crate::harness::{one_error_line, run_ok};
 
@@ -283,22 +283,6 @@ fn independent_generator_field_with_defaults() {
     );
 }
 
-/// Rows of a results CSV (plain numeric fields, no quoting) as maps from column to value.
-fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .zip(l.split(','))
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 /// Migrasomes out on a cell's fiber, 35-45 µm from its nucleus and nearer where a border
 /// cell's body leaves the field (independent seed 28: that cell's nucleus is 9 µm beyond
 /// the border): they are the cell's whose body the fiber network reaches first, not the
@@ -312,20 +296,31 @@ fn migrasomes_on_a_fiber_belong_to_the_cell_it_reaches() {
     assert_eq!(r.fp, 0, "false positives");
     assert!(r.fn_ <= 1, "missed {}", r.fn_);
     assert!(r.cell_count_mae <= 0.34, "count MAE {}", r.cell_count_mae);
-    let num = |row: &std::collections::HashMap<String, String>, k: &str| -> f64 {
-        row[k].parse().unwrap()
-    };
     // the cell whose nucleus is at (115.5, 103.7) µm
-    let cells = csv_rows(&res.join("cells.csv"));
-    let own = cells
-        .iter()
-        .find(|c| (num(c, "x_um") - 115.5).abs() < 1.0 && (num(c, "y_um") - 103.7).abs() < 1.0)
-        .expect("the cell at (115.5, 103.7) um")["cell_id"]
-        .clone();
-    let out_there: Vec<_> = csv_rows(&res.join("migrasomes.csv"))
-        .into_iter()
-        .filter(|m| {
-            (145.0..157.0).contains(&num(m, "x_um")) && (75.0..100.0).contains(&num(m, "y_um"))
+    let cells = Table::read(&res.join("cells.csv")).unwrap();
+    let (cx, cy, cid) = (
+        cells.col("x_um").unwrap(),
+        cells.col("y_um").unwrap(),
+        cells.col("cell_id").unwrap(),
+    );
+    let own = (0..cells.rows.len())
+        .find(|&r| {
+            (cells.num(r, cx).unwrap() - 115.5).abs() < 1.0
+                && (cells.num(r, cy).unwrap() - 103.7).abs() < 1.0
+        })
+        .map(|r| cells.text(r, cid).to_string())
+        .expect("the cell at (115.5, 103.7) um");
+    let m = Table::read(&res.join("migrasomes.csv")).unwrap();
+    let (x, y, cell, released) = (
+        m.col("x_um").unwrap(),
+        m.col("y_um").unwrap(),
+        m.col("cell_id").unwrap(),
+        m.col("released").unwrap(),
+    );
+    let out_there: Vec<usize> = (0..m.rows.len())
+        .filter(|&r| {
+            (145.0..157.0).contains(&m.num(r, x).unwrap())
+                && (75.0..100.0).contains(&m.num(r, y).unwrap())
         })
         .collect();
     assert!(
@@ -333,9 +328,10 @@ fn migrasomes_on_a_fiber_belong_to_the_cell_it_reaches() {
         "{} found out on the fiber",
         out_there.len()
     );
-    for m in &out_there {
-        assert_eq!(m["released"], "0", "attached");
-        assert_eq!(m["cell_id"], own, "at ({}, {})", m["x_um"], m["y_um"]);
+    for &r in &out_there {
+        let at = (m.text(r, x), m.text(r, y));
+        assert!(!m.flag(r, released).unwrap(), "attached at {at:?}");
+        assert_eq!(m.text(r, cell), own, "at {at:?}");
     }
 }
 
@@ -447,7 +443,6 @@ fn particles_bad_input_is_exactly_one_line() {
 /// so do the scores against the sample's truth (its names adapted the same way).
 #[test]
 fn names_with_commas_quotes_and_accents_round_trip() {
-    use migrascope::evaluate::Table;
     use migrascope::io::{OpenOptions, StackReader, StackWriter, WriteFlavor, WriteSpec};
 
     const IMAGE: &str = "run 1, \"best\" Zürich";

@@ -87,7 +87,6 @@ pub(super) fn record(
     let net = or_nonzero(rec, &net, spots)?;
     let net = expand_labels(rec, &net, px.fiber_distance)?;
     let nl = label_components(rec, &net, 8)?;
-    let network = net;
     // the shaft starts beyond the halo too: inside it the ridge image is the candidate's own
     // rim, and the membrane there its own blurred skirt (with the blurred edge alone left out,
     // 7 of the 27 migrasomes missed on independent fields 11-25 were called protrusion tips
@@ -150,7 +149,7 @@ pub(super) fn record(
     let shaft_near = expand_labels(rec, &shaft_bits, px.shaft_reach() as f64)?;
     Ok(FiberPlanes {
         attached,
-        network,
+        network: net,
         pieces,
         protrusion,
         shaft_near: GpuPlane {
