@@ -213,14 +213,18 @@ fn independent_generator_field_with_defaults() {
     // the stop-20 fiber sites (`fibers.protrusion_sites_um`): 106 of 107 (two migrasomes 8 µm
     // apart on one short fiber piece of cell 4 had been called protrusion tips), MAE 0.25,
     // released 0.925
+    // stop 22: cargo 0.953 -> 1.000 (`cargo.k` 3 -> 1: the five Tom20-positive migrasomes
+    // missed had means 2.3-2.9 background SDs above it), released 0.925 -> 0.962 (the
+    // network grown by 0.5 µm instead of 0.3: faint fibers that stop short of a candidate's
+    // halo, chains of migrasomes along one fiber)
     let r = evaluate(&field, &res).unwrap();
     assert!(r.f1 >= 0.995, "F1 {}", r.f1);
     assert!(r.recall >= 0.990, "recall {}", r.recall);
     assert_eq!(r.fp, 0, "false positives");
     assert!(r.cell_count_mae <= 0.25, "MAE {}", r.cell_count_mae);
-    assert!(r.cargo_accuracy.unwrap() >= 0.95, "{:?}", r.cargo_accuracy);
+    assert!(r.cargo_accuracy.unwrap() >= 0.999, "{:?}", r.cargo_accuracy);
     let released = r.released_accuracy.unwrap();
-    assert!(released >= 0.924, "released {released}");
+    assert!(released >= 0.962, "released {released}");
     assert!(r.body_dice.unwrap() >= 0.970, "{:?}", r.body_dice);
     let near = r.fp_near_body_per_cell.unwrap();
     assert!(near <= 0.01, "false positives near bodies per cell {near}");
@@ -258,7 +262,7 @@ fn independent_generator_field_with_defaults() {
     );
     // the stop-10 fibers (plain ridge mask, no pieces): the same detections, fewer of them
     // found attached (README, Released: measured 0.874; 0.875 with the stop-13 detections,
-    // 0.877 with the stop-20 ones)
+    // 0.877 with the stop-20 ones, 0.906 with the stop-22 attachment distance of 0.5 µm)
     let res_plain = dir.path().join("res_plain");
     run_ok(
         migrascope()
@@ -278,7 +282,7 @@ fn independent_generator_field_with_defaults() {
     assert_eq!((rp.tp, rp.fp, rp.fn_), (r.tp, r.fp, r.fn_));
     let plain = rp.released_accuracy.unwrap();
     assert!(
-        (0.87..0.88).contains(&plain),
+        (0.90..0.91).contains(&plain) && plain < released,
         "released with the plain ridge fibers {plain}"
     );
 }
