@@ -117,8 +117,8 @@ pub struct CargoParams {
     /// Measured (stop 22): the mean of Tom20-negative migrasomes lies at most 0.57 SD above
     /// the background on independent fields 11-70 (2717 matched), positives at 1.55 SD and
     /// up (1880); on `synth --realism` at SNR 4, positives 1.72 and up, negatives 0.55 at
-    /// most. k = 3 (the default until stop 21) missed 160 of those 1880 (cargo accuracy
-    /// 0.958-0.979 per set) and 49 of 82 at SNR 4 (0.65-0.70); k = 1 misses none.
+    /// most. k = 3 (the default until stop 22) missed 160 of those 1880 (cargo accuracy
+    /// 0.957-0.979 per set) and 49 of 82 at SNR 4 (0.65-0.70); k = 1 misses none.
     pub k: f64,
     /// The background annulus starts this far from the migrasome...
     pub annulus_gap_um: f64,
@@ -137,10 +137,13 @@ pub const RIDGE_MIN_SIGMA_PX: f64 = 2.0;
 pub const RIDGE_HALO_SIGMAS: f64 = 2.0;
 
 /// The attachment distance's floor in pixels: fiber and spot masks are quantised to whole
-/// pixels, so a link shorter than this cannot be told from a gap. Binds above 0.15 µm pixels
-/// (0.3 µm = 2 px there). At 2.5 px it joined freed migrasomes to the ends of their broken
-/// fibers (1.5 µm away as drawn) on `synth --dynamics` movies at 0.15 µm: released accuracy
-/// 0.857 -> 0.866 and release F1 0.368 -> 0.462 on movies 33-36 with 2 px.
+/// pixels, so a link shorter than this cannot be told from a gap. Binds above 0.25 µm pixels
+/// with the default 0.5 µm (above 0.15 µm with the 0.3 µm default until stop 22). At 2.5 px
+/// it joined freed migrasomes to the ends of their broken fibers (1.5 µm away as drawn) on
+/// `synth --dynamics` movies at 0.15 µm: released accuracy 0.857 -> 0.866 and release F1
+/// 0.368 -> 0.462 on movies 33-36 with 2 px; the 0.5 µm default (3.3 px there) does so again
+/// (frame-by-frame released 0.864 -> 0.828, the track's release unchanged), for more
+/// attached migrasomes found on independent fields (see `FiberParams::distance_um`).
 pub const FIBER_MIN_DISTANCE_PX: f64 = 2.0;
 
 /// A candidate's shaft (for the protrusion-tip rule) is looked for this far (µm) beyond its
@@ -201,6 +204,10 @@ pub struct FiberParams {
     /// contact: a fiber running into the migrasome there, or none. Along a track, a release
     /// is where the contact drops (`tracking.release_drop`).
     pub contact_um: f64,
+    /// A migrasome whose fiber contact is at least this is attached even when its network
+    /// reaches no body: a fiber runs into it, too faint further on to be followed (most
+    /// attached migrasomes called released sit at the tip of such a fiber). 0: off.
+    pub contact_attached: f64,
 }
 
 /// Uptake (`analyze --uptake CH`): labelled puncta inside the cell bodies in channel CH.
@@ -343,6 +350,7 @@ impl Default for FiberParams {
             protrusion_tip_max_um: 0.75,
             protrusion_sites_um: 2.0,
             contact_um: 0.5,
+            contact_attached: 1.5,
         }
     }
 }
@@ -485,6 +493,11 @@ impl AnalyzeParams {
                 true,
             ),
             ("fibers.contact_um", self.fibers.contact_um, false),
+            (
+                "fibers.contact_attached",
+                self.fibers.contact_attached,
+                true,
+            ),
             ("uptake.min_area_um2", self.uptake.min_area_um2, true),
             ("uptake.edge_margin_um", self.uptake.edge_margin_um, true),
         ];
@@ -679,6 +692,8 @@ pub struct PxParams {
     pub fiber_min_piece: u32,
     /// Width of the fiber-contact ring beyond the candidate halo (px).
     pub contact_width: f64,
+    /// Fiber contact (over the fiber threshold) that attaches a migrasome by itself; 0: off.
+    pub contact_attached: f64,
     /// Protrusions: fiber pieces that start within `protrusion_root` px of a body and end
     /// within `protrusion_max` px of it; `protrusion_max` 0: off.
     pub protrusion_root: f64,
@@ -803,6 +818,7 @@ impl PxParams {
                 0
             },
             contact_width: px(p.fibers.contact_um),
+            contact_attached: p.fibers.contact_attached,
             protrusion_root: px(p.cells.body_margin_um + PROTRUSION_ROOT_UM),
             protrusion_max: px(p.fibers.protrusion_max_um),
             protrusion_tip_max: px(p.fibers.protrusion_tip_max_um),

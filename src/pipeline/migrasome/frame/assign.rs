@@ -94,16 +94,20 @@ pub(super) fn assign(
                 }
             })
             .collect();
+        let fiber_contact = f.contact[label - 1]
+            .filter(|_| f.fiber_threshold > 0.0)
+            .map(|c| c / f.fiber_threshold);
+        // a fiber runs into it (its link to a body too faint to follow)
+        let touched =
+            px.contact_attached > 0.0 && fiber_contact.is_some_and(|c| c >= px.contact_attached);
         stats.label = f.kept_id[label];
         migrasomes.push(Migrasome {
             id: stats.label,
             cell_id,
             stats,
             shape,
-            released: !c.context.attached,
-            fiber_contact: f.contact[label - 1]
-                .filter(|_| f.fiber_threshold > 0.0)
-                .map(|c| c / f.fiber_threshold),
+            released: !(c.context.attached || touched),
+            fiber_contact,
             persisted: f.tips[label - 1],
             cargo,
         });
