@@ -1,13 +1,15 @@
 //! Stage "assignment" (host): each counted candidate becomes a migrasome, released unless it
-//! lies on a network that reaches a body, cargo-positive per channel against its local
-//! background; cells get their counts.
+//! lies on a network that reaches a body or a fiber runs into it (fiber contact at least
+//! `fibers.contact_attached`), cargo-positive per channel against its local background;
+//! cells get their counts.
 //!
 //! Whose migrasome: an attached one belongs to the cell whose body is nearest along the
 //! network of fibers it lies on (the cell that pulled the fiber: a fiber runs tens of µm, past
 //! the territories of other cells, and networks of neighbouring cells touch); the body
 //! pixel reached first carries its territory's cell (none for a body cut by the border
 //! without its nucleus). A released one, and an attached one whose network reaches no body
-//! (a long fiber piece alone), belong to the cell whose territory holds its centroid.
+//! (a long fiber piece alone, or a fiber contact alone), belong to the cell whose territory
+//! holds its centroid.
 //! On independent fields 11-60, 30 counted migrasomes went to another cell (or to none) by
 //! territory alone, 7 along the network.
 
