@@ -41,9 +41,10 @@ pub(super) struct Found<'a> {
     pub cells: CellObjects,
     /// Territory label image.
     pub territory: &'a [u32],
-    /// Body label image, and the fiber network (nonzero on it).
+    /// Body label image.
     pub bodies: &'a [u32],
-    pub network: &'a [u32],
+    /// The fiber network (nonzero on it); read back only when some candidate is attached.
+    pub network: Option<&'a [u32]>,
     pub width: usize,
     pub height: usize,
 }
@@ -55,10 +56,9 @@ pub(super) fn assign(
     px: &PxParams,
 ) -> (Vec<Cell>, Vec<Migrasome>, Vec<Rejected>) {
     let (w, h) = (f.width, f.height);
-    let owner = if f.candidates.iter().any(|c| c.context.attached) {
-        nearest_body_along(f.network, f.bodies, f.territory, w, h)
-    } else {
-        Vec::new()
+    let owner = match f.network {
+        Some(network) => nearest_body_along(network, f.bodies, f.territory, w, h),
+        None => Vec::new(),
     };
     let mut rejected = Vec::new();
     let mut migrasomes = Vec::new();

@@ -668,7 +668,13 @@ fn finish(
     let next = spots::persist(&blobs, &mut verdicts, faint, prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
-    let network: Vec<u32> = p.network_rb.wait_as(gpu)?;
+    // the network only matters for whose an attached migrasome is; unread, its staging
+    // buffer goes back to the pool unmapped
+    let network: Option<Vec<u32>> = if candidates.iter().any(|c| c.context.attached) {
+        Some(p.network_rb.wait_as(gpu)?)
+    } else {
+        None
+    };
     let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {
             candidates,
@@ -683,7 +689,7 @@ fn finish(
             cells: cell_objects,
             territory: &territory,
             bodies: &bodies,
-            network: &network,
+            network: network.as_deref(),
             width: w,
             height: h,
         },
