@@ -167,7 +167,9 @@ impl Tables {
             "threshold_nucleus",
             "threshold_body",
             "threshold_spot",
-            "threshold_fiber"
+            "threshold_fiber",
+            "spot_contrast",
+            "spot_smooth_um"
         ]);
         if uptake {
             fh.push("uptake_puncta".into());
@@ -326,6 +328,12 @@ impl Tables {
         }
         let th = f.thresholds;
         row.extend(fields![th.nucleus, th.body, th.spot, th.fiber]);
+        row.push(
+            f.spot_contrast
+                .map(|c| format!("{c:.3}"))
+                .unwrap_or_default(),
+        );
+        row.push(format!("{:.4}", f.smooth_sigma_px * pixel_um));
         if let Some(u) = &mut self.uptake {
             let Some(fu) = &f.uptake else {
                 return Err(Error::Gpu(format!(

@@ -105,7 +105,22 @@ pub struct MigrasomeParams {
     /// least 0.7 of that migrasome's size and not faint, and at most 12 frames in a row are
     /// counted so (see `frame::spots::persist`). 0 = off.
     pub persist_um: f64,
+    /// Noisy frames are analysed again with more spot smoothing. Where the frame's typical
+    /// migrasome (`FrameResult::spot_contrast`: the median peak of the counted candidates at
+    /// least `diameter_min_um` across, over the spot threshold) stands less than `adapt_below` thresholds high, the frame is analysed
+    /// once more with `smooth_sigma_um` times `(adapt_below / contrast)^ADAPT_POWER` (at
+    /// most `ADAPT_MAX_FACTOR` times): at low SNR the noise breaks large migrasomes at the
+    /// threshold into fragments too small to keep or taken for protrusion tips, and more
+    /// smoothing keeps them whole, while at higher SNR it joins dim debris and filopodium tips
+    /// into blobs that pass. The steep ramp leaves frames just under `adapt_below` nearly
+    /// as they are (x1.04 at 0.99 of it, x1.5 at 0.87, x2 at 0.79). 0 = off.
+    pub adapt_below: f64,
 }
+
+/// The largest factor by which `MigrasomeParams::adapt_below` scales the spot smoothing,
+/// and the power of the contrast's shortfall that gives it.
+pub const ADAPT_MAX_FACTOR: f64 = 2.0;
+pub const ADAPT_POWER: i32 = 3;
 
 /// Scoring cargo: mean inside versus a robust local background.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -320,6 +335,7 @@ impl Default for MigrasomeParams {
             max_tip_ratio: 0.5,
             min_relative_peak: 0.45,
             persist_um: 1.5,
+            adapt_below: 2.4,
         }
     }
 }
@@ -463,6 +479,7 @@ impl AnalyzeParams {
             ("migrasomes.max_tip_ratio", m.max_tip_ratio, false),
             ("migrasomes.min_relative_peak", m.min_relative_peak, true),
             ("migrasomes.persist_um", m.persist_um, true),
+            ("migrasomes.adapt_below", m.adapt_below, true),
             ("cargo.k", self.cargo.k, true),
             ("cargo.annulus_gap_um", self.cargo.annulus_gap_um, true),
             ("cargo.annulus_width_um", self.cargo.annulus_width_um, false),
@@ -662,6 +679,8 @@ pub struct PxParams {
     pub body_margin: f64,
     pub max_distance: f64,
     pub smooth_sigma: f64,
+    /// The smallest migrasome diameter (px).
+    pub diameter_min: f64,
     pub background_sigma: f64,
     pub spot_threshold: Rule,
     pub split_distance: u32,
@@ -676,6 +695,8 @@ pub struct PxParams {
     pub min_relative_peak: f64,
     /// See `MigrasomeParams::persist_um` (px).
     pub persist: f64,
+    /// See `MigrasomeParams::adapt_below`.
+    pub adapt_below: f64,
     pub annulus_gap: f64,
     pub annulus_outer: f64,
     pub cargo_k: f64,
@@ -715,6 +736,30 @@ pub struct PxParams {
 pub const PROTRUSION_ROOT_UM: f64 = 0.7;
 
 impl PxParams {
+    /// The parameters to analyse a frame again with, when its `spot_contrast` is under
+    /// `adapt_below` (see `MigrasomeParams::adapt_below`): the spot smoothing scaled by
+    /// `(adapt_below / contrast)^ADAPT_POWER`, at most [`ADAPT_MAX_FACTOR`] times and at most
+    /// half the background scale. `None`: the frame stands as it is (off, no candidate
+    /// counted, contrast enough).
+    pub fn adapted(&self, spot_contrast: Option<f64>) -> Option<PxParams> {
+        let c = spot_contrast?;
+        if !(self.adapt_below > 0.0 && c.is_finite() && c < self.adapt_below) {
+            return None;
+        }
+        let factor = if c > 0.0 {
+            (self.adapt_below / c)
+                .powi(ADAPT_POWER)
+                .min(ADAPT_MAX_FACTOR)
+        } else {
+            ADAPT_MAX_FACTOR
+        };
+        let sigma = (self.smooth_sigma * factor).min(0.5 * self.background_sigma);
+        (sigma > self.smooth_sigma).then(|| PxParams {
+            smooth_sigma: sigma,
+            ..self.clone()
+        })
+    }
+
     /// The ridge filter answers a bright blob's rim out to about two of its scales beyond
     /// the blob's edge: the attachment fibers' line support leaves the candidates out this
     /// far (px), so that a rim does not reach a fiber that ends before the candidate.
@@ -783,6 +828,7 @@ impl PxParams {
             body_margin: px(p.cells.body_margin_um),
             max_distance: px(p.cells.max_distance_um),
             smooth_sigma: px(m.smooth_sigma_um),
+            diameter_min: px(m.diameter_min_um),
             background_sigma: px(m.background_sigma_um.unwrap_or(m.diameter_max_um)),
             spot_threshold: m.threshold,
             split_distance: px(m.diameter_min_um).floor().max(1.0) as u32,
@@ -795,6 +841,7 @@ impl PxParams {
             },
             min_relative_peak: m.min_relative_peak,
             persist: px(m.persist_um),
+            adapt_below: m.adapt_below,
             shaft_gap: (0.25 / pixel_size_um).max(2.0),
             fragment_reach: ((0.25 + 0.3) / pixel_size_um).round().clamp(4.0, 12.0) as u32,
             annulus_gap: px(p.cargo.annulus_gap_um),
@@ -864,5 +911,38 @@ mod tests {
         assert!(p.validate().is_err());
         p.migrasomes.min_relative_peak = 0.0;
         p.validate().unwrap();
+    }
+
+    #[test]
+    fn a_noisy_frame_gets_more_smoothing_on_a_steep_ramp() {
+        let px = PxParams::new(&AnalyzeParams::default(), 0.1).unwrap();
+        let sigma = px.smooth_sigma;
+        let factor = |c: Option<f64>| px.adapted(c).map(|a| a.smooth_sigma / sigma);
+        // enough contrast, none measured, or not a number: the frame stands
+        assert_eq!(factor(Some(2.4)), None);
+        assert_eq!(factor(Some(3.5)), None);
+        assert_eq!(factor(None), None);
+        assert_eq!(factor(Some(f64::NAN)), None);
+        // just under: barely changed; further under: the cube of the shortfall, capped at 2
+        let f = factor(Some(0.99 * 2.4)).unwrap();
+        assert!((f - 1.0 / 0.99f64.powi(3)).abs() < 1e-12, "{f}");
+        let f = factor(Some(0.87 * 2.4)).unwrap();
+        assert!((f - 1.0 / 0.87f64.powi(3)).abs() < 1e-12, "{f}");
+        assert_eq!(factor(Some(1.5)), Some(ADAPT_MAX_FACTOR));
+        assert_eq!(factor(Some(0.0)), Some(ADAPT_MAX_FACTOR));
+        // everything else is the configured frame's
+        let a = px.adapted(Some(1.5)).unwrap();
+        assert_eq!(a.background_sigma, px.background_sigma);
+        assert_eq!(a.fiber_sigma, px.fiber_sigma);
+        // never more than half the background scale
+        let mut p = AnalyzeParams::default();
+        p.migrasomes.smooth_sigma_um = 0.9;
+        let px = PxParams::new(&p, 0.1).unwrap();
+        let a = px.adapted(Some(1.0)).unwrap();
+        assert!((a.smooth_sigma - 0.5 * px.background_sigma).abs() < 1e-12);
+        // off
+        p.migrasomes.adapt_below = 0.0;
+        let px = PxParams::new(&p, 0.1).unwrap();
+        assert!(px.adapted(Some(0.5)).is_none());
     }
 }

@@ -11,6 +11,9 @@
 //! submission. Per-image statistics ([`ImageTotals`]) are accumulated as frames complete.
 //! Each plane's previous frame leaves its migrasomes (centroid, diameter) for the next frame's
 //! time-lapse persistence (`MigrasomeParams::persist_um`); nothing else carries over.
+//! A noisy frame (its typical migrasome under `MigrasomeParams::adapt_below` spot thresholds)
+//! is analysed once more, whole, with more spot smoothing before it reaches the sink; the
+//! frames after it are not affected.
 //!
 //! Not here: the GPU chain of one frame (see `frame`), writing results (see `report`).
 
@@ -172,10 +175,17 @@ impl<'g> MigrasomeEngine<'g> {
             let t0 = Instant::now();
             let plane = k.plane();
             let prev = self.previous.remove(&plane).unwrap_or_default();
-            let (f, next) =
+            let (mut f, mut next) =
                 finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps, &prev)?;
-            self.previous.insert(plane, next);
             self.gpu.check()?;
+            // a noisy frame: once more with more spot smoothing (`MigrasomeParams::adapt_below`)
+            if let Some(px) = self.px.adapted(f.spot_contrast) {
+                let s1 = begin_frame(self.gpu, &planes, &self.roles, &px)?;
+                let s2 = continue_frame(self.gpu, s1, &self.roles, &px, &self.caps)?;
+                (f, next) = finish_frame(self.gpu, s2, &self.roles, &px, &mut self.caps, &prev)?;
+                self.gpu.check()?;
+            }
+            self.previous.insert(plane, next);
             self.host.results_s += t0.elapsed().as_secs_f64();
             totals.add(&f);
             let t0 = Instant::now();

@@ -117,22 +117,26 @@ pub fn judge(area: u64, shape: &Shape, rules: &ShapeRules) -> Option<Reject> {
     }
 }
 
+/// The median peak (above the local background) of the candidates `counted` says are
+/// counted (`None` when there is none): the frame's typical migrasome.
+pub fn typical_peak(peaks: &[f64], counted: impl Fn(usize) -> bool) -> Option<f64> {
+    let counted: Vec<f64> = (0..peaks.len())
+        .filter(|&i| counted(i))
+        .map(|i| peaks[i])
+        .collect();
+    (!counted.is_empty()).then(|| crate::stats::median(&counted))
+}
+
 /// The faint rule: every candidate still counted whose peak (above its local background) is
 /// below `fraction` of the median peak of those counted becomes [`Reject::Faint`]. The
 /// median is the frame's own typical migrasome, so the rule follows the image's brightness
 /// and contrast; with `fraction` 0 (off) or nothing counted, nothing changes. Returns the
 /// floor applied (`None`: none).
 pub fn reject_faint(peaks: &[f64], verdicts: &mut [Option<Reject>], fraction: f64) -> Option<f64> {
-    let counted: Vec<f64> = peaks
-        .iter()
-        .zip(verdicts.iter())
-        .filter(|(_, v)| v.is_none())
-        .map(|(&p, _)| p)
-        .collect();
-    if fraction <= 0.0 || counted.is_empty() {
+    if fraction <= 0.0 {
         return None;
     }
-    let floor = fraction * crate::stats::median(&counted);
+    let floor = fraction * typical_peak(peaks, |i| verdicts[i].is_none())?;
     for (&p, v) in peaks.iter().zip(verdicts.iter_mut()) {
         if v.is_none() && p < floor {
             *v = Some(Reject::Faint);

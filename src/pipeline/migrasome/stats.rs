@@ -102,6 +102,8 @@ mod tests {
                 fiber_low: 0.0,
                 membrane_background: 0.0,
             },
+            spot_contrast: None,
+            smooth_sigma_px: 1.0,
             cells: counts
                 .iter()
                 .enumerate()

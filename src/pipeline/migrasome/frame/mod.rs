@@ -128,6 +128,15 @@ pub struct FrameResult {
     pub width: usize,
     pub height: usize,
     pub thresholds: Thresholds,
+    /// The frame's typical migrasome (median peak above its local background of the
+    /// candidates counted before the faint rule and at least the smallest diameter across)
+    /// over the spot threshold: how far above the
+    /// threshold a migrasome stands (`None`: no candidate counted). See
+    /// `MigrasomeParams::adapt_below`.
+    pub spot_contrast: Option<f64>,
+    /// The spot detector's smoothing (px) this frame was analysed with (the configured one,
+    /// or larger where the frame was analysed again, see `MigrasomeParams::adapt_below`).
+    pub smooth_sigma_px: f64,
     pub cells: Vec<Cell>,
     pub migrasomes: Vec<Migrasome>,
     pub rejected: Vec<Rejected>,
@@ -650,6 +659,7 @@ fn finish(
         mut verdicts,
         peaks,
         faint_floor,
+        typical_peak,
     } = spots::judge(&candidates, &candidate_img, w, &membrane_local, px);
     let blobs: Vec<spots::Blob> = candidates
         .iter()
@@ -725,6 +735,8 @@ fn finish(
         FrameResult {
             width: w,
             height: h,
+            spot_contrast: typical_peak.map(|p| p / thr.spot),
+            smooth_sigma_px: px.smooth_sigma,
             thresholds: thr,
             cells,
             migrasomes,

@@ -19,7 +19,9 @@ use crate::ops::measure::{ObjectStats, PendingObjects, record_objects};
 use crate::ops::peaks::{PeakParams, local_maxima_within};
 
 use super::super::config::PxParams;
-use super::super::shape::{Reject, Shape, judge as judge_shape, reject_faint, shapes};
+use super::super::shape::{
+    Reject, Shape, judge as judge_shape, reject_faint, shapes, typical_peak,
+};
 use super::cargo::LocalBackground;
 use super::fibers::FiberPlanes;
 use super::{Capacities, Thresholds};
@@ -297,12 +299,18 @@ pub(super) fn judge(
     }
     // faint blobs: far below the frame's typical counted candidate
     let peaks: Vec<f64> = candidates.iter().map(peak).collect();
+    // the spot contrast's typical migrasome: counted and at least the smallest diameter
+    // across (specks of a few pixels that pass the size tolerance are no measure of it)
+    let typical_peak = typical_peak(&peaks, |i| {
+        verdicts[i].is_none() && candidates[i].stats.equivalent_diameter() >= px.diameter_min
+    });
     let faint_floor = reject_faint(&peaks, &mut verdicts, px.min_relative_peak);
     Judged {
         shapes: cand_shapes,
         verdicts,
         peaks,
         faint_floor,
+        typical_peak,
     }
 }
 
@@ -362,6 +370,9 @@ pub(super) struct Judged {
     /// Each candidate's peak above its local background, and the faint rule's floor.
     pub peaks: Vec<f64>,
     pub faint_floor: Option<f64>,
+    /// The median peak of the candidates counted before the faint rule and at least
+    /// `diameter_min` across (`None`: none).
+    pub typical_peak: Option<f64>,
 }
 
 /// A candidate counted by persistence is at least this fraction of the size of the last
