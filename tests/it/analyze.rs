@@ -202,7 +202,8 @@ fn independent_field(seed: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) 
 /// was chosen): its typical migrasome stands 2.00 spot thresholds high, and the noise breaks
 /// large migrasomes into fragments too small to keep or taken for protrusion tips. The frame
 /// is analysed again with the smoothing 1.73 times larger (`migrasomes.adapt_below`, 2.4:
-/// (2.4 / 2.00)³), which brings it to 2.70. Measured: 93 of 94 found, 1 false, count MAE
+/// (2.4 / 2.00)³), which brings it to 2.70 (not reported: `spot_contrast` is the first
+/// pass's). Measured: 93 of 94 found, 1 false, count MAE
 /// 0.50; without it (`adapt_below=0`) 84, 1 false, MAE 2.75 (README, Accuracy).
 #[test]
 fn a_noisy_field_is_analysed_again_with_more_smoothing() {
@@ -229,7 +230,8 @@ fn a_noisy_field_is_analysed_again_with_more_smoothing() {
         "smoothing of the second pass {s_on}, expected {expected}"
     );
     assert!(s_on > 0.15, "smoothing of the second pass {s_on}");
-    assert!(c_on > c_off, "contrast {c_on} after, {c_off} before");
+    // the contrast reported is the one the frame was judged by, at the configured smoothing
+    assert_eq!(c_on, c_off);
     assert!(on.fn_ <= 1, "missed {}", on.fn_);
     assert!(on.fp <= 1, "false positives {}", on.fp);
     assert!(on.cell_count_mae <= 0.5, "MAE {}", on.cell_count_mae);

@@ -113,7 +113,8 @@ pub struct MigrasomeParams {
     /// threshold into fragments too small to keep or taken for protrusion tips, and more
     /// smoothing keeps them whole, while at higher SNR it joins dim debris and filopodium tips
     /// into blobs that pass. The steep ramp leaves frames just under `adapt_below` nearly
-    /// as they are (x1.04 at 0.99 of it, x1.5 at 0.87, x2 at 0.79). 0 = off.
+    /// as they are (x1.03 at 0.99 of it, x1.5 at 0.87, x2 at 0.79). The smoothing stays
+    /// under half the background scale; the uptake channel keeps `smooth_sigma_um`. 0 = off.
     pub adapt_below: f64,
 }
 
@@ -679,6 +680,9 @@ pub struct PxParams {
     pub body_margin: f64,
     pub max_distance: f64,
     pub smooth_sigma: f64,
+    /// The uptake channel's spot smoothing (px): `smooth_sigma_um` always, also where a noisy
+    /// membrane frame is analysed again with more (see `adapted`).
+    pub uptake_smooth_sigma: f64,
     /// The smallest migrasome diameter (px).
     pub diameter_min: f64,
     pub background_sigma: f64,
@@ -828,6 +832,7 @@ impl PxParams {
             body_margin: px(p.cells.body_margin_um),
             max_distance: px(p.cells.max_distance_um),
             smooth_sigma: px(m.smooth_sigma_um),
+            uptake_smooth_sigma: px(m.smooth_sigma_um),
             diameter_min: px(m.diameter_min_um),
             background_sigma: px(m.background_sigma_um.unwrap_or(m.diameter_max_um)),
             spot_threshold: m.threshold,
@@ -930,8 +935,9 @@ mod tests {
         assert!((f - 1.0 / 0.87f64.powi(3)).abs() < 1e-12, "{f}");
         assert_eq!(factor(Some(1.5)), Some(ADAPT_MAX_FACTOR));
         assert_eq!(factor(Some(0.0)), Some(ADAPT_MAX_FACTOR));
-        // everything else is the configured frame's
+        // everything else is the configured frame's, the uptake channel's smoothing included
         let a = px.adapted(Some(1.5)).unwrap();
+        assert_eq!(a.uptake_smooth_sigma, px.smooth_sigma);
         assert_eq!(a.background_sigma, px.background_sigma);
         assert_eq!(a.fiber_sigma, px.fiber_sigma);
         // never more than half the background scale

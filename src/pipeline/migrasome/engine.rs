@@ -179,10 +179,13 @@ impl<'g> MigrasomeEngine<'g> {
                 finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps, &prev)?;
             self.gpu.check()?;
             // a noisy frame: once more with more spot smoothing (`MigrasomeParams::adapt_below`)
+            // (`spot_contrast` stays the one the frame was judged by)
             if let Some(px) = self.px.adapted(f.spot_contrast) {
+                let contrast = f.spot_contrast;
                 let s1 = begin_frame(self.gpu, &planes, &self.roles, &px)?;
                 let s2 = continue_frame(self.gpu, s1, &self.roles, &px, &self.caps)?;
                 (f, next) = finish_frame(self.gpu, s2, &self.roles, &px, &mut self.caps, &prev)?;
+                f.spot_contrast = contrast;
                 self.gpu.check()?;
             }
             self.previous.insert(plane, next);

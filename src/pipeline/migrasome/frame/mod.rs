@@ -130,9 +130,10 @@ pub struct FrameResult {
     pub thresholds: Thresholds,
     /// The frame's typical migrasome (median peak above its local background of the
     /// candidates counted before the faint rule and at least the smallest diameter across)
-    /// over the spot threshold: how far above the
-    /// threshold a migrasome stands (`None`: no candidate counted). See
-    /// `MigrasomeParams::adapt_below`.
+    /// over the spot threshold: how far above the threshold a migrasome stands (`None`: no
+    /// candidate counted). Measured at the configured smoothing: for a frame analysed again
+    /// (see `MigrasomeParams::adapt_below`) it is the first pass's, which decided it; every
+    /// other figure (thresholds included) is the second pass's.
     pub spot_contrast: Option<f64>,
     /// The spot detector's smoothing (px) this frame was analysed with (the configured one,
     /// or larger where the frame was analysed again, see `MigrasomeParams::adapt_below`).

@@ -75,7 +75,8 @@ pub(super) fn record_enhance(
     px: &PxParams,
 ) -> Result<(GpuPlane, PendingThreshold)> {
     let f = to_f32(rec, raw)?;
-    let img = filters::difference_of_gaussians(rec, &f, px.smooth_sigma, px.background_sigma)?;
+    let img =
+        filters::difference_of_gaussians(rec, &f, px.uptake_smooth_sigma, px.background_sigma)?;
     let h = record_threshold_clipped(rec, &img, px.uptake_threshold, &SPOT_NOISE_CLIPS)?;
     Ok((img, h))
 }
