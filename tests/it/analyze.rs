@@ -203,8 +203,8 @@ fn independent_field(seed: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) 
 /// large migrasomes into fragments too small to keep or taken for protrusion tips. The frame
 /// is analysed again with the smoothing 1.73 times larger (`migrasomes.adapt_below`, 2.4:
 /// (2.4 / 2.00)³), which brings it to 2.70 (not reported: `spot_contrast` is the first
-/// pass's). Measured: 93 of 94 found, 1 false, count MAE
-/// 0.50; without it (`adapt_below=0`) 84, 1 false, MAE 2.75 (README, Accuracy).
+/// pass's). Measured: 93 of 94 found, 1 false, count MAE 0.50; without it
+/// (`adapt_below=0`) 84, 1 false, MAE 2.75 (README, Accuracy).
 #[test]
 fn a_noisy_field_is_analysed_again_with_more_smoothing() {
     let (dir, field) = independent_field("91", &["--snr", "4"]);

@@ -107,9 +107,10 @@ pub struct MigrasomeParams {
     pub persist_um: f64,
     /// Noisy frames are analysed again with more spot smoothing. Where the frame's typical
     /// migrasome (`FrameResult::spot_contrast`: the median peak of the counted candidates at
-    /// least `diameter_min_um` across, over the spot threshold) stands less than `adapt_below` thresholds high, the frame is analysed
-    /// once more with `smooth_sigma_um` times `(adapt_below / contrast)^ADAPT_POWER` (at
-    /// most `ADAPT_MAX_FACTOR` times): at low SNR the noise breaks large migrasomes at the
+    /// least `diameter_min_um` across, over the spot threshold) stands less than
+    /// `adapt_below` thresholds high, the frame is analysed once more with `smooth_sigma_um`
+    /// times `(adapt_below / contrast)^ADAPT_POWER` (at most `ADAPT_MAX_FACTOR` times): at
+    /// low SNR the noise breaks large migrasomes at the
     /// threshold into fragments too small to keep or taken for protrusion tips, and more
     /// smoothing keeps them whole, while at higher SNR it joins dim debris and filopodium tips
     /// into blobs that pass. The steep ramp leaves frames just under `adapt_below` nearly
