@@ -35,13 +35,16 @@ pub struct CellParams {
     pub body_local_radius_um: f64,
     /// With a nuclei channel, a region cut by the image border without a nucleus is kept as
     /// a body (of a cell whose nucleus lies outside the field) only when it stands above the
-    /// ring around it (`body_local_radius_um` wide) by at least this fraction of its own
-    /// level: a body has an edge, a plateau of uneven illumination or haze that reaches the
-    /// border does not. 0 = every such region is kept.
+    /// ring around it (`body_local_radius_um` wide, from twice `body_sigma_um` beyond it:
+    /// past its own blurred edge) by at least this fraction of its own level: a body has an
+    /// edge, a plateau of uneven illumination or haze that reaches the border does not.
+    /// 0 = every such region is kept.
     pub body_min_contrast: f64,
     /// With a nuclei channel, a nucleus that no body region holds (a dim body below the
-    /// floor) gets its body from the same rules at this fraction of the floor, kept when it
-    /// has an edge (`body_min_contrast`). 0 = off.
+    /// floor) gets its body from the same rules at this fraction of the floor, within its
+    /// share (the pixels nearer it than any region at the floor), kept when it has an edge
+    /// (`body_min_contrast`, the ring's mean clipped at ± 2 SD: a bright neighbour's haze
+    /// skirt does not count against it). 0 = off.
     pub body_orphan_floor: f64,
     /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
     pub body_max_hole_um2: f64,

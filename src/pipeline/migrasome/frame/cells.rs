@@ -32,6 +32,10 @@ pub(super) const NOT_A_CELL: u32 = u32::MAX - 1;
 /// nucleus (labels beyond it are kept unmeasured).
 const CONTRAST_CAPACITY: u32 = 4096;
 
+/// The ring of the edge test: its mean clipped at mean ± this many SDs, this many rounds.
+const RING_CLIP_K: f32 = 2.0;
+const RING_CLIP_ROUNDS: usize = 3;
+
 /// The GPU images later stages use.
 pub(super) struct CellPlanes {
     /// Bodies, labelled 1..B.
@@ -199,11 +203,21 @@ pub(super) fn record(
                 px,
             )?;
             let low = and_not(rec, &low, &bm)?;
+            // only the orphan's share: the pixels nearer its nucleus than any region at the
+            // floor (the haze skirt of a bright body beside it, brighter than a dim body, is
+            // that body's)
+            let none = and_not(rec, &orphans, &orphans)?;
+            let seeds = fill(rec, &none, &orphans, 2)?;
+            let seeds = fill(rec, &seeds, &bm, 1)?;
+            let nearest = expand_labels(rec, &seeds, px.max_distance)?;
+            let share = rec.upload(&[0u32, 1]);
+            let share = lookup(rec, &nearest, &share, 2)?;
+            let low = and_mask(rec, &low, &share)?;
             let ll = label_components(rec, &low, 8)?;
             let with_orphan = component_any(rec, &ll, &orphans)?;
             let cand = and_mask(rec, &ll.plane, &with_orphan)?;
             let all = or_nonzero(rec, &bm, &cand)?;
-            let flat = flat_regions(rec, &cand, &all, body_img, range, px)?;
+            let flat = flat_regions(rec, &cand, &all, body_img, range, px, RING_CLIP_ROUNDS)?;
             let cand = and_not(rec, &with_orphan, &flat)?;
             or_nonzero(rec, &bm, &cand)?
         }
@@ -238,7 +252,7 @@ pub(super) fn record(
                 // mean above the fitted background, against the ring around it (outside
                 // every region), or it is a plateau of uneven illumination or haze
                 let bo_labels = and_mask(rec, &regions.plane, &bo)?;
-                let drop = flat_regions(rec, &bo_labels, &bm, body_img, range, px)?;
+                let drop = flat_regions(rec, &bo_labels, &bm, body_img, range, px, 0)?;
                 bo = and_not(rec, &bo, &drop)?;
                 at_border = and_not(rec, &at_border, &drop)?;
             }
@@ -369,9 +383,13 @@ fn image_frame(rec: &mut Recorder, like: &GpuPlane) -> GpuPlane {
 }
 
 /// 1 on the regions of `labels` (a label image) whose mean of `body_img` stands above the
-/// mean of the ring around them (`body_local_radius` wide, outside `all`) by less than
-/// `body_min_contrast` of itself: plateaus, not bodies (labels beyond [`CONTRAST_CAPACITY`]
-/// are never flagged). `range`: `body_img`'s min/max.
+/// mean of the ring around them by less than `body_min_contrast` of itself: plateaus, not
+/// bodies (labels beyond [`CONTRAST_CAPACITY`] are never flagged). The ring lies outside
+/// `all`, `body_local_radius` wide, beyond the blur's reach (from 2 `body_sigma` on: nearer,
+/// a dim body's own blurred edge made a 3 µm ring read half its level, and a border body at
+/// SNR 4 was dropped). `clip_rounds`: the ring's mean clipped at mean ± 2 SD that many times
+/// (the orphan pass: a bright neighbour's haze skirt in the ring does not raise it; not for
+/// border regions, where a plateau's own skirt would pass). `range`: `body_img`'s min/max.
 fn flat_regions(
     rec: &mut Recorder,
     labels: &GpuPlane,
@@ -379,14 +397,15 @@ fn flat_regions(
     body_img: &GpuPlane,
     range: &Buf,
     px: &PxParams,
+    clip_rounds: usize,
 ) -> Result<GpuPlane> {
     // `labels` lie inside `all`, so the shell beyond 0 is the ring around them outside `all`
     let ring = expand_shells(
         rec,
         labels,
         &[Shell {
-            from: 0.0,
-            to: px.body_local_radius,
+            from: 2.0 * px.body_sigma,
+            to: 2.0 * px.body_sigma + px.body_local_radius,
             as_one: false,
         }],
         all,
@@ -394,7 +413,13 @@ fn flat_regions(
     .remove(0);
     let cap = CONTRAST_CAPACITY;
     let m_in = moments::record_moments(rec, labels, body_img, cap, None, Some(range))?;
-    let m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(range))?;
+    // the ring's mean clipped (mean ± 2 SD, three rounds): the haze skirt of a brighter body
+    // beside it, or a migrasome in it, does not raise it
+    let mut m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(range))?;
+    for _ in 0..clip_rounds {
+        let b = moments::record_bounds(rec, &m_ring, body_img, cap, RING_CLIP_K)?;
+        m_ring = moments::record_moments(rec, &ring, body_img, cap, Some(&b), Some(range))?;
+    }
     let b_in = moments::record_bounds(rec, &m_in, body_img, cap, 0.0)?;
     let b_ring = moments::record_bounds(rec, &m_ring, body_img, cap, 0.0)?;
     let flat = moments::record_low_contrast(rec, &b_in, &b_ring, cap, px.body_min_contrast as f32)?;
