@@ -12,8 +12,9 @@
 //! Each plane's previous frame leaves its migrasomes (centroid, diameter) for the next frame's
 //! time-lapse persistence (`MigrasomeParams::persist_um`); nothing else carries over.
 //! A noisy frame (its typical migrasome under `MigrasomeParams::adapt_below` spot thresholds)
-//! is analysed once more, whole, with more spot smoothing before it reaches the sink; the
-//! frames after it are not affected.
+//! is analysed once more with more spot smoothing before it reaches the sink, from its spot
+//! image on (`frame::respot`: the upload, nuclei, bodies, ridges and their thresholds are the
+//! first pass's); the frames after it are not affected.
 //!
 //! Not here: the GPU chain of one frame (see `frame`), writing results (see `report`).
 
@@ -23,6 +24,7 @@ use std::time::Instant;
 use super::config::{AnalyzeParams, PxParams};
 use super::frame::{
     Capacities, FrameResult, FrameStage1, Prev, Roles, begin_frame, continue_frame, finish_frame,
+    finish_frame_kept, respot,
 };
 use super::stats::ImageTotals;
 use crate::error::{Error, Result};
@@ -39,7 +41,8 @@ pub struct MigrasomeEngine<'g> {
     caps: Capacities,
     /// Host time per phase: `record_upload_s` = first submissions, `threshold_s` = reading
     /// thresholds, recording second submissions (and waiting for the first part of one when
-    /// the orphan pass may be needed), `results_s` = waiting for results.
+    /// the orphan pass may be needed; a noisy frame's second pass, up to its submission),
+    /// `results_s` = waiting for results.
     pub host: HostTimes,
     /// Per plane (z): the migrasomes counted in its previous frame (time-lapse persistence).
     previous: HashMap<usize, Vec<Prev>>,
@@ -175,21 +178,26 @@ impl<'g> MigrasomeEngine<'g> {
             let t0 = Instant::now();
             let plane = k.plane();
             let prev = self.previous.remove(&plane).unwrap_or_default();
-            let (mut f, mut next) =
-                finish_frame(self.gpu, s2, &self.roles, &self.px, &mut self.caps, &prev)?;
+            let (mut f, mut next, kept) =
+                finish_frame_kept(self.gpu, s2, &self.roles, &self.px, &mut self.caps, &prev)?;
             self.gpu.check()?;
+            self.host.results_s += t0.elapsed().as_secs_f64();
             // a noisy frame: once more with more spot smoothing (`MigrasomeParams::adapt_below`)
-            // (`spot_contrast` stays the one the frame was judged by)
+            // from its spot image on (`spot_contrast` stays the one the frame was judged by)
             if let Some(px) = self.px.adapted(f.spot_contrast) {
                 let contrast = f.spot_contrast;
-                let s1 = begin_frame(self.gpu, &planes, &self.roles, &px)?;
-                let s2 = continue_frame(self.gpu, s1, &self.roles, &px, &self.caps)?;
+                let t0 = Instant::now();
+                let s2 = respot(self.gpu, kept, &self.roles, &px, &self.caps)?;
+                self.host.threshold_s += t0.elapsed().as_secs_f64();
+                let t0 = Instant::now();
                 (f, next) = finish_frame(self.gpu, s2, &self.roles, &px, &mut self.caps, &prev)?;
                 f.spot_contrast = contrast;
                 self.gpu.check()?;
+                self.host.results_s += t0.elapsed().as_secs_f64();
+            } else {
+                drop(kept);
             }
             self.previous.insert(plane, next);
-            self.host.results_s += t0.elapsed().as_secs_f64();
             totals.add(&f);
             let t0 = Instant::now();
             sink(k, f, &planes)?;

@@ -18,9 +18,9 @@ pub mod stats;
 pub use config::{AnalyzeParams, Preset, PxParams};
 pub use engine::MigrasomeEngine;
 pub use frame::{
-    Capacities, CargoCall, Cell, CellUptake, FrameLabels, FrameResult, FrameStage1, FrameStage2,
-    FrameUptake, LocalBackground, Migrasome, Punctum, Rejected, Roles, Thresholds, analyze_frame,
-    begin_frame, continue_frame, finish_frame,
+    Capacities, CargoCall, Cell, CellUptake, FrameKept, FrameLabels, FrameResult, FrameStage1,
+    FrameStage2, FrameUptake, LocalBackground, Migrasome, Punctum, Rejected, Roles, Thresholds,
+    analyze_frame, begin_frame, continue_frame, finish_frame, finish_frame_kept, respot,
 };
 pub use roles::{RoleChoices, resolve_channel, resolve_pixel_size, resolve_roles};
 pub use settings::{load_parameters, parameters_from_text};

@@ -486,20 +486,78 @@ fn submit_rest(
 /// or a single image); returned with the result: this frame's, for the next frame.
 pub fn finish_frame(
     gpu: &Gpu,
-    mut s2: FrameStage2,
+    s2: FrameStage2,
     roles: &Roles,
     px: &PxParams,
     caps: &mut Capacities,
     prev: &[Prev],
 ) -> Result<(FrameResult, Vec<Prev>)> {
+    let (r, next, _) = finish_frame_kept(gpu, s2, roles, px, caps, prev)?;
+    Ok((r, next))
+}
+
+/// A finished frame's first stage and thresholds, kept for a second pass with another spot
+/// smoothing ([`respot`]).
+pub struct FrameKept {
+    s1: FrameStage1,
+    thr: Thresholds,
+}
+
+/// [`finish_frame`], also returning the frame's first stage for [`respot`].
+pub fn finish_frame_kept(
+    gpu: &Gpu,
+    mut s2: FrameStage2,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+    prev: &[Prev],
+) -> Result<(FrameResult, Vec<Prev>, FrameKept)> {
     loop {
         match finish(
             gpu, s2.pending, roles, px, caps, s2.s1.w, s2.s1.h, s2.thr, prev,
         )? {
-            Some(r) => return Ok(r),
+            Some((r, next)) => {
+                let kept = FrameKept {
+                    s1: s2.s1,
+                    thr: s2.thr,
+                };
+                return Ok((r, next, kept));
+            }
             None => s2.pending = submit_rest(gpu, &s2.s1, roles, px, &s2.thr, caps)?,
         }
     }
+}
+
+/// The second stage of a finished frame submitted again with `px`'s spot smoothing
+/// (`MigrasomeParams::adapt_below`): only the spot image (the difference of Gaussians and
+/// its first term) and its threshold are computed again; the upload, nuclei, bodies and
+/// their background surface, ridges and every other threshold are the first pass's (none
+/// depends on the smoothing), so the result is the one [`begin_frame`] and
+/// [`continue_frame`] with `px` give, at less cost. [`finish_frame`] completes it.
+pub fn respot(
+    gpu: &Gpu,
+    kept: FrameKept,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &Capacities,
+) -> Result<FrameStage2> {
+    let FrameKept { s1, mut thr } = kept;
+    let mut rec = Recorder::new(gpu);
+    let mem = to_f32(&mut rec, &s1.raws[roles.membrane])?;
+    let mem_smooth = filters::gaussian_blur(&mut rec, &mem, [px.smooth_sigma; 2])?;
+    let mem_bg = filters::gaussian_blur(&mut rec, &mem, [px.background_sigma; 2])?;
+    let spot_img = filters::subtract(&mut rec, &mem_smooth, &mem_bg)?;
+    let h_spot =
+        record_threshold_clipped(&mut rec, &spot_img, px.spot_threshold, &SPOT_NOISE_CLIPS)?;
+    rec.submit();
+    thr.spot = h_spot.finish(gpu)?;
+    let s1 = FrameStage1 {
+        spot_img,
+        mem_smooth,
+        ..s1
+    };
+    let pending = submit_rest(gpu, &s1, roles, px, &thr, caps)?;
+    Ok(FrameStage2 { s1, thr, pending })
 }
 
 /// Runs the analysis on one frame alone (no previous frame, so no time-lapse persistence);
