@@ -3,6 +3,9 @@
 //   sub_clamp  max(a - b, 0)       (background subtraction)
 //   axpby      alpha * a + beta * b
 //   replace_masked  alpha where a mask is set (e.g. spots painted over with background)
+//   ratio      a / b where b > alpha, else beta (normalised convolution)
+//   weight_outside  0 where a mask is set, else 1
+//   select_masked   b where a mask is set, else a
 //   ridge      bright-ridge strength from the Hessian (a = Hyy, b = Hxx, c = Hxy):
 //              alpha * max(-lambda_min, 0), lambda_min the smaller eigenvalue
 #import common/index
@@ -78,5 +81,42 @@ fn replace_masked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
         let i = item_id(wid, nwg, lid, item);
         if (i >= p.n) { return; }
         out[i] = select(a[i], p.alpha, sel[i] != 0u);
+    }
+}
+
+// ratio: out = a / b where b > alpha, else beta
+@compute @workgroup_size(256)
+fn ratio(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        let d = b[i];
+        out[i] = select(p.beta, a[i] / d, d > p.alpha);
+    }
+}
+
+// weight_outside: out = 0 where sel != 0, else 1 (bindings 0, 3, 5)
+@compute @workgroup_size(256)
+fn weight_outside(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(1.0, 0.0, sel[i] != 0u);
+    }
+}
+
+// select_masked: out = b where sel != 0, else a (bindings 0, 1, 2, 3, 5)
+@compute @workgroup_size(256)
+fn select_masked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    p = params_in;
+    for (var item = 0u; item < ITEMS; item = item + 1u) {
+        let i = item_id(wid, nwg, lid, item);
+        if (i >= p.n) { return; }
+        out[i] = select(a[i], b[i], sel[i] != 0u);
     }
 }

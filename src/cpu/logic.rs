@@ -74,3 +74,27 @@ pub fn replace_masked(img: &[f32], mask: &[u32], value: f32) -> Vec<f32> {
         .map(|(&v, &m)| if m != 0 { value } else { v })
         .collect()
 }
+
+/// Mirror of `ratio` in `shaders/elementwise.wgsl`.
+pub fn ratio(a: &[f32], b: &[f32], min_den: f32, fallback: f32) -> Vec<f32> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &d)| if d > min_den { x / d } else { fallback })
+        .collect()
+}
+
+/// Mirror of `weight_outside` in `shaders/elementwise.wgsl`.
+pub fn weight_outside(mask: &[u32]) -> Vec<f32> {
+    mask.iter()
+        .map(|&m| if m != 0 { 0.0 } else { 1.0 })
+        .collect()
+}
+
+/// Mirror of `select_masked` in `shaders/elementwise.wgsl`.
+pub fn select_masked(a: &[f32], b: &[f32], mask: &[u32]) -> Vec<f32> {
+    a.iter()
+        .zip(b)
+        .zip(mask)
+        .map(|((&x, &y), &m)| if m != 0 { y } else { x })
+        .collect()
+}

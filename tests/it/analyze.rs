@@ -204,7 +204,8 @@ fn independent_field(seed: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) 
 /// is analysed again with the smoothing 1.73 times larger (`migrasomes.adapt_below`, 2.4:
 /// (2.4 / 2.00)³), which brings it to 2.70 (not reported: `spot_contrast` is the first
 /// pass's). Measured: 93 of 94 found, 1 false, count MAE 0.50; without it
-/// (`adapt_below=0`) 84, 1 false, MAE 2.75 (README, Accuracy).
+/// (`adapt_below=0`) 84, 1 false, MAE 2.75 (README, Accuracy); 86 and MAE 2.5 since stop
+/// 24 (the spot background outside the bodies), contrast 2.01.
 #[test]
 fn a_noisy_field_is_analysed_again_with_more_smoothing() {
     let (dir, field) = independent_field("91", &["--snr", "4"]);
@@ -222,7 +223,7 @@ fn a_noisy_field_is_analysed_again_with_more_smoothing() {
     let (off, c_off, s_off) = run("off", &["migrasomes.adapt_below=0"]);
     assert!(c_off < 2.1, "contrast at the configured smoothing {c_off}");
     assert!((s_off - 0.1).abs() < 1e-9, "smoothing {s_off}");
-    assert!(off.fn_ >= 9, "missed without the second pass {}", off.fn_);
+    assert!(off.fn_ >= 7, "missed without the second pass {}", off.fn_);
     let (on, c_on, s_on) = run("on", &[]);
     let expected = 0.1 * (2.4 / c_off).powi(3).min(2.0);
     assert!(
@@ -242,8 +243,9 @@ fn a_noisy_field_is_analysed_again_with_more_smoothing() {
 /// region's edge test read the bright body's haze skirt in the ring around it and dropped
 /// it, so its edge and puncta were counted (12 false positives, its body 25 µm² of 259).
 /// Now the ring starts beyond the blur and its mean is clipped, and the region is only the
-/// nucleus's share (nearer it than any other body). Measured: 1 false positive, none near a
-/// body, body Dice 0.934 (0.894 before), that cell 228 µm² with 3 migrasomes (truth 2).
+/// nucleus's share (nearer it than any other body). Measured: 1 false positive (2 with the
+/// spot background outside the bodies, stop 24), none near a body, body Dice 0.934 (0.894
+/// before), that cell 228 µm² with 3 migrasomes (truth 2).
 #[test]
 fn a_dim_body_beside_a_bright_one_is_found() {
     let dir = tempfile::tempdir().unwrap();
@@ -262,7 +264,7 @@ fn a_dim_body_beside_a_bright_one_is_found() {
             .arg(&res),
     );
     let r = evaluate(&truth, &res).unwrap();
-    assert!(r.fp <= 1, "false positives {}", r.fp);
+    assert!(r.fp <= 2, "false positives {}", r.fp);
     assert_eq!(r.fp_near_body, Some(0), "false positives near a body");
     let dice = r.body_dice.unwrap();
     assert!(dice >= 0.93, "body Dice {dice}");
@@ -279,6 +281,32 @@ fn a_dim_body_beside_a_bright_one_is_found() {
     assert!(a >= 200.0, "the dim cell's body {a} µm² (truth 259)");
     let n = cells.int(dim, count).unwrap();
     assert!(n <= 3, "the dim cell's migrasomes {n} (truth 2)");
+}
+
+/// The spot background from the membrane outside the bodies
+/// (`migrasomes.background_outside_bodies`): a bright body raised the plain difference of
+/// Gaussians' background around it and sank the migrasomes 1-4 µm from its edge under the
+/// threshold. Independent seed 94 (drawn after the choice), measured: 56 of 57 found, 2
+/// false, count MAE 0.33; with the plain background 54, 1 false, MAE 1.33.
+#[test]
+fn migrasomes_beside_a_bright_body_are_found() {
+    let (dir, field) = independent_field("94", &[]);
+    let run = |name: &str, sets: &[&str]| {
+        let res = dir.path().join(name);
+        analyze_field(&field, &res, sets);
+        evaluate(&field, &res).unwrap()
+    };
+    let off = run("off", &["migrasomes.background_outside_bodies=false"]);
+    assert!(off.fn_ >= 3, "missed with the plain background {}", off.fn_);
+    let on = run("on", &[]);
+    assert!(on.fn_ <= 1, "missed {}", on.fn_);
+    assert!(on.fp <= 2, "false positives {} (plain {})", on.fp, off.fp);
+    assert!(on.cell_count_mae <= 0.34, "MAE {}", on.cell_count_mae);
+    assert!(
+        off.cell_count_mae >= 1.0,
+        "MAE with the plain background {}",
+        off.cell_count_mae
+    );
 }
 
 /// `analyze` on an independent field as a user would (`--nuclei 0 --migrasome-channel 1
@@ -655,7 +683,8 @@ fn names_with_commas_quotes_and_accents_round_trip() {
 /// Migrasomes at the tip of a fiber too faint to follow to its cell (independent seed 56):
 /// the fiber runs into each of them (fiber contact 1.9-2.2 times the fiber threshold, where
 /// a released migrasome has about 1), so they are attached (`fibers.contact_attached`).
-/// Measured (stop 22): released accuracy 0.967 (89 of 92), 0.924 (85) without the rule; on
+/// Measured (stop 22): released accuracy 0.967 (89 of 92), 0.924 (85) without the rule
+/// (stop 24, with the spot background outside the bodies: 0.968 and 0.935 of 93); on
 /// independent fields 11-70 the contact alone put right 41 of the 170 attached migrasomes
 /// called released, and put wrong 2 of the 1389 released ones.
 #[test]
@@ -683,7 +712,7 @@ fn a_fiber_running_into_a_migrasome_attaches_it() {
     assert_eq!((ro.tp, ro.fp, ro.fn_), (r.tp, r.fp, r.fn_));
     let without = ro.released_accuracy.unwrap();
     assert!(
-        without < released - 0.04,
+        without < released - 0.03,
         "released without the rule {without}, with {released}"
     );
 }

@@ -212,7 +212,8 @@ fn dim_body_below_the_floor_grows_from_its_nucleus() {
 /// default until stop 22) called negative in 5 of 7 matched; the negatives' means lie within
 /// 0.31 SD of it. Measured: cargo accuracy 1.000 at k = 1 (the default), 0.583 at k = 3
 /// (README, Accuracy); 0.682 at k = 3 since stop 23, whose second pass with more smoothing
-/// (`migrasomes.adapt_below`) finds more migrasomes on this noisy field.
+/// (`migrasomes.adapt_below`) finds more migrasomes on this noisy field, and 0.708 since
+/// stop 24 (the spot background outside the bodies).
 #[test]
 fn dim_cargo_at_snr_4_is_positive() {
     let cargo = |extra: &[&str]| {
@@ -225,7 +226,7 @@ fn dim_cargo_at_snr_4_is_positive() {
     let now = cargo(&[]);
     assert!(now >= 0.999, "cargo accuracy {now}");
     let strict = cargo(&["--set", "cargo.k=3"]);
-    assert!(strict < 0.7, "cargo accuracy at k = 3 {strict}");
+    assert!(strict < 0.75, "cargo accuracy at k = 3 {strict}");
 }
 
 /// Body Dice and F1 of `validate --knobs all` on one seed and condition.

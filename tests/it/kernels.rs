@@ -306,6 +306,83 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(harness::config(8))]
+
+    /// The Gaussian background from the pixels outside a mask (normalised convolution)
+    /// against the same quotient of scipy-style f64 Gaussians. Tolerance: each blur within
+    /// 2e-5 of its scale (max|input|, and 1 for the weights), carried through the quotient
+    /// (|dn| + |q| |dd|) / d; pixels whose weight lies within a factor of 2 of the 1e-3 cut,
+    /// where either side may fall back to 0, are skipped, and under 5e-4 both must be 0.
+    #[test]
+    fn gaussian_outside_matches((w, h) in harness::size(), seed in any::<u64>(), sigma in 0.5f64..25.0, fill in prop_oneof![Just(5u64), Just(30), Just(90)]) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let img = p.data.to_f64_vec();
+        let m = harness::mask(w, h, seed ^ 3, fill);
+        let kept: Vec<f64> = img.iter().zip(&m).map(|(&v, &k)| if k != 0 { 0.0 } else { v }).collect();
+        let wt: Vec<f64> = m.iter().map(|&k| if k != 0 { 0.0 } else { 1.0 }).collect();
+        let num = cpu::gaussian::gaussian(&kept, w, h, [sigma, sigma], [0, 0], 4.0);
+        let den = cpu::gaussian::gaussian(&wt, w, h, [sigma, sigma], [0, 0], 4.0);
+        let max = img.iter().fold(1f64, |a, &b| a.max(b.abs()));
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let f = ops::to_f32(&mut rec, &up).unwrap();
+            let mp = upload_mask(&mut rec, &m, w, h);
+            let g = filters::gaussian_outside(&mut rec, &f, &mp, sigma, 1).unwrap();
+            rec.submit();
+            for (i, &got) in read_f32(gpu, &g).iter().enumerate() {
+                let d = den[i];
+                if d < 5e-4 {
+                    prop_assert!(got == 0.0, "{b:?} px {i}: weight {d:e}, got {got}");
+                } else if d > 2e-3 {
+                    let q = num[i] / d;
+                    let tol = (2e-5 * max + q.abs() * 2e-5) / d + 1e-6 * q.abs();
+                    prop_assert!((got as f64 - q).abs() <= tol, "{b:?} {w}x{h} sigma {sigma} px {i}: gpu {got} cpu {q} tol {tol:e}");
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(harness::config(8))]
+
+    /// `gaussian_outside` on block means (`factor` > 1) against the same composition on the
+    /// CPU references (block means, f64 Gaussians, quotient, bilinear interpolation). Masks
+    /// of 5-30 % keep every weight near 1, far from the 1e-3 cut; tolerance: each blur within
+    /// 2e-5 of its scale carried through the quotient, at the smallest weight.
+    #[test]
+    fn gaussian_outside_on_blocks_matches((w, h) in harness::size(), seed in any::<u64>(), sigma in 2.0f64..30.0, f in 2u32..6, fill in prop_oneof![Just(5u64), Just(30)]) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let img: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+        let m = harness::mask(w, h, seed ^ 3, fill);
+        let kept = cpu::logic::replace_masked(&img, &m, 0.0);
+        let wt = cpu::logic::weight_outside(&m);
+        let (kd, sw, sh) = cpu::resample::down_mean(&kept, w, h, f as usize);
+        let (wd, _, _) = cpu::resample::down_mean(&wt, w, h, f as usize);
+        let s = sigma / f as f64;
+        let num = cpu::gaussian::gaussian(&kd, sw, sh, [s, s], [0, 0], 4.0);
+        let den = cpu::gaussian::gaussian(&wd, sw, sh, [s, s], [0, 0], 4.0);
+        let q: Vec<f64> = num.iter().zip(&den).map(|(n, d)| if *d > 1e-3 { n / d } else { 0.0 }).collect();
+        let want = cpu::resample::up_bilinear(&q, sw, sh, w, h, f as usize);
+        let max = img.iter().fold(1f64, |a, &b| a.max(b.abs() as f64));
+        let dmin = den.iter().cloned().fold(f64::INFINITY, f64::min);
+        prop_assume!(dmin > 2e-3);
+        let tol = 4e-5 * max / dmin + 1e-6 * max;
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let fp = ops::to_f32(&mut rec, &up).unwrap();
+            let mp = upload_mask(&mut rec, &m, w, h);
+            let g = filters::gaussian_outside(&mut rec, &fp, &mp, sigma, f).unwrap();
+            rec.submit();
+            let worst = read_f32(gpu, &g).iter().zip(&want).map(|(g, c)| (*g as f64 - c).abs()).fold(0.0, f64::max);
+            prop_assert!(worst <= tol, "{b:?} {w}x{h} sigma {sigma} f {f}: {worst:e} > {tol:e}");
+        }
+    }
+}
+
 /// Labelling on shapes random masks rarely make: long runs across the 32-pixel segments that
 /// `init` joins, combs whose teeth meet only at the far end (long union chains), a spiral,
 /// diagonal-only contacts, a full frame, and equal values touching different ones.

@@ -225,6 +225,40 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(harness::config(12))]
+
+    /// weight_outside and select_masked: identical. ratio: within 1 ULP of the f32 quotient
+    /// (WGSL allows 2.5 ULP for `/`; every pixel is checked against that), the fallback
+    /// identical.
+    #[test]
+    fn ratio_weight_select_match((w, h) in harness::size(), seed in any::<u64>()) {
+        let a: Vec<f32> = harness::plane(Ty::F32, w, h, seed, 1000).data.to_f64_vec().iter().map(|&x| x as f32 - 500.0).collect();
+        let b: Vec<f32> = harness::plane(Ty::F32, w, h, seed ^ 5, 1000).data.to_f64_vec().iter().map(|&x| (x as f32 - 100.0) / 100.0).collect();
+        let m = harness::mask(w, h, seed ^ 11, 30);
+        let (min_den, fallback) = (0.25f32, -3.5f32);
+        let want_ratio = cpu::logic::ratio(&a, &b, min_den, fallback);
+        let want_weight = cpu::logic::weight_outside(&m);
+        let want_select = cpu::logic::select_masked(&a, &b, &m);
+        for (bk, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = |rec: &mut Recorder, v: &[f32]| GpuPlane { buf: rec.upload(v), kind: RawKind::F32, width: w as u32, height: h as u32 };
+            let (ga, gb) = (up(&mut rec, &a), up(&mut rec, &b));
+            let mp = u32_plane(&mut rec, &m, w, h);
+            let r = filters::ratio(&mut rec, &ga, &gb, min_den, fallback).unwrap();
+            let wo = filters::weight_outside(&mut rec, &mp).unwrap();
+            let sel = filters::select_masked(&mut rec, &ga, &gb, &mp).unwrap();
+            rec.submit();
+            prop_assert!(read_f32(gpu, &wo) == want_weight, "{bk:?} weight_outside");
+            prop_assert!(read_f32(gpu, &sel) == want_select, "{bk:?} select_masked");
+            for (i, (g, c)) in read_f32(gpu, &r).iter().zip(&want_ratio).enumerate() {
+                let ulp = 2.5 * c.abs() * f32::EPSILON;
+                prop_assert!((g - c).abs() <= ulp, "{bk:?} ratio px {i}: gpu {g} cpu {c} ({} / {})", a[i], b[i]);
+            }
+        }
+    }
+}
+
 /// Clipped moments ignore an outlier: a ring of 100s with one 10000 has mean 100, SD 0.
 #[test]
 fn clipped_moments_reject_outliers() {

@@ -45,6 +45,9 @@ pub(super) struct CellPlanes {
     /// With protrusions on: bodies grown by the protrusion root and by the protrusion
     /// length (from the same feature transform as the body zone).
     pub protrusion_zones: Option<(GpuPlane, GpuPlane)>,
+    /// With `MigrasomeParams::background_outside_bodies`: the bodies grown by
+    /// `SPOT_BACKGROUND_MARGIN_UM`, left out of the spot background.
+    pub spot_background_zone: Option<GpuPlane>,
     /// Territory of each seed (nucleus, or body without a nuclei channel), labelled 1..S, and
     /// [`NOT_A_CELL`] on and around bodies cut by the border without a nucleus (grown from
     /// their pixels on the image edge).
@@ -281,18 +284,22 @@ pub(super) fn record(
             ..Default::default()
         },
     )?;
-    let (body_zone, protrusion_zones) = if px.protrusion_max > 0.0 {
-        let mut z = expand_labels_by(
-            rec,
-            &bodies.plane,
-            &[px.body_margin, px.protrusion_root, px.protrusion_max],
-        )?;
-        let far = z.pop().expect("three distances");
-        let root = z.pop().expect("three distances");
-        (z.pop().expect("three distances"), Some((root, far)))
+    // the body zone, the protrusion zones and the spot background's zone from one feature
+    // transform
+    let mut distances = vec![px.body_margin];
+    if px.protrusion_max > 0.0 {
+        distances.extend([px.protrusion_root, px.protrusion_max]);
+    }
+    distances.extend(px.spot_background_margin);
+    let mut z = expand_labels_by(rec, &bodies.plane, &distances)?.into_iter();
+    let body_zone = z.next().expect("the body margin");
+    let protrusion_zones = if px.protrusion_max > 0.0 {
+        let root = z.next().expect("the protrusion root");
+        Some((root, z.next().expect("the protrusion length")))
     } else {
-        (expand_labels(rec, &bodies.plane, px.body_margin)?, None)
+        None
     };
+    let spot_background_zone = z.next();
     let (p_nuclei, seeds) = match nuclei {
         Some((p, kept)) => (Some(p), kept),
         None => (None, bodies.clone()),
@@ -327,6 +334,7 @@ pub(super) fn record(
             bodies: bodies.plane,
             body_zone,
             protrusion_zones,
+            spot_background_zone,
             territory,
         },
         PendingCells {

@@ -574,6 +574,25 @@ pub fn analyze_frame(
     Ok(finish_frame(gpu, s2, roles, px, caps, &[])?.0)
 }
 
+/// The spot image with its background from the membrane outside `zone` (the bodies grown by
+/// `SPOT_BACKGROUND_MARGIN_UM`): the smoothed membrane less the normalised blur of the pixels
+/// there (`MigrasomeParams::background_outside_bodies`); inside the zone the first stage's
+/// plain difference of Gaussians.
+fn spot_outside_bodies(
+    rec: &mut Recorder,
+    s1: &FrameStage1,
+    zone: &GpuPlane,
+    roles: &Roles,
+    px: &PxParams,
+) -> Result<GpuPlane> {
+    let mem = to_f32(rec, &s1.raws[roles.membrane])?;
+    // block means a sixth of the scale wide: the background is smooth at that scale
+    let factor = (px.background_sigma / 6.0).floor().max(1.0) as u32;
+    let bg = filters::gaussian_outside(rec, &mem, zone, px.background_sigma, factor)?;
+    let outside = filters::subtract(rec, &s1.mem_smooth, &bg)?;
+    filters::select_masked(rec, &outside, &s1.spot_img, zone)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn record_rest(
     rec: &mut Recorder,
@@ -587,10 +606,14 @@ fn record_rest(
     caps: &Capacities,
 ) -> Result<Pending2> {
     let (cell_planes, p_cells) = cells::record(rec, first, any_orphan, body_img, px, thr, caps)?;
-    let spots_raw = threshold_above(rec, &s1.spot_img, thr.spot)?;
+    let spot_img = match &cell_planes.spot_background_zone {
+        Some(zone) => spot_outside_bodies(rec, s1, zone, roles, px)?,
+        None => s1.spot_img.clone(),
+    };
+    let spots_raw = threshold_above(rec, &spot_img, thr.spot)?;
     let (spot_planes, split) = spots::record(
         rec,
-        &s1.spot_img,
+        &spot_img,
         &spots_raw,
         &cell_planes.body_zone,
         px,
