@@ -229,6 +229,61 @@ fn dim_cargo_at_snr_4_is_positive() {
     assert!(strict < 0.75, "cargo accuracy at k = 3 {strict}");
 }
 
+/// `respot` (a noisy frame's second pass from its spot image on) gives exactly what the
+/// whole frame analysed again with the larger smoothing gives: every label image, the
+/// thresholds and every migrasome's measurement (the bundled sample's first frame, its
+/// smoothing x1.6; on every backend).
+#[test]
+fn respot_equals_the_frame_analysed_again() {
+    use migrascope::pipeline::migrasome::{
+        Capacities, PxParams, begin_frame, continue_frame, finish_frame, finish_frame_kept, respot,
+    };
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample_migrasomes.ome.tif");
+    let reader = StackReader::open(&sample, &OpenOptions::default()).unwrap();
+    let info = reader.info().clone();
+    let roles = resolve_roles(&RoleChoices::default(), None, &info).unwrap();
+    let size = resolve_pixel_size(None, &info).unwrap();
+    let params = AnalyzeParams::preset(Preset::Wga);
+    let px = PxParams::new(&params, size).unwrap();
+    let more = PxParams {
+        smooth_sigma: px.smooth_sigma * 1.6,
+        ..px.clone()
+    };
+    let (_, planes) = Frames::all(&reader).next().unwrap().unwrap();
+    for (b, gpu) in gpus() {
+        let mut caps = Capacities::default();
+        let s1 = begin_frame(gpu, &planes, &roles, &more).unwrap();
+        let s2 = continue_frame(gpu, s1, &roles, &more, &caps).unwrap();
+        let (whole, _) = finish_frame(gpu, s2, &roles, &more, &mut caps, &[]).unwrap();
+        let s1 = begin_frame(gpu, &planes, &roles, &px).unwrap();
+        let s2 = continue_frame(gpu, s1, &roles, &px, &caps).unwrap();
+        let (_, _, kept) = finish_frame_kept(gpu, s2, &roles, &px, &mut caps, &[]).unwrap();
+        let s2 = respot(gpu, kept, &roles, &more, &caps).unwrap();
+        let (again, _) = finish_frame(gpu, s2, &roles, &more, &mut caps, &[]).unwrap();
+        let (l1, l2) = (&whole.labels, &again.labels);
+        assert!(
+            l1.migrasomes == l2.migrasomes,
+            "{b:?}: migrasome labels differ"
+        );
+        assert!(
+            l1.cells == l2.cells && l1.bodies == l2.bodies,
+            "{b:?}: cells differ"
+        );
+        assert!(l1.rejected == l2.rejected, "{b:?}: rejected labels differ");
+        assert_eq!(
+            format!("{:?}", whole.thresholds),
+            format!("{:?}", again.thresholds),
+            "{b:?}"
+        );
+        assert!(!whole.migrasomes.is_empty(), "{b:?}: no migrasomes");
+        assert_eq!(
+            format!("{:?}", whole.migrasomes),
+            format!("{:?}", again.migrasomes),
+            "{b:?}: migrasomes differ"
+        );
+    }
+}
+
 /// Body Dice and F1 of `validate --knobs all` on one seed and condition.
 fn realism_score(seed: &str, condition: &str, extra: &[&str]) -> (f64, f64) {
     let r = realism_report(seed, condition, extra);

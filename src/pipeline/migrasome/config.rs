@@ -227,9 +227,10 @@ pub struct FiberParams {
     /// 0.9 µm since stop 24 (0.75 before): with the spot background taken outside the
     /// bodies (`MigrasomeParams::background_outside_bodies`) a filopodium's tip beside a
     /// bright body stands whole above the threshold and measures larger (0.67-0.88 µm on
-    /// `synth --realism` seeds 101-102). Independent fields 11-42: 8 more missed and 4 fewer
-    /// false than at 0.75; `validate --knobs all`: young F1 0.904 / 0.919 / 0.884 -> 0.939
-    /// / 0.972 / 0.961 at SNR 4 / 8 / 12; 1.2 lost 43 migrasomes of independent fields 11-80.
+    /// `synth --realism` seeds 101-102). Independent fields 11-80: 10 fewer false and 15
+    /// more missed than at 0.75 (5434/50/30 -> 5419/40/45); `validate --knobs all`: young F1
+    /// 0.904 / 0.919 / 0.884 -> 0.939 / 0.972 / 0.953 at SNR 4 / 8 / 12; 1.2 lost 43
+    /// migrasomes of independent fields 11-80.
     pub protrusion_tip_max_um: f64,
     /// A protrusion has one tip: two round candidates (passing the shape rules) on faint
     /// shafts (tip ratio at most 0.3, `frame::spots::FIBER_SITE_MAX_TIP_RATIO`) at least

@@ -421,8 +421,8 @@ fn flat_regions(
     .remove(0);
     let cap = CONTRAST_CAPACITY;
     let m_in = moments::record_moments(rec, labels, body_img, cap, None, Some(range))?;
-    // the ring's mean clipped (mean ± 2 SD, three rounds): the haze skirt of a brighter body
-    // beside it, or a migrasome in it, does not raise it
+    // the orphan pass clips the ring's mean (mean ± 2 SD, `clip_rounds` rounds): the haze
+    // skirt of a brighter body beside it, or a migrasome in it, does not raise it
     let mut m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(range))?;
     for _ in 0..clip_rounds {
         let b = moments::record_bounds(rec, &m_ring, body_img, cap, RING_CLIP_K)?;

@@ -529,11 +529,13 @@ pub fn finish_frame_kept(
 }
 
 /// The second stage of a finished frame submitted again with `px`'s spot smoothing
-/// (`MigrasomeParams::adapt_below`): only the spot image (the difference of Gaussians and
-/// its first term) and its threshold are computed again; the upload, nuclei, bodies and
-/// their background surface, ridges and every other threshold are the first pass's (none
-/// depends on the smoothing), so the result is the one [`begin_frame`] and
-/// [`continue_frame`] with `px` give, at less cost. [`finish_frame`] completes it.
+/// (`MigrasomeParams::adapt_below`): of the first stage only the spot image (the difference
+/// of Gaussians and its first term) and its threshold are computed again; the upload, the
+/// blurred nuclei and bodies, the body background surface, the ridge image and every other
+/// threshold are the first pass's (none depends on the smoothing), so the result is the one
+/// [`begin_frame`] and [`continue_frame`] with `px` give. The second stage (segmentation,
+/// spots, fibers, measurement) runs again whole: it is most of the cost (BENCHMARKS, Stop
+/// 24). [`finish_frame`] completes it.
 pub fn respot(
     gpu: &Gpu,
     kept: FrameKept,
