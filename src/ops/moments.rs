@@ -205,7 +205,19 @@ pub fn record_clipped_schedule(
     capacity: u32,
     ks: &[f32],
 ) -> Result<MomentsBufs> {
-    clipped_schedule(rec, Some(labels), channel, capacity, ks)
+    clipped_schedule(rec, Some(labels), channel, capacity, ks, None)
+}
+
+/// [`record_clipped_schedule`] with the channel's min/max keys already known.
+pub fn record_clipped_schedule_in(
+    rec: &mut Recorder,
+    labels: &GpuPlane,
+    channel: &GpuPlane,
+    capacity: u32,
+    ks: &[f32],
+    range: &Buf,
+) -> Result<MomentsBufs> {
+    clipped_schedule(rec, Some(labels), channel, capacity, ks, Some(range))
 }
 
 /// `record_clipped_schedule` over the whole frame (one label, every pixel), without a label
@@ -215,7 +227,7 @@ pub fn record_frame_schedule(
     channel: &GpuPlane,
     ks: &[f32],
 ) -> Result<MomentsBufs> {
-    clipped_schedule(rec, None, channel, 1, ks)
+    clipped_schedule(rec, None, channel, 1, ks, None)
 }
 
 fn clipped_schedule(
@@ -224,8 +236,9 @@ fn clipped_schedule(
     channel: &GpuPlane,
     capacity: u32,
     ks: &[f32],
+    range: Option<&Buf>,
 ) -> Result<MomentsBufs> {
-    let mut m = moments_pass(rec, labels, channel, capacity, None, None)?;
+    let mut m = moments_pass(rec, labels, channel, capacity, None, range)?;
     for &k in ks {
         let bounds = record_bounds(rec, &m, channel, capacity, k)?;
         m = moments_pass(

@@ -209,9 +209,8 @@ pub(super) fn record(
             // only the orphan's share: the pixels nearer its nucleus than any region at the
             // floor (the haze skirt of a bright body beside it, brighter than a dim body, is
             // that body's)
-            let none = and_not(rec, &orphans, &orphans)?;
-            let seeds = fill(rec, &none, &orphans, 2)?;
-            let seeds = fill(rec, &seeds, &bm, 1)?;
+            // (`bm` is 0/1, and no orphan pixel lies in it)
+            let seeds = fill(rec, &bm, &orphans, 2)?;
             let nearest = expand_labels(rec, &seeds, px.max_distance)?;
             let share = rec.upload(&[0u32, 1]);
             let share = lookup(rec, &nearest, &share, 2)?;
@@ -423,11 +422,8 @@ fn flat_regions(
     let m_in = moments::record_moments(rec, labels, body_img, cap, None, Some(range))?;
     // the orphan pass clips the ring's mean (mean ± 2 SD, `clip_rounds` rounds): the haze
     // skirt of a brighter body beside it, or a migrasome in it, does not raise it
-    let mut m_ring = moments::record_moments(rec, &ring, body_img, cap, None, Some(range))?;
-    for _ in 0..clip_rounds {
-        let b = moments::record_bounds(rec, &m_ring, body_img, cap, RING_CLIP_K)?;
-        m_ring = moments::record_moments(rec, &ring, body_img, cap, Some(&b), Some(range))?;
-    }
+    let ks = vec![RING_CLIP_K; clip_rounds];
+    let m_ring = moments::record_clipped_schedule_in(rec, &ring, body_img, cap, &ks, range)?;
     let b_in = moments::record_bounds(rec, &m_in, body_img, cap, 0.0)?;
     let b_ring = moments::record_bounds(rec, &m_ring, body_img, cap, 0.0)?;
     let flat = moments::record_low_contrast(rec, &b_in, &b_ring, cap, px.body_min_contrast as f32)?;

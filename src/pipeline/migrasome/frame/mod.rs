@@ -289,6 +289,30 @@ pub struct FrameStage1 {
     uptake_thr: Option<f64>,
 }
 
+/// The spot detector's image on the first stage: the difference of Gaussians of the membrane.
+struct SpotImage {
+    /// The difference at the smoothing and the background scale.
+    img: GpuPlane,
+    /// Its first term, the membrane smoothed (kept for the tip rule).
+    smooth: GpuPlane,
+    /// The statistics of its threshold.
+    threshold: PendingThreshold,
+}
+
+/// Records the spot image of `mem` (the membrane, f32) at `px`'s scales and its threshold's
+/// statistics (what a noisy frame's second pass computes again, see [`respot`]).
+fn record_spot_image(rec: &mut Recorder, mem: &GpuPlane, px: &PxParams) -> Result<SpotImage> {
+    let smooth = filters::gaussian_blur(rec, mem, [px.smooth_sigma; 2])?;
+    let bg = filters::gaussian_blur(rec, mem, [px.background_sigma; 2])?;
+    let img = filters::subtract(rec, &smooth, &bg)?;
+    let threshold = record_threshold_clipped(rec, &img, px.spot_threshold, &SPOT_NOISE_CLIPS)?;
+    Ok(SpotImage {
+        img,
+        smooth,
+        threshold,
+    })
+}
+
 /// Uploads one frame (`planes`: all its channels) and submits the enhanced images and their
 /// threshold statistics; returns at once. [`finish_frame`] completes it. Submitting the next
 /// frame's first stage before finishing this one keeps the GPU busy.
@@ -323,17 +347,16 @@ pub fn begin_frame(
     let block = px.body_sigma.round().max(1.0) as u32;
     let blocks = crate::ops::resample::down_mean(&mut rec, &body_blur, block)?;
     let body_blocks = rec.readback(&blocks.buf, 0, blocks.len() as u64 * 4);
-    // the difference of Gaussians, its first term kept for the tip rule
-    let mem_smooth = filters::gaussian_blur(&mut rec, &mem, [px.smooth_sigma; 2])?;
-    let mem_bg = filters::gaussian_blur(&mut rec, &mem, [px.background_sigma; 2])?;
-    let spot_img = filters::subtract(&mut rec, &mem_smooth, &mem_bg)?;
+    let SpotImage {
+        img: spot_img,
+        smooth: mem_smooth,
+        threshold: h_spot,
+    } = record_spot_image(&mut rec, &mem, px)?;
     let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
     let h_nuc = nuc_img
         .as_ref()
         .map(|n| record_threshold(&mut rec, n, px.nucleus_threshold))
         .transpose()?;
-    let h_spot =
-        record_threshold_clipped(&mut rec, &spot_img, px.spot_threshold, &SPOT_NOISE_CLIPS)?;
     let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold)?;
     // both fiber thresholds on one image: one set of clipped moments serves two `noise:K`
     let h_fiber_low = match (px.fiber_threshold, px.fiber_threshold_low) {
@@ -546,16 +569,12 @@ pub fn respot(
     let FrameKept { s1, mut thr } = kept;
     let mut rec = Recorder::new(gpu);
     let mem = to_f32(&mut rec, &s1.raws[roles.membrane])?;
-    let mem_smooth = filters::gaussian_blur(&mut rec, &mem, [px.smooth_sigma; 2])?;
-    let mem_bg = filters::gaussian_blur(&mut rec, &mem, [px.background_sigma; 2])?;
-    let spot_img = filters::subtract(&mut rec, &mem_smooth, &mem_bg)?;
-    let h_spot =
-        record_threshold_clipped(&mut rec, &spot_img, px.spot_threshold, &SPOT_NOISE_CLIPS)?;
+    let spot = record_spot_image(&mut rec, &mem, px)?;
     rec.submit();
-    thr.spot = h_spot.finish(gpu)?;
+    thr.spot = spot.threshold.finish(gpu)?;
     let s1 = FrameStage1 {
-        spot_img,
-        mem_smooth,
+        spot_img: spot.img,
+        mem_smooth: spot.smooth,
         ..s1
     };
     let pending = submit_rest(gpu, &s1, roles, px, &thr, caps)?;
