@@ -238,6 +238,21 @@ fn a_noisy_field_is_analysed_again_with_more_smoothing() {
     assert!(on.cell_count_mae <= 0.5, "MAE {}", on.cell_count_mae);
 }
 
+/// The body area (µm²) and migrasome count of the cell whose nucleus lies within 2 µm of
+/// (`x`, `y`) µm in `res/cells.csv`.
+fn cell_near(res: &std::path::Path, x: f64, y: f64) -> (f64, u64) {
+    let cells = Table::read(&res.join("cells.csv")).unwrap();
+    let [cx, cy, area, count] =
+        ["x_um", "y_um", "area_um2", "migrasome_count"].map(|c| cells.col(c).unwrap());
+    let i = (0..cells.rows.len())
+        .find(|&i| {
+            (cells.num(i, cx).unwrap() - x).abs() < 2.0
+                && (cells.num(i, cy).unwrap() - y).abs() < 2.0
+        })
+        .unwrap_or_else(|| panic!("a cell with its nucleus at ({x}, {y}) µm"));
+    (cells.num(i, area).unwrap(), cells.int(i, count).unwrap())
+}
+
 /// A dim cell body beside one 13 times brighter (`synth --realism --seed 102 --snr 4`, young):
 /// at the floor no region holds its nucleus, and at half the floor (the orphan pass) its
 /// region's edge test read the bright body's haze skirt in the ring around it and dropped
@@ -268,19 +283,61 @@ fn a_dim_body_beside_a_bright_one_is_found() {
     assert_eq!(r.fp_near_body, Some(0), "false positives near a body");
     let dice = r.body_dice.unwrap();
     assert!(dice >= 0.93, "body Dice {dice}");
-    let cells = Table::read(&res.join("cells.csv")).unwrap();
-    let [x, y, area, count] =
-        ["x_um", "y_um", "area_um2", "migrasome_count"].map(|c| cells.col(c).unwrap());
-    let dim = (0..cells.rows.len())
-        .find(|&i| {
-            (cells.num(i, x).unwrap() - 22.5).abs() < 2.0
-                && (cells.num(i, y).unwrap() - 83.3).abs() < 2.0
-        })
-        .expect("the dim cell (nucleus at 22.5, 83.3 µm)");
-    let a = cells.num(dim, area).unwrap();
+    let (a, n) = cell_near(&res, 22.5, 83.3);
     assert!(a >= 200.0, "the dim cell's body {a} µm² (truth 259)");
-    let n = cells.int(dim, count).unwrap();
     assert!(n <= 3, "the dim cell's migrasomes {n} (truth 2)");
+}
+
+/// A dim cell body joined at the floor to a plateau below it (haze, uneven illumination and
+/// a dense field of migrasomes and fibers; `synth --realism --seed 102 --snr 12 --condition
+/// senescent`): the region at the floor ran from the body into the plateau (1740 µm² for a
+/// body of 534), and the 22 migrasomes on it fell in the body zone. The plateau cut
+/// (`cells.body_plateau_cut`: a seeded watershed on the body image's gradient) gives it to
+/// the background. Measured: without the cut 57 of 86 found, body Dice 0.723, count MAE
+/// 4.83; with it 84 found, none false, Dice 0.936, MAE 0.33, the dim cell 588 µm² with 21
+/// migrasomes.
+#[test]
+fn a_plateau_joined_to_a_dim_body_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("truth");
+    run_ok(
+        migrascope()
+            .args(["synth", "--realism", "--seed", "102", "--snr", "12"])
+            .args(["--condition", "senescent", "--out"])
+            .arg(&truth),
+    );
+    let run = |name: &str, sets: &[&str]| {
+        let res = dir.path().join(name);
+        let mut cmd = migrascope();
+        cmd.arg("analyze")
+            .arg(truth.join("synth.ome.tif"))
+            .args(["--qc-every", "0", "--out"])
+            .arg(&res);
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        run_ok(&mut cmd);
+        (evaluate(&truth, &res).unwrap(), res)
+    };
+    let (off, _) = run("off", &["cells.body_plateau_cut=false"]);
+    assert!(off.fn_ >= 25, "missed without the cut {}", off.fn_);
+    assert!(
+        off.body_dice.unwrap() < 0.75,
+        "Dice without the cut {:?}",
+        off.body_dice
+    );
+    let (on, res) = run("on", &[]);
+    assert!(on.fn_ <= 2, "missed {}", on.fn_);
+    assert_eq!(on.fp, 0, "false positives");
+    assert!(on.cell_count_mae <= 0.34, "MAE {}", on.cell_count_mae);
+    let dice = on.body_dice.unwrap();
+    assert!(dice >= 0.93, "body Dice {dice}");
+    let (a, n) = cell_near(&res, 74.5, 67.4);
+    assert!(
+        (480.0..=650.0).contains(&a),
+        "the dim cell's body {a} µm² (truth 534)"
+    );
+    assert!(n >= 20, "the dim cell's migrasomes {n} (truth 22)");
 }
 
 /// The spot background from the membrane outside the bodies

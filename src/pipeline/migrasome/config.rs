@@ -46,6 +46,12 @@ pub struct CellParams {
     /// (`body_min_contrast`, the ring's mean clipped at ± 2 SD: a bright neighbour's haze
     /// skirt does not count against it). 0 = off.
     pub body_orphan_floor: f64,
+    /// With a nuclei channel, a piece of a body region that a seeded watershed on the body
+    /// image's gradient gives to the clear background (below half the floor) rather than to
+    /// a nucleus, and at least as wide as the body disk, is cut off: a plateau of haze,
+    /// uneven illumination or dense migrasomes joined to a dim body at the floor has no
+    /// edge between them and the background, a body has (see `plateau`).
+    pub body_plateau_cut: bool,
     /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
     pub body_max_hole_um2: f64,
     /// The body mask is opened with a disk of this radius: anything narrower (fibers,
@@ -337,6 +343,7 @@ impl Default for CellParams {
             body_local_radius_um: 3.0,
             body_min_contrast: 0.5,
             body_orphan_floor: 0.5,
+            body_plateau_cut: true,
             body_max_hole_um2: 1000.0,
             body_opening_um: 5.0,
             body_min_area_um2: 50.0,
@@ -700,6 +707,7 @@ pub struct PxParams {
     pub body_local_radius: f64,
     pub body_min_contrast: f64,
     pub body_orphan_floor: f64,
+    pub body_plateau_cut: bool,
     pub body_max_hole: u32,
     pub body_min_area: u32,
     pub body_margin: f64,
@@ -855,6 +863,7 @@ impl PxParams {
             body_local_radius: px(p.cells.body_local_radius_um),
             body_min_contrast: p.cells.body_min_contrast,
             body_orphan_floor: p.cells.body_orphan_floor,
+            body_plateau_cut: p.cells.body_plateau_cut,
             body_max_hole: area(p.cells.body_max_hole_um2),
             body_min_area: area(p.cells.body_min_area_um2),
             body_margin: px(p.cells.body_margin_um),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod frame;
 pub mod illumination;
+pub mod plateau;
 pub mod roles;
 pub mod settings;
 pub mod shape;

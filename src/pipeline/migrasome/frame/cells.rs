@@ -83,12 +83,63 @@ pub(super) struct BodiesFirst {
     orphans: Option<GpuPlane>,
     /// The readback of their max (any such pixel at all).
     probe: Option<Readback>,
+    /// With `body_plateau_cut`: the body image's and the nuclei's block means, read back for
+    /// the watershed on the host.
+    coarse: Option<Coarse>,
+}
+
+/// Block means of the body image and of the nuclei's labels being read back.
+pub(super) struct Coarse {
+    body: Readback,
+    nuclei: Readback,
+    /// The body mask's share of each block.
+    mask: Readback,
+    w: u32,
+    h: u32,
+    block: u32,
+}
+
+/// The plateau cut on the coarse grid, from [`Coarse::finish`].
+pub(super) struct PlateauCut {
+    grid: Vec<f32>,
+    w: u32,
+    h: u32,
+    block: u32,
+}
+
+impl Coarse {
+    /// Reads the block means back and runs the watershed (`plateau::cut`); `None` when there
+    /// is nothing to cut.
+    pub fn finish(self, gpu: &Gpu, floor: f64, px: &PxParams) -> Result<Option<PlateauCut>> {
+        let body: Vec<f32> = self.body.wait_as(gpu)?;
+        let nuclei: Vec<f32> = self.nuclei.wait_as(gpu)?;
+        let nuclei: Vec<bool> = nuclei.iter().map(|&v| v > 0.0).collect();
+        let mask: Vec<f32> = self.mask.wait_as(gpu)?;
+        let mask: Vec<bool> = mask.iter().map(|&v| v >= 0.5).collect();
+        let (w, h) = (self.w as usize, self.h as usize);
+        let open = px.body_opening / f64::from(self.block);
+        Ok(
+            crate::pipeline::migrasome::plateau::cut(&body, &nuclei, &mask, w, h, floor, open).map(
+                |grid| PlateauCut {
+                    grid,
+                    w: self.w,
+                    h: self.h,
+                    block: self.block,
+                },
+            ),
+        )
+    }
 }
 
 impl BodiesFirst {
     /// The readback that says whether any nucleus has no region (`None`: no orphan pass).
     pub fn take_probe(&mut self) -> Option<Readback> {
         self.probe.take()
+    }
+
+    /// The block means for the plateau cut (`None`: no cut).
+    pub fn take_coarse(&mut self) -> Option<Coarse> {
+        self.coarse.take()
     }
 }
 
@@ -146,6 +197,27 @@ pub(super) fn record_first(
         }
         _ => (None, None),
     };
+    // the plateau cut's watershed runs on block means (about a quarter of the body blur
+    // wide) on the host
+    let coarse = match &nuclei {
+        Some((_, kept)) if px.body_plateau_cut => {
+            let block = (px.body_sigma / 2.5).round().max(1.0) as u32;
+            let body = crate::ops::resample::down_mean(rec, body_img, block)?;
+            let nf = crate::ops::to_f32(rec, &kept.plane)?;
+            let nuc = crate::ops::resample::down_mean(rec, &nf, block)?;
+            let mf = crate::ops::to_f32(rec, &bm)?;
+            let share = crate::ops::resample::down_mean(rec, &mf, block)?;
+            Some(Coarse {
+                body: rec.readback(&body.buf, 0, body.len() as u64 * 4),
+                nuclei: rec.readback(&nuc.buf, 0, nuc.len() as u64 * 4),
+                mask: rec.readback(&share.buf, 0, share.len() as u64 * 4),
+                w: body.width,
+                h: body.height,
+                block,
+            })
+        }
+        _ => None,
+    };
     Ok(BodiesFirst {
         nuclei,
         rel,
@@ -153,6 +225,7 @@ pub(super) fn record_first(
         range,
         orphans,
         probe,
+        coarse,
     })
 }
 
@@ -174,11 +247,13 @@ fn body_mask(
 }
 
 /// Records the rest of the stage. `any_orphan`: what [`BodiesFirst::take_probe`] read
-/// (false skips the orphan pass, which would change nothing then).
+/// (false skips the orphan pass, which would change nothing then); `cut`: the plateau cut.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn record(
     rec: &mut Recorder,
     first: BodiesFirst,
     any_orphan: bool,
+    cut: Option<PlateauCut>,
     body_img: &GpuPlane,
     px: &PxParams,
     thr: &Thresholds,
@@ -191,8 +266,30 @@ pub(super) fn record(
         range,
         orphans,
         probe: _,
+        coarse: _,
     } = first;
     let with_nuclei = nuclei.is_some();
+    // a plateau that the background's flood wins is cut from the regions holding a nucleus
+    // (a region without one keeps its own tests: a body cut by the border floods from no
+    // nucleus), and what is left is opened again (the cut's coarse line leaves slivers)
+    let bm = match (&cut, &nuclei) {
+        (Some(c), Some((_, kept))) => {
+            let grid = GpuPlane {
+                buf: rec.upload(&c.grid),
+                kind: RawKind::F32,
+                width: c.w,
+                height: c.h,
+            };
+            let up = crate::ops::resample::up_bilinear(rec, &grid, bm.width, bm.height, c.block)?;
+            let cut = threshold_above(rec, &up, 0.5)?;
+            let regions = label_components(rec, &bm, 8)?;
+            let with_nucleus = component_any(rec, &regions, &kept.plane)?;
+            let cut = and_mask(rec, &cut, &with_nucleus)?;
+            let bm = and_not(rec, &bm, &cut)?;
+            binary_opening(rec, &bm, px.body_opening)?
+        }
+        _ => bm,
+    };
     // a nucleus that no region holds (a dim body under the floor, which uneven illumination
     // and haze raise) gets its body from the same rules at a lower floor, when that region
     // has an edge (a plateau reaching the nucleus does not)

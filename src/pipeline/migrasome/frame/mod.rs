@@ -488,16 +488,24 @@ fn submit_rest(
     // whether any nucleus lacks a body at the floor is read back before the rest is recorded:
     // the orphan pass (a second body mask, labelling and edge test) then runs only on the
     // frames that need it
-    let (mut rec, any_orphan) = match first.take_probe() {
-        Some(probe) => {
-            rec.submit();
-            let max: Vec<u32> = probe.wait_as(gpu)?;
-            (Recorder::new(gpu), max[0] > 0)
-        }
-        None => (rec, false),
+    let probe = first.take_probe();
+    let coarse = first.take_coarse();
+    let (mut rec, any_orphan, cut) = if probe.is_some() || coarse.is_some() {
+        rec.submit();
+        let any_orphan = match probe {
+            Some(p) => p.wait_as::<u32>(gpu)?[0] > 0,
+            None => false,
+        };
+        let cut = match coarse {
+            Some(c) => c.finish(gpu, thr.body, px)?,
+            None => None,
+        };
+        (Recorder::new(gpu), any_orphan, cut)
+    } else {
+        (rec, false, None)
     };
     let p2 = record_rest(
-        &mut rec, s1, first, any_orphan, &body_img, roles, px, thr, caps,
+        &mut rec, s1, first, any_orphan, cut, &body_img, roles, px, thr, caps,
     )?;
     rec.submit();
     Ok(p2)
@@ -620,13 +628,15 @@ fn record_rest(
     s1: &FrameStage1,
     first: cells::BodiesFirst,
     any_orphan: bool,
+    cut: Option<cells::PlateauCut>,
     body_img: &GpuPlane,
     roles: &Roles,
     px: &PxParams,
     thr: &Thresholds,
     caps: &Capacities,
 ) -> Result<Pending2> {
-    let (cell_planes, p_cells) = cells::record(rec, first, any_orphan, body_img, px, thr, caps)?;
+    let (cell_planes, p_cells) =
+        cells::record(rec, first, any_orphan, cut, body_img, px, thr, caps)?;
     let spot_img = match &cell_planes.spot_background_zone {
         Some(zone) => spot_outside_bodies(rec, s1, zone, roles, px)?,
         None => s1.spot_img.clone(),
