@@ -294,7 +294,7 @@ fn a_dim_body_beside_a_bright_one_is_found() {
 /// body of 534), and the 22 migrasomes on it fell in the body zone. The plateau cut
 /// (`cells.body_plateau_cut`: a seeded watershed on the body image's gradient) gives it to
 /// the background. Measured: without the cut 57 of 86 found, body Dice 0.723, count MAE
-/// 4.83; with it 84 found, none false, Dice 0.936, MAE 0.33, the dim cell 588 µm² with 21
+/// 4.83; with it 85 found, none false, Dice 0.941, MAE 0.17, the dim cell 561 µm² with 22
 /// migrasomes.
 #[test]
 fn a_plateau_joined_to_a_dim_body_is_cut_off() {
@@ -327,17 +327,20 @@ fn a_plateau_joined_to_a_dim_body_is_cut_off() {
         off.body_dice
     );
     let (on, res) = run("on", &[]);
-    assert!(on.fn_ <= 2, "missed {}", on.fn_);
+    assert!(on.fn_ <= 1, "missed {}", on.fn_);
     assert_eq!(on.fp, 0, "false positives");
-    assert!(on.cell_count_mae <= 0.34, "MAE {}", on.cell_count_mae);
+    assert!(on.cell_count_mae <= 0.17, "MAE {}", on.cell_count_mae);
     let dice = on.body_dice.unwrap();
-    assert!(dice >= 0.93, "body Dice {dice}");
+    assert!(dice >= 0.935, "body Dice {dice}");
     let (a, n) = cell_near(&res, 74.5, 67.4);
     assert!(
         (480.0..=650.0).contains(&a),
         "the dim cell's body {a} µm² (truth 534)"
     );
-    assert!(n >= 20, "the dim cell's migrasomes {n} (truth 22)");
+    assert!(
+        (21..=23).contains(&n),
+        "the dim cell's migrasomes {n} (truth 22)"
+    );
 }
 
 /// The spot background from the membrane outside the bodies

@@ -211,33 +211,34 @@ pub fn cut(
         .map(|i| in_mask[i] && f64::from(body[i]) > floor && basins[i] == BACKGROUND)
         .collect();
     let opened = open_disk(&above, w, h, open_radius);
-    // each piece (4-connected): cut when the background's flood enters it below
-    // `PASS_RATIO` of the level at which the nuclei's flood does
-    let mut out = vec![0.0f32; w * h];
-    let mut seen = vec![false; w * h];
-    let mut any = false;
-    for start in 0..w * h {
-        if !opened[start] || seen[start] {
-            continue;
-        }
-        let mut piece = vec![start];
-        seen[start] = true;
-        let mut k = 0;
-        while k < piece.len() {
-            let i = piece[k];
-            k += 1;
-            for j in neighbours(i, w, h) {
-                if opened[j] && !seen[j] {
-                    seen[j] = true;
-                    piece.push(j);
-                }
+    // only pieces of a region that holds a nucleus (a body cut by the border without its
+    // nucleus floods from none and keeps its own edge test); regions 8-connected as on the
+    // GPU, on the blocks of the mask and of the nuclei
+    let held: Vec<bool> = (0..w * h).map(|i| in_mask[i] || nuclei[i]).collect();
+    let mut with_nucleus = vec![false; w * h];
+    for region in components(&held, w, h, true) {
+        if region.iter().any(|&i| nuclei[i]) {
+            for i in region {
+                with_nucleus[i] = true;
             }
         }
-        let pass = piece
+    }
+    // each piece (4-connected): cut when the background's flood enters its wide part
+    // (what the opening keeps of it) below `PASS_RATIO` of the level at which the nuclei's
+    // flood does; then whole, corners and all (the opening alone would leave the plateau in
+    // the corners it makes against the body)
+    let mut out = vec![0.0f32; w * h];
+    let mut any = false;
+    for piece in components(&above, w, h, false) {
+        let wide: Vec<usize> = piece.iter().copied().filter(|&i| opened[i]).collect();
+        if wide.is_empty() || !with_nucleus[piece[0]] {
+            continue;
+        }
+        let pass = wide
             .iter()
             .map(|&i| from_background[i])
             .fold(f32::INFINITY, f32::min);
-        let inner = piece
+        let inner = wide
             .iter()
             .map(|&i| from_nuclei[i])
             .fold(f32::INFINITY, f32::min);
@@ -249,6 +250,51 @@ pub fn cut(
         }
     }
     any.then_some(out)
+}
+
+/// The connected components of `mask` (4- or, with `eight`, 8-connected), each as its
+/// pixels' indices.
+pub fn components(mask: &[bool], w: usize, h: usize, eight: bool) -> Vec<Vec<usize>> {
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    for start in 0..w * h {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let mut piece = vec![start];
+        seen[start] = true;
+        let mut k = 0;
+        while k < piece.len() {
+            let i = piece[k];
+            k += 1;
+            let (x, y) = ((i % w) as isize, (i / w) as isize);
+            for (dx, dy) in [
+                (-1, 0),
+                (1, 0),
+                (0, -1),
+                (0, 1),
+                (-1, -1),
+                (1, -1),
+                (-1, 1),
+                (1, 1),
+            ]
+            .into_iter()
+            .take(if eight { 8 } else { 4 })
+            {
+                let (nx, ny) = (x + dx, y + dy);
+                if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                    continue;
+                }
+                let j = ny as usize * w + nx as usize;
+                if mask[j] && !seen[j] {
+                    seen[j] = true;
+                    piece.push(j);
+                }
+            }
+        }
+        out.push(piece);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -346,6 +392,29 @@ mod tests {
                 assert_eq!(costs[out[i] as usize - 1][i], best, "pixel {i} of {w}x{h}");
             }
         }
+    }
+
+    /// Components against scipy's `ndimage.label` on a small picture: two pixels touching
+    /// at a corner are one component 8-connected, two 4-connected.
+    #[test]
+    fn components_four_and_eight_connected() {
+        let (w, h) = (5, 4);
+        #[rustfmt::skip]
+        let m: Vec<bool> = [
+            1, 1, 0, 0, 0,
+            0, 0, 1, 0, 1,
+            0, 0, 1, 0, 1,
+            1, 0, 0, 0, 0,
+        ]
+        .iter()
+        .map(|&v| v == 1)
+        .collect();
+        let four = components(&m, w, h, false);
+        let eight = components(&m, w, h, true);
+        assert_eq!(four.len(), 4);
+        assert_eq!(eight.len(), 3);
+        assert_eq!(four.iter().map(Vec::len).sum::<usize>(), 7);
+        assert!(eight.iter().any(|c| c.len() == 4), "{eight:?}");
     }
 
     #[test]

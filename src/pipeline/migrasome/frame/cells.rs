@@ -269,11 +269,12 @@ pub(super) fn record(
         coarse: _,
     } = first;
     let with_nuclei = nuclei.is_some();
-    // a plateau that the background's flood wins is cut from the regions holding a nucleus
-    // (a region without one keeps its own tests: a body cut by the border floods from no
-    // nucleus), and what is left is opened again (the cut's coarse line leaves slivers)
-    let bm = match (&cut, &nuclei) {
-        (Some(c), Some((_, kept))) => {
+    // a plateau that the background's flood wins is cut (the host chose only pieces of
+    // regions holding a nucleus), and the mask opened again: the coarse cut leaves slivers,
+    // and fingers along fibers that the plateau held up (a fragment without a nucleus is
+    // dropped below with every such region)
+    let bm = match &cut {
+        Some(c) => {
             let grid = GpuPlane {
                 buf: rec.upload(&c.grid),
                 kind: RawKind::F32,
@@ -282,9 +283,6 @@ pub(super) fn record(
             };
             let up = crate::ops::resample::up_bilinear(rec, &grid, bm.width, bm.height, c.block)?;
             let cut = threshold_above(rec, &up, 0.5)?;
-            let regions = label_components(rec, &bm, 8)?;
-            let with_nucleus = component_any(rec, &regions, &kept.plane)?;
-            let cut = and_mask(rec, &cut, &with_nucleus)?;
             let bm = and_not(rec, &bm, &cut)?;
             binary_opening(rec, &bm, px.body_opening)?
         }
