@@ -46,11 +46,12 @@ pub struct CellParams {
     /// (`body_min_contrast`, the ring's mean clipped at ± 2 SD: a bright neighbour's haze
     /// skirt does not count against it). 0 = off.
     pub body_orphan_floor: f64,
-    /// With a nuclei channel, a piece of a body region that a seeded watershed on the body
-    /// image's gradient gives to the clear background (below half the floor) rather than to
-    /// a nucleus, and at least as wide as the body disk, is cut off: a plateau of haze,
-    /// uneven illumination or dense migrasomes joined to a dim body at the floor has no
-    /// edge between them and the background, a body has (see `plateau`).
+    /// With a nuclei channel, a piece of a body region holding a nucleus that a seeded
+    /// watershed on the body image's gradient gives to the clear background (below half the
+    /// floor) rather than to the nuclei, at least as wide as the body disk, is cut off when
+    /// the background's flood enters it below half the nuclei's level: a plateau of haze,
+    /// uneven illumination or dense migrasomes joined to a dim body at the floor fades into
+    /// the background, a body or a lobe of one has an edge all round (see `plateau`).
     pub body_plateau_cut: bool,
     /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
     pub body_max_hole_um2: f64,

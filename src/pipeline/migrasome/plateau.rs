@@ -7,9 +7,11 @@
 //! cannot split them (the plateau stands at 0.6 of the dim body's level on our generator's
 //! senescent seed 102), the body's edge can: a body ends in a step, a plateau fades. So the
 //! body image's gradient is flooded from the nuclei and from the clear background (below
-//! half the floor) at once (Meyer's priority flood, as `skimage.segmentation.watershed`),
-//! and a piece of a region that the background's flood wins, at least as wide as the body
-//! disk, is cut from the body mask.
+//! half the floor) at once (Meyer's priority flood, as `skimage.segmentation.watershed`).
+//! A piece of the mask that the background's flood wins is cut when it is at least as wide
+//! as the body disk somewhere, lies in a region (of blocks) holding a nucleus, and the
+//! background's flood enters its wide part below half the level at which the nuclei's does
+//! (`PASS_RATIO`: it fades into the background; a lobe is bounded by an edge all round).
 //!
 //! Host arithmetic on block means of the body image (a few tens of thousands of values);
 //! the cut goes back to the GPU as a coarse grid, interpolated to full size. Crates looked
@@ -36,7 +38,7 @@ pub const BACKGROUND_FRACTION: f64 = 0.5;
 pub const PASS_RATIO: f32 = 0.5;
 
 /// Sobel gradient magnitude (edges replicated), `sqrt((gx² + gy²) / 2)` with the kernels
-/// divided by 4, as `skimage.filters.sobel`.
+/// divided by 4, as `skimage.filters.sobel`; infinite where it is not finite.
 pub fn sobel(img: &[f32], w: usize, h: usize) -> Vec<f32> {
     let at = |x: isize, y: isize| {
         let x = x.clamp(0, w as isize - 1) as usize;
@@ -56,7 +58,9 @@ pub fn sobel(img: &[f32], w: usize, h: usize) -> Vec<f32> {
                 - 2.0 * at(x, y - 1)
                 - at(x + 1, y - 1))
                 / 4.0;
-            out[y as usize * w + x as usize] = ((gx * gx + gy * gy) / 2.0).sqrt();
+            let g = ((gx * gx + gy * gy) / 2.0).sqrt();
+            // a NaN block (NaN pixels in a float image) is a wall no flood crosses cheaply
+            out[y as usize * w + x as usize] = if g.is_finite() { g } else { f32::INFINITY };
         }
     }
     out
@@ -135,10 +139,11 @@ fn neighbours(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
     .flatten()
 }
 
-/// Binary opening with a disk of radius `r` (pixels outside the grid count as unset). The
-/// erosion tests only set pixels (stopping at the first unset one under the disk, its rim
-/// first) and the dilation stamps the disk around the eroded ones, so a mask of thin edges
-/// costs little.
+/// Binary opening with a disk of radius `r`, pixels outside the grid counting as set (as in
+/// the GPU's `binary_opening`: a plateau along the image border is as wide as it reaches
+/// into the field). The erosion tests only set pixels (stopping at the first unset one
+/// under the disk, its rim first) and the dilation stamps the disk around the eroded ones,
+/// so a mask of thin edges costs little.
 pub fn open_disk(mask: &[bool], w: usize, h: usize, r: f64) -> Vec<bool> {
     let ri = r.floor() as isize;
     let mut offsets: Vec<(isize, isize)> = (-ri..=ri)
@@ -154,11 +159,13 @@ pub fn open_disk(mask: &[bool], w: usize, h: usize, r: f64) -> Vec<bool> {
                 continue;
             }
             let fits = offsets.iter().all(|&(dx, dy)| {
-                inside(x + dx, y + dy) && mask[(y + dy) as usize * w + (x + dx) as usize]
+                !inside(x + dx, y + dy) || mask[(y + dy) as usize * w + (x + dx) as usize]
             });
             if fits {
                 for &(dx, dy) in &offsets {
-                    out[(y + dy) as usize * w + (x + dx) as usize] = true;
+                    if inside(x + dx, y + dy) {
+                        out[(y + dy) as usize * w + (x + dx) as usize] = true;
+                    }
                 }
             }
         }
@@ -170,8 +177,10 @@ pub fn open_disk(mask: &[bool], w: usize, h: usize, r: f64) -> Vec<bool> {
 /// at least half of the block in it) where the body image (`body`, block means) stands
 /// above the `floor` but the background's flood on its gradient reaches them first,
 /// opened with a disk of `open_radius` blocks, each piece kept when the background enters
-/// it well below the nuclei (`PASS_RATIO`). `nuclei`: blocks holding a nucleus pixel. `None` when there is nothing to cut
-/// (no nucleus, or no piece survives the opening). Only the mask's pieces: the haze skirt
+/// it well below the nuclei (`PASS_RATIO`) and lies in a region holding a nucleus (blocks
+/// of the mask or of a nucleus, 8-connected: the GPU's regions, approximately); such a
+/// piece is cut whole, narrow arms included. `nuclei`: blocks holding a nucleus pixel.
+/// `None` when there is nothing to cut. Only the mask's pieces: the haze skirt
 /// around a bright body, above the floor but outside the mask (under its half maximum),
 /// would otherwise make a wide piece whose interpolated edge shaves the body's.
 pub fn cut(
@@ -328,7 +337,7 @@ mod tests {
 
     /// The priority flood's levels equal the relaxation's, on random grids and seeds.
     #[test]
-    fn flood_levels_match_the_minimax_path_cost() {
+    fn levels_match_the_minimax_path_cost() {
         let mut s = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             s ^= s << 13;
@@ -488,5 +497,91 @@ mod tests {
         // a plateau outside the mask is not cut
         let body_only: Vec<bool> = lone.iter().map(|&v| v > 15.0).collect();
         assert!(cut(&body, &nuclei, &body_only, w, h, 15.0, 3.0).is_none());
+    }
+
+    /// A body (80, with its nucleus) and a dimmer lobe (30) beside it, each with a sharp
+    /// edge: the background's flood wins the lobe (its edge, 30 high, is lower than the step
+    /// of 50 from the body), but it enters at 0.6 of the nuclei's level, so the lobe is kept.
+    #[test]
+    fn a_lobe_bounded_by_its_own_edge_is_kept() {
+        let (w, h) = (60, 40);
+        let mut body = vec![0.0f32; w * h];
+        let mut nuclei = vec![false; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let d =
+                    |cx: f32, cy: f32| ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+                body[y * w + x] = if d(15.0, 20.0) <= 10.0 {
+                    80.0
+                } else if d(33.0, 20.0) <= 9.0 {
+                    30.0
+                } else {
+                    0.0
+                };
+                nuclei[y * w + x] = d(15.0, 20.0) <= 3.0;
+            }
+        }
+        let mask: Vec<bool> = body.iter().map(|&v| v > 15.0).collect();
+        assert!(cut(&body, &nuclei, &mask, w, h, 15.0, 3.0).is_none());
+        // the same lobe fading into the background (a ramp from 30 down over 8 px) is cut
+        let mut fading = body.clone();
+        for y in 0..h {
+            for x in 0..w {
+                let d = ((x as f32 - 33.0).powi(2) + (y as f32 - 20.0).powi(2)).sqrt();
+                if body[y * w + x] == 0.0 && d > 9.0 && d <= 17.0 && x > 25 {
+                    fading[y * w + x] = 30.0 * (17.0 - d) / 8.0;
+                }
+            }
+        }
+        let c = cut(&fading, &nuclei, &mask, w, h, 15.0, 3.0).expect("the fading lobe is cut");
+        assert_eq!(c[20 * w + 33], 1.0);
+        assert_eq!(c[20 * w + 15], 0.0, "the body stays");
+    }
+
+    /// The plateau scene with an arm (2 blocks wide) reaching down from the plateau, and
+    /// once more with the nucleus in a separate body: the arm goes with its piece; without
+    /// a nucleus in its region nothing is cut.
+    #[test]
+    fn a_cut_takes_the_whole_piece_and_only_beside_a_nucleus() {
+        let (w, h) = (60, 40);
+        let mut body = vec![0.0f32; w * h];
+        let mut nuclei = vec![false; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f32 - 15.0, y as f32 - 20.0);
+                let r = (dx * dx + dy * dy).sqrt();
+                let plateau = if x >= 20 && y < 30 {
+                    30.0 * (1.0 - (x as f32 - 20.0) / 45.0)
+                } else if (40..42).contains(&x) && y >= 30 {
+                    20.0
+                } else {
+                    0.0
+                };
+                body[y * w + x] = if r <= 10.0 { 40.0 } else { plateau };
+                nuclei[y * w + x] = r <= 3.0;
+            }
+        }
+        let mask: Vec<bool> = body.iter().map(|&v| v > 15.0).collect();
+        let c = cut(&body, &nuclei, &mask, w, h, 15.0, 3.0).expect("a cut");
+        assert_eq!(c[20 * w + 35], 1.0, "the plateau");
+        assert_eq!(c[35 * w + 40], 1.0, "its arm, narrower than the disk");
+        // the nucleus in a body of its own, apart from the plateau's region
+        let mut apart = body.clone();
+        let mut nuc2 = vec![false; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let r = ((x as f32 - 15.0).powi(2) + (y as f32 - 20.0).powi(2)).sqrt();
+                if r <= 10.0 {
+                    apart[y * w + x] = 0.0;
+                }
+                let r2 = ((x as f32 - 5.0).powi(2) + (y as f32 - 5.0).powi(2)).sqrt();
+                if r2 <= 4.0 {
+                    apart[y * w + x] = 40.0;
+                    nuc2[y * w + x] = r2 <= 1.5;
+                }
+            }
+        }
+        let mask2: Vec<bool> = apart.iter().map(|&v| v > 15.0).collect();
+        assert!(cut(&apart, &nuc2, &mask2, w, h, 15.0, 3.0).is_none());
     }
 }

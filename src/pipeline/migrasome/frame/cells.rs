@@ -83,12 +83,14 @@ pub(super) struct BodiesFirst {
     orphans: Option<GpuPlane>,
     /// The readback of their max (any such pixel at all).
     probe: Option<Readback>,
-    /// With `body_plateau_cut`: the body image's and the nuclei's block means, read back for
-    /// the watershed on the host.
+    /// With `body_plateau_cut` and a nuclei channel: the block means of the body image, of
+    /// the nuclei and of the body mask, read back for the watershed on the host (with the
+    /// probe; without one, a wait of their own).
     coarse: Option<Coarse>,
 }
 
-/// Block means of the body image and of the nuclei's labels being read back.
+/// Block means of the body image, of the nuclei's labels and of the body mask at the floor
+/// being read back.
 pub(super) struct Coarse {
     body: Readback,
     nuclei: Readback,
@@ -197,11 +199,13 @@ pub(super) fn record_first(
         }
         _ => (None, None),
     };
-    // the plateau cut's watershed runs on block means (about a quarter of the body blur
-    // wide) on the host
+    // the plateau cut's watershed runs on block means on the host
     let coarse = match &nuclei {
         Some((_, kept)) if px.body_plateau_cut => {
-            let block = (px.body_sigma / 2.5).round().max(1.0) as u32;
+            // 0.4 body_sigma (4 px at 0.1 um), and a grid of at most 512 blocks a side (the
+            // host's flood and opening grow with it)
+            let side = body_img.width.max(body_img.height);
+            let block = ((px.body_sigma / 2.5).round().max(1.0) as u32).max(side.div_ceil(512));
             let body = crate::ops::resample::down_mean(rec, body_img, block)?;
             let nf = crate::ops::to_f32(rec, &kept.plane)?;
             let nuc = crate::ops::resample::down_mean(rec, &nf, block)?;
@@ -271,8 +275,12 @@ pub(super) fn record(
     let with_nuclei = nuclei.is_some();
     // a plateau that the background's flood wins is cut (the host chose only pieces of
     // regions holding a nucleus), and the mask opened again: the coarse cut leaves slivers,
-    // and fingers along fibers that the plateau held up (a fragment without a nucleus is
-    // dropped below with every such region)
+    // and fingers along fibers that the plateau held up (a fragment left without a nucleus
+    // is dropped below with every such region, or, cut by the image border, must pass the
+    // border regions' edge test). The orphans were found before the cut: a dim body that
+    // the cut and the opening left without a region around its nucleus gets no orphan pass
+    // (not seen on seeds 101-105 and 201-203 at SNR 4-12).
+    let mut cut_plane = None;
     let bm = match &cut {
         Some(c) => {
             let grid = GpuPlane {
@@ -284,6 +292,7 @@ pub(super) fn record(
             let up = crate::ops::resample::up_bilinear(rec, &grid, bm.width, bm.height, c.block)?;
             let cut = threshold_above(rec, &up, 0.5)?;
             let bm = and_not(rec, &bm, &cut)?;
+            cut_plane = Some(cut);
             binary_opening(rec, &bm, px.body_opening)?
         }
         _ => bm,
@@ -301,6 +310,11 @@ pub(super) fn record(
                 px,
             )?;
             let low = and_not(rec, &low, &bm)?;
+            // what the plateau cut took stays out
+            let low = match &cut_plane {
+                Some(c) => and_not(rec, &low, c)?,
+                None => low,
+            };
             // only the orphan's share: the pixels nearer its nucleus than any region at the
             // floor (the haze skirt of a bright body beside it, brighter than a dim body, is
             // that body's)
