@@ -463,19 +463,20 @@ mod tests {
         );
     }
 
-    /// A dim body (a disk at 40) beside a plateau (a ramp fading from 30 to 0): the
-    /// plateau is cut, the body is not.
-    #[test]
-    fn a_plateau_beside_a_body_is_cut_and_the_body_kept() {
-        let (w, h) = (60, 40);
+    /// A dim body (a disk at 40 around its nucleus) and a plateau beside it fading from 30
+    /// to 0 to the right; with `arm`, the plateau stops 10 px above the bottom and an arm 2
+    /// px wide (at 20) reaches down from it.
+    fn plateau_scene(w: usize, h: usize, arm: bool) -> (Vec<f32>, Vec<bool>) {
         let mut body = vec![0.0f32; w * h];
         let mut nuclei = vec![false; w * h];
         for y in 0..h {
             for x in 0..w {
                 let (dx, dy) = (x as f32 - 15.0, y as f32 - 20.0);
                 let r = (dx * dx + dy * dy).sqrt();
-                let plateau = if x >= 20 {
+                let plateau = if x >= 20 && (!arm || y < 30) {
                     30.0 * (1.0 - (x as f32 - 20.0) / 45.0)
+                } else if arm && (40..42).contains(&x) && y >= 30 {
+                    20.0
                 } else {
                     0.0
                 };
@@ -483,6 +484,15 @@ mod tests {
                 nuclei[y * w + x] = r <= 3.0;
             }
         }
+        (body, nuclei)
+    }
+
+    /// A dim body (a disk at 40) beside a plateau (a ramp fading from 30 to 0): the
+    /// plateau is cut, the body is not.
+    #[test]
+    fn a_plateau_beside_a_body_is_cut_and_the_body_kept() {
+        let (w, h) = (60, 40);
+        let (body, nuclei) = plateau_scene(w, h, false);
         let mask: Vec<bool> = body.iter().map(|&v| v > 15.0).collect();
         let c = cut(&body, &nuclei, &mask, w, h, 15.0, 3.0).expect("a cut");
         assert_eq!(c[20 * w + 15], 0.0, "the body's centre is kept");
@@ -544,23 +554,7 @@ mod tests {
     #[test]
     fn a_cut_takes_the_whole_piece_and_only_beside_a_nucleus() {
         let (w, h) = (60, 40);
-        let mut body = vec![0.0f32; w * h];
-        let mut nuclei = vec![false; w * h];
-        for y in 0..h {
-            for x in 0..w {
-                let (dx, dy) = (x as f32 - 15.0, y as f32 - 20.0);
-                let r = (dx * dx + dy * dy).sqrt();
-                let plateau = if x >= 20 && y < 30 {
-                    30.0 * (1.0 - (x as f32 - 20.0) / 45.0)
-                } else if (40..42).contains(&x) && y >= 30 {
-                    20.0
-                } else {
-                    0.0
-                };
-                body[y * w + x] = if r <= 10.0 { 40.0 } else { plateau };
-                nuclei[y * w + x] = r <= 3.0;
-            }
-        }
+        let (body, nuclei) = plateau_scene(w, h, true);
         let mask: Vec<bool> = body.iter().map(|&v| v > 15.0).collect();
         let c = cut(&body, &nuclei, &mask, w, h, 15.0, 3.0).expect("a cut");
         assert_eq!(c[20 * w + 35], 1.0, "the plateau");
