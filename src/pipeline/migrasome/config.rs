@@ -53,6 +53,11 @@ pub struct CellParams {
     /// uneven illumination or dense migrasomes joined to a dim body at the floor fades into
     /// the background, a body or a lobe of one has an edge all round (see `plateau`).
     pub body_plateau_cut: bool,
+    /// Degree of the polynomial background surface fitted under the cells (1 to 7; 5 = 21
+    /// terms). 3 until stop 25: a cubic cannot follow the plane waves of uneven
+    /// illumination, and its misfit (block residuals of SD 6 counts on our generator's
+    /// all-knobs fields, the same at every SNR) set the floor over dim bodies at SNR 4.
+    pub background_degree: u32,
     /// Holes in a body up to this area (dim nucleus region, Golgi halo) are filled.
     pub body_max_hole_um2: f64,
     /// The body mask is opened with a disk of this radius: anything narrower (fibers,
@@ -345,6 +350,7 @@ impl Default for CellParams {
             body_min_contrast: 0.5,
             body_orphan_floor: 0.5,
             body_plateau_cut: true,
+            background_degree: 5,
             body_max_hole_um2: 1000.0,
             body_opening_um: 5.0,
             body_min_area_um2: 50.0,
@@ -576,6 +582,13 @@ impl AnalyzeParams {
                 c.body_min_contrast
             )));
         }
+        if !(1..=super::illumination::MAX_DEGREE).contains(&c.background_degree) {
+            return Err(Error::invalid(format!(
+                "cells.background_degree must be 1 to {} (got {})",
+                super::illumination::MAX_DEGREE,
+                c.background_degree
+            )));
+        }
         if c.body_edge_fraction >= 1.0 {
             return Err(Error::invalid(format!(
                 "cells.body_edge_fraction must be below 1 (got {})",
@@ -709,6 +722,7 @@ pub struct PxParams {
     pub body_min_contrast: f64,
     pub body_orphan_floor: f64,
     pub body_plateau_cut: bool,
+    pub background_degree: u32,
     pub body_max_hole: u32,
     pub body_min_area: u32,
     pub body_margin: f64,
@@ -865,6 +879,7 @@ impl PxParams {
             body_min_contrast: p.cells.body_min_contrast,
             body_orphan_floor: p.cells.body_orphan_floor,
             body_plateau_cut: p.cells.body_plateau_cut,
+            background_degree: p.cells.background_degree,
             body_max_hole: area(p.cells.body_max_hole_um2),
             body_min_area: area(p.cells.body_min_area_um2),
             body_margin: px(p.cells.body_margin_um),

@@ -184,7 +184,7 @@ const NOISE_CLIPS: [f32; 4] = [1.0, 3.0, 3.0, 3.0];
 const SPOT_NOISE_CLIPS: [f32; 5] = [1.0, 1.0, 3.0, 3.0, 3.0];
 /// The body floor is at least this many SDs of the membrane's pixels. Where the background
 /// is smooth, the block residuals' SD is tiny (0.56 counts on the bundled sample) and a
-/// corner of the vignette that the cubic surface cannot follow (3-4 counts) would pass a
+/// corner of the vignette that the surface cannot follow (3-4 counts) would pass a
 /// `noise:5` floor as a body cut by the border, taking its neighbours' migrasomes; a cell
 /// body, even a dim one at SNR 4 (0.2 x a migrasome), rises 0.8 pixel SDs.
 const BODY_FLOOR_MIN_PIXEL_SD: f64 = 0.5;
@@ -413,7 +413,7 @@ pub fn continue_frame(
         .body_blocks
         .ok_or_else(|| Error::Gpu("body blocks read twice".into()))?;
     let blocks: Vec<f32> = rb.wait_as(gpu)?;
-    let bg = illumination::fit(&blocks, gw as usize, gh as usize);
+    let bg = illumination::fit(&blocks, gw as usize, gh as usize, px.background_degree);
     let (membrane_background, membrane_stats) = s1.h_mem_bg.finish_with_stats(gpu)?;
     let pixel_sd = membrane_stats.map_or(0.0, |(_, sd)| sd);
     let body_floor = match px.body_threshold {
