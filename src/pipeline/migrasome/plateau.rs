@@ -309,6 +309,7 @@ pub fn components(mask: &[bool], w: usize, h: usize, eight: bool) -> Vec<Vec<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// Minimax path cost from the seeds, by Bellman-Ford relaxation to the fixpoint: the
     /// plain definition of what [`levels`] computes with a priority queue.
@@ -335,55 +336,40 @@ mod tests {
         }
     }
 
-    /// The priority flood's levels equal the relaxation's, on random grids and seeds.
-    #[test]
-    fn levels_match_the_minimax_path_cost() {
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
-        for _ in 0..300 {
-            let w = 1 + (next() % 16) as usize;
-            let h = 1 + (next() % 16) as usize;
-            let values: Vec<f32> = (0..w * h)
-                .map(|_| ((next() % 2000) as f32 - 500.0) / 37.0)
-                .collect();
-            let seeds: Vec<bool> = (0..w * h).map(|_| next() % 7 == 0).collect();
-            assert_eq!(
-                levels(&values, w, h, &seeds),
-                minimax(&values, w, h, &seeds)
-            );
-        }
+    /// A random grid: its size, values (`lo..hi`) and one small integer (0..6) per pixel.
+    fn grid(lo: f32, hi: f32) -> impl Strategy<Value = (usize, usize, Vec<f32>, Vec<u8>)> {
+        (1usize..16, 1usize..16).prop_flat_map(move |(w, h)| {
+            (
+                Just(w),
+                Just(h),
+                proptest::collection::vec(lo..hi, w * h),
+                proptest::collection::vec(0u8..6, w * h),
+            )
+        })
     }
 
-    /// Every pixel's flood is one of those that reach it at the lowest level, on random
-    /// grids with random markers of three labels.
-    #[test]
-    fn the_flood_reaches_each_pixel_at_its_lowest_level() {
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
-        for _ in 0..200 {
-            let w = 2 + (next() % 14) as usize;
-            let h = 2 + (next() % 14) as usize;
-            let values: Vec<f32> = (0..w * h).map(|_| (next() % 10) as f32 - 3.0).collect();
-            let mut markers: Vec<u32> = (0..w * h)
-                .map(|_| {
-                    if next() % 6 == 0 {
-                        1 + (next() % 3) as u32
-                    } else {
-                        0
-                    }
-                })
-                .collect();
-            markers[(next() as usize) % (w * h)] = 1;
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The priority flood's levels equal the relaxation's, on random grids and seeds.
+        #[test]
+        fn levels_match_the_minimax_path_cost((w, h, values, draws) in grid(-14.0, 41.0)) {
+            let seeds: Vec<bool> = draws.iter().map(|&d| d == 0).collect();
+            prop_assert_eq!(levels(&values, w, h, &seeds), minimax(&values, w, h, &seeds));
+        }
+
+        /// Every pixel's flood is one of those that reach it at the lowest level, on random
+        /// grids (values on a coarse scale, so that ties occur) with markers of three labels.
+        #[test]
+        fn the_flood_reaches_each_pixel_at_its_lowest_level(
+            (w, h, values, draws) in grid(-3.0, 7.0),
+        ) {
+            let values: Vec<f32> = values.iter().map(|v| v.round()).collect();
+            // draws 1-3 are markers of that label, the rest none; the first pixel always one
+            let mut markers: Vec<u32> =
+                draws.iter().map(|&d| if (1..=3).contains(&d) { u32::from(d) } else { 0 }).collect();
+            if markers[0] == 0 {
+                markers[0] = 1;
+            }
             let out = flood(&values, w, h, &markers);
             let costs: Vec<Vec<f32>> = (1..=3)
                 .map(|l| {
@@ -392,13 +378,13 @@ mod tests {
                 })
                 .collect();
             for i in 0..w * h {
-                assert!(out[i] != 0, "every pixel is reached");
+                prop_assert!(out[i] != 0, "every pixel is reached");
                 if markers[i] != 0 {
-                    assert_eq!(out[i], markers[i], "markers keep their label");
+                    prop_assert_eq!(out[i], markers[i], "markers keep their label");
                     continue;
                 }
                 let best = costs.iter().map(|c| c[i]).fold(f32::INFINITY, f32::min);
-                assert_eq!(costs[out[i] as usize - 1][i], best, "pixel {i} of {w}x{h}");
+                prop_assert_eq!(costs[out[i] as usize - 1][i], best, "pixel {} of {}x{}", i, w, h);
             }
         }
     }

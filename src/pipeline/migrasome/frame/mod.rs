@@ -267,6 +267,9 @@ pub struct FrameStage1 {
     w: usize,
     h: usize,
     raws: Vec<GpuPlane>,
+    /// The membrane channel as f32 (the spot images, also of the second stage and of
+    /// `respot`, are made from it).
+    mem: GpuPlane,
     nuc_img: Option<GpuPlane>,
     body_blur: GpuPlane,
     /// Block means of `body_blur` being read back (readback, block size, grid width, height)
@@ -376,6 +379,7 @@ pub fn begin_frame(
         w,
         h,
         raws,
+        mem,
         nuc_img,
         body_blur,
         body_blocks: Some((body_blocks, block, blocks.width, blocks.height)),
@@ -576,8 +580,7 @@ pub fn respot(
 ) -> Result<FrameStage2> {
     let FrameKept { s1, mut thr } = kept;
     let mut rec = Recorder::new(gpu);
-    let mem = to_f32(&mut rec, &s1.raws[roles.membrane])?;
-    let spot = record_spot_image(&mut rec, &mem, px)?;
+    let spot = record_spot_image(&mut rec, &s1.mem, px)?;
     rec.submit();
     thr.spot = spot.threshold.finish(gpu)?;
     let s1 = FrameStage1 {
@@ -611,13 +614,11 @@ fn spot_outside_bodies(
     rec: &mut Recorder,
     s1: &FrameStage1,
     zone: &GpuPlane,
-    roles: &Roles,
     px: &PxParams,
 ) -> Result<GpuPlane> {
-    let mem = to_f32(rec, &s1.raws[roles.membrane])?;
     // block means a sixth of the scale wide: the background is smooth at that scale
     let factor = (px.background_sigma / 6.0).floor().max(1.0) as u32;
-    let bg = filters::gaussian_outside(rec, &mem, zone, px.background_sigma, factor)?;
+    let bg = filters::gaussian_outside(rec, &s1.mem, zone, px.background_sigma, factor)?;
     let outside = filters::subtract(rec, &s1.mem_smooth, &bg)?;
     filters::select_masked(rec, &outside, &s1.spot_img, zone)
 }
@@ -638,7 +639,7 @@ fn record_rest(
     let (cell_planes, p_cells) =
         cells::record(rec, first, any_orphan, cut, body_img, px, thr, caps)?;
     let spot_img = match &cell_planes.spot_background_zone {
-        Some(zone) => spot_outside_bodies(rec, s1, zone, roles, px)?,
+        Some(zone) => spot_outside_bodies(rec, s1, zone, px)?,
         None => s1.spot_img.clone(),
     };
     let spots_raw = threshold_above(rec, &spot_img, thr.spot)?;
