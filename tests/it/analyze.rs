@@ -422,7 +422,8 @@ fn independent_generator_field_with_defaults() {
     assert!(r.cargo_accuracy.unwrap() >= 0.999, "{:?}", r.cargo_accuracy);
     let released = r.released_accuracy.unwrap();
     assert!(released >= 0.962, "released {released}");
-    assert!(r.body_dice.unwrap() >= 0.970, "{:?}", r.body_dice);
+    // the outline at 0.25 µm (stop 26): Dice 0.971 -> 0.985, see `outline_within_the_mask`
+    assert!(r.body_dice.unwrap() >= 0.980, "{:?}", r.body_dice);
     let near = r.fp_near_body_per_cell.unwrap();
     assert!(near <= 0.01, "false positives near bodies per cell {near}");
     // what was not counted, and why: the rejected QC picture as a table
@@ -472,6 +473,77 @@ fn independent_generator_field_with_defaults() {
     assert!(
         (0.90..0.91).contains(&plain) && plain < released,
         "released with the plain ridge fibers {plain}"
+    );
+    // the mask at the cell scale as the outline (`cells.body_edge_sigma_um=0`, as before
+    // stop 26): the same migrasomes, every row; bodies larger by the blurred skirt
+    let res_mask = dir.path().join("res_mask");
+    analyze_field(&field, &res_mask, &["cells.body_edge_sigma_um=0"]);
+    let migrasomes = |res: &Path| std::fs::read_to_string(res.join("migrasomes.csv")).unwrap();
+    assert_eq!(migrasomes(&res_mask), migrasomes(&res));
+    let rm = evaluate(&field, &res_mask).unwrap();
+    let (dice, dice_mask) = (r.body_dice.unwrap(), rm.body_dice.unwrap());
+    assert!(
+        dice >= dice_mask + 0.01,
+        "Dice of the outline {dice}, of the mask {dice_mask}"
+    );
+    outline_within_the_mask(
+        &res.join("images/field/field_bodies.tif"),
+        &res_mask.join("images/field/field_bodies.tif"),
+        1.0 / 0.11,
+    );
+}
+
+/// The reported outline only takes pixels of the mask away, keeps their labels, and only
+/// within `band` px of the mask's outside (`cells.body_sigma_um`): measured on independent
+/// fields 11-40 (SNR 8), body Dice 0.963 -> 0.977, the mask 6.5 % larger than the truth
+/// bodies, the outline 3.5 % (0.8 % and 0.9 % of the truth left out), no `migrasomes.csv`
+/// changed.
+fn outline_within_the_mask(outline: &Path, mask: &Path, band: f64) {
+    use migrascope::io::PlaneIndex;
+    use migrascope::io::{OpenOptions, StackReader};
+    let read = |p: &Path| {
+        let r = StackReader::open(p, &OpenOptions::default()).unwrap();
+        let (w, h) = (r.info().shape.x, r.info().shape.y);
+        let plane = r.read_plane(PlaneIndex { t: 0, c: 0, z: 0 }).unwrap();
+        let v: Vec<u32> = (0..w * h).map(|i| plane.data.get_f64(i) as u32).collect();
+        (v, w, h)
+    };
+    let ((o, w, h), (m, _, _)) = (read(outline), read(mask));
+    let reach = band.ceil() as i64;
+    let (mut removed, mut kept) = (0usize, 0usize);
+    for y in 0..h as i64 {
+        for x in 0..w as i64 {
+            let i = (y * w as i64 + x) as usize;
+            if o[i] != 0 {
+                assert_eq!(o[i], m[i], "label at ({x}, {y})");
+                kept += 1;
+                continue;
+            }
+            if m[i] == 0 {
+                continue;
+            }
+            removed += 1;
+            // a pixel of the mask's outside (not beyond the image) within the band
+            let near = (-reach..=reach).any(|dy| {
+                (-reach..=reach).any(|dx| {
+                    let (u, v) = (x + dx, y + dy);
+                    (dx * dx + dy * dy) as f64 <= band * band
+                        && u >= 0
+                        && v >= 0
+                        && u < w as i64
+                        && v < h as i64
+                        && m[(v * w as i64 + u) as usize] == 0
+                })
+            });
+            assert!(
+                near,
+                "({x}, {y}) left out though deeper than {band} px in the mask"
+            );
+        }
+    }
+    assert!(
+        removed > 0 && kept > 10 * removed,
+        "{removed} removed, {kept} kept"
     );
 }
 

@@ -172,13 +172,19 @@ fn validate_knobs_prints_one_table_per_knob() {
 /// default, `cells.body_min_contrast` 0.5) it is dropped. Measured: body Dice 0.953 and F1
 /// 0.920 with the test, 0.795 and 0.851 without (README, Accuracy). Since stop 25 the
 /// default background surface (degree 5) leaves no such plateau on this field (Dice 0.946
-/// without the test), so both runs use the cubic surface of before.
+/// without the test), so both runs use the cubic surface of before; and the mask as the
+/// outline (`cells.body_edge_sigma_um=0`, stop 26), which these figures were measured on.
 #[test]
 fn border_plateau_without_an_edge_is_no_body() {
     // with the cubic background surface of stops up to 24, which leaves the plateau above
     // the floor (the default surface of degree 5 follows the illumination there)
     let score = |extra: &[&str]| {
-        let mut args = vec!["--set", "cells.background_degree=3"];
+        let mut args = vec![
+            "--set",
+            "cells.background_degree=3",
+            "--set",
+            "cells.body_edge_sigma_um=0",
+        ];
         args.extend_from_slice(extra);
         realism_score("101", "young", &args)
     };
@@ -202,13 +208,20 @@ fn border_plateau_without_an_edge_is_no_body() {
 /// candidate on the edge of a dim body the mask leaves out) and one more with the 3 µm local
 /// body level (F1 0.937, Dice 0.894), which took out false ones on independent fields.
 /// Since stop 25 the default background surface (degree 5) puts the floor under that body
-/// on this field (Dice 0.936 without orphan bodies), so both runs use the cubic surface.
+/// on this field (Dice 0.936 without orphan bodies), so both runs use the cubic surface,
+/// and the mask as the outline (`cells.body_edge_sigma_um=0`, stop 26: the finer outline
+/// raises both Dice, the one without orphan bodies above the bound).
 #[test]
 fn dim_body_below_the_floor_grows_from_its_nucleus() {
     // with the cubic background surface of stops up to 24, whose misfit raised the floor
     // over the dim body (the default surface of degree 5 lowers it)
     let score = |extra: &[&str]| {
-        let mut args = vec!["--set", "cells.background_degree=3"];
+        let mut args = vec![
+            "--set",
+            "cells.background_degree=3",
+            "--set",
+            "cells.body_edge_sigma_um=0",
+        ];
         args.extend_from_slice(extra);
         realism_score("102", "senescent", &args)
     };

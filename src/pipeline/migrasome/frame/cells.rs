@@ -28,6 +28,10 @@ use super::{Capacities, Thresholds};
 /// cell of this frame; above every record capacity, so never measured).
 pub(super) const NOT_A_CELL: u32 = u32::MAX - 1;
 
+/// In [`CellPlanes::shown`]: a pixel of the body mask outside the reported outline (above
+/// every record capacity and [`NOT_A_CELL`], so never a label).
+pub(super) const OUTLINE_BAND: u32 = u32::MAX - 2;
+
 /// Regions of the body mask measured for the edge contrast of border regions without a
 /// nucleus (labels beyond it are kept unmeasured).
 const CONTRAST_CAPACITY: u32 = 4096;
@@ -38,8 +42,12 @@ const RING_CLIP_ROUNDS: usize = 3;
 
 /// The GPU images later stages use.
 pub(super) struct CellPlanes {
-    /// Bodies, labelled 1..B.
+    /// Bodies, labelled 1..B: the mask at the cell scale, which the zones grow from.
     pub bodies: GpuPlane,
+    /// The bodies' outline (`CellParams::body_edge_sigma_um`), labelled as `bodies`, and
+    /// [`OUTLINE_BAND`] on the mask's pixels outside it: the outline is what is reported;
+    /// the host's assignment along the network and the uptake still see the whole mask.
+    pub shown: GpuPlane,
     /// Bodies grown by the body margin: no migrasome starts inside it.
     pub body_zone: GpuPlane,
     /// With protrusions on: bodies grown by the protrusion root and by the protrusion
@@ -76,6 +84,8 @@ pub(super) struct CellObjects {
 pub(super) struct BodiesFirst {
     nuclei: Option<(PendingObjects, Labels)>,
     rel: Option<GpuPlane>,
+    /// The local level the half-maximum edge is taken against (with `body_edge_fraction`).
+    level: Option<GpuPlane>,
     bm: GpuPlane,
     /// The body image's min/max (both edge tests).
     range: Option<Buf>,
@@ -171,7 +181,7 @@ pub(super) fn record_first(
         }
         None => None,
     };
-    let rel = if px.body_edge_fraction > 0.0 {
+    let (rel, level) = if px.body_edge_fraction > 0.0 {
         let level = crate::ops::resample::local_level(
             rec,
             body_img,
@@ -179,9 +189,9 @@ pub(super) fn record_first(
             px.body_local_radius,
         )?;
         let rel = filters::axpby(rec, 1.0, body_img, -(px.body_edge_fraction as f32), &level)?;
-        Some(threshold_above(rec, &rel, 0.0)?)
+        (Some(threshold_above(rec, &rel, 0.0)?), Some(level))
     } else {
-        None
+        (None, None)
     };
     let bm = body_mask(rec, body_img, rel.as_ref(), thr.body, px)?;
     // the body image's range, once for both edge tests (it fixes their moments' exponent)
@@ -225,6 +235,7 @@ pub(super) fn record_first(
     Ok(BodiesFirst {
         nuclei,
         rel,
+        level,
         bm,
         range,
         orphans,
@@ -251,7 +262,9 @@ fn body_mask(
 }
 
 /// Records the rest of the stage. `any_orphan`: what [`BodiesFirst::take_probe`] read
-/// (false skips the orphan pass, which would change nothing then); `cut`: the plateau cut.
+/// (false skips the orphan pass, which would change nothing then); `cut`: the plateau cut;
+/// `fine`: the membrane blurred at `body_edge_sigma`, less the background surface (`None`:
+/// the outline is the mask).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record(
     rec: &mut Recorder,
@@ -259,6 +272,7 @@ pub(super) fn record(
     any_orphan: bool,
     cut: Option<PlateauCut>,
     body_img: &GpuPlane,
+    fine: Option<&GpuPlane>,
     px: &PxParams,
     thr: &Thresholds,
     caps: &Capacities,
@@ -266,6 +280,7 @@ pub(super) fn record(
     let BodiesFirst {
         nuclei,
         rel,
+        level,
         bm,
         range,
         orphans,
@@ -425,14 +440,32 @@ pub(super) fn record(
         }
         None => expand_labels(rec, &seeds.plane, px.max_distance)?,
     };
-    // body area per territory
+    // the outline: the mask at the cell scale lies outside the visible edge where a bright
+    // rim or haze spread out with the blur; within the blur's reach of its edge a pixel stays
+    // where the finer blur is above the same fraction of the same local level (the zones
+    // above keep the mask: a body's skirt is still no migrasome)
+    let shown = match (fine, &level) {
+        (Some(fine), Some(level)) => {
+            let above = filters::axpby(rec, 1.0, fine, -(px.body_edge_fraction as f32), level)?;
+            let above = threshold_above(rec, &above, 0.0)?;
+            let outside = neither(rec, &bodies.plane, &bodies.plane)?;
+            let near_edge = expand_labels(rec, &outside, px.body_sigma)?;
+            let core = neither(rec, &near_edge, &near_edge)?;
+            let keep = or_nonzero(rec, &above, &core)?;
+            and_mask(rec, &bodies.plane, &keep)?
+        }
+        _ => bodies.plane.clone(),
+    };
+    // read back as one plane: the outline's labels, and OUTLINE_BAND on the rest of the mask
+    let shown_rb = fill(rec, &shown, &bodies.plane, OUTLINE_BAND)?;
+    // body area per territory (of the outline)
     let p_territory = if with_nuclei {
         let terr = Labels {
             plane: territory.clone(),
             count: seeds.count.clone(),
             parent: seeds.parent.clone(),
         };
-        let body_mask = or_nonzero(rec, &bodies.plane, &bodies.plane)?;
+        let body_mask = or_nonzero(rec, &shown, &shown)?;
         Some(record_objects(rec, &terr, &[&body_mask], caps.nuclei, KeepRule::default())?.0)
     } else {
         None
@@ -440,6 +473,7 @@ pub(super) fn record(
     Ok((
         CellPlanes {
             bodies: bodies.plane,
+            shown: shown_rb,
             body_zone,
             protrusion_zones,
             spot_background_zone,

@@ -255,6 +255,7 @@ struct Pending2 {
     cargo: cargo::PendingCargo,
     territory_rb: Readback,
     candidates_rb: Readback,
+    /// The outline with `cells::OUTLINE_BAND` on the rest of the mask.
     bodies_rb: Readback,
     network_rb: Readback,
     in_body_zone_rb: Readback,
@@ -488,6 +489,13 @@ fn submit_rest(
     let surface =
         crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
     let body_img = filters::subtract(&mut rec, &s1.body_blur, &surface)?;
+    // the outline's finer blur, on the same background
+    let fine = if px.body_edge_sigma > 0.0 && px.body_edge_fraction > 0.0 {
+        let f = filters::gaussian_blur(&mut rec, &s1.mem, [px.body_edge_sigma; 2])?;
+        Some(filters::subtract(&mut rec, &f, &surface)?)
+    } else {
+        None
+    };
     let mut first = cells::record_first(&mut rec, s1.nuc_img.as_ref(), &body_img, px, thr, caps)?;
     // whether any nucleus lacks a body at the floor is read back before the rest is recorded:
     // the orphan pass (a second body mask, labelling and edge test) then runs only on the
@@ -509,7 +517,17 @@ fn submit_rest(
         (rec, false, None)
     };
     let p2 = record_rest(
-        &mut rec, s1, first, any_orphan, cut, &body_img, roles, px, thr, caps,
+        &mut rec,
+        s1,
+        first,
+        any_orphan,
+        cut,
+        &body_img,
+        fine.as_ref(),
+        roles,
+        px,
+        thr,
+        caps,
     )?;
     rec.submit();
     Ok(p2)
@@ -631,13 +649,14 @@ fn record_rest(
     any_orphan: bool,
     cut: Option<cells::PlateauCut>,
     body_img: &GpuPlane,
+    fine: Option<&GpuPlane>,
     roles: &Roles,
     px: &PxParams,
     thr: &Thresholds,
     caps: &Capacities,
 ) -> Result<Pending2> {
     let (cell_planes, p_cells) =
-        cells::record(rec, first, any_orphan, cut, body_img, px, thr, caps)?;
+        cells::record(rec, first, any_orphan, cut, body_img, fine, px, thr, caps)?;
     let spot_img = match &cell_planes.spot_background_zone {
         Some(zone) => spot_outside_bodies(rec, s1, zone, px)?,
         None => s1.spot_img.clone(),
@@ -707,7 +726,7 @@ fn record_rest(
         split,
         territory_rb: rec.readback(&cell_planes.territory.buf, 0, n),
         candidates_rb: rec.readback(&candidates.labels.buf, 0, n),
-        bodies_rb: rec.readback(&cell_planes.bodies.buf, 0, n),
+        bodies_rb: rec.readback(&cell_planes.shown.buf, 0, n),
         network_rb: rec.readback(&fiber_planes.network.buf, 0, n),
         in_body_zone_rb: rec.readback(&spot_planes.in_body_zone.buf, 0, n),
         candidates,
@@ -838,10 +857,15 @@ fn finish(
         }
         None => None,
     };
+    // the reported outline: the mask less its band (`cells::OUTLINE_BAND`)
+    let outline = bodies
+        .iter()
+        .map(|&v| if v == cells::OUTLINE_BAND { 0 } else { v })
+        .collect();
     let labels = FrameLabels {
         migrasomes: spots::relabel(&candidate_img, &kept_id),
         rejected: spots::relabel(&candidate_img, &rejected_id),
-        bodies,
+        bodies: outline,
         cells: territory,
         in_body_zone: p.in_body_zone_rb.wait_as(gpu)?,
     };
