@@ -260,7 +260,10 @@ fn cell_near(res: &std::path::Path, x: f64, y: f64) -> (f64, u64) {
 /// Now the ring starts beyond the blur and its mean is clipped, and the region is only the
 /// nucleus's share (nearer it than any other body). Measured: 1 false positive (2 with the
 /// spot background outside the bodies, stop 24), none near a body, body Dice 0.934 (0.894
-/// before), that cell 228 µm² with 3 migrasomes (truth 2).
+/// before), that cell 228 µm² with 3 migrasomes (truth 2). Since stop 26 the reported outline
+/// (`cells.body_outline`) trims the blurred skirt off every body: 199 µm² (212 with the mask
+/// as the outline; the other five cells' bodies 3.5-7 % smaller, 3-4 % above the truth),
+/// field Dice 0.944 -> 0.966.
 #[test]
 fn a_dim_body_beside_a_bright_one_is_found() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,9 +285,9 @@ fn a_dim_body_beside_a_bright_one_is_found() {
     assert!(r.fp <= 2, "false positives {}", r.fp);
     assert_eq!(r.fp_near_body, Some(0), "false positives near a body");
     let dice = r.body_dice.unwrap();
-    assert!(dice >= 0.93, "body Dice {dice}");
+    assert!(dice >= 0.96, "body Dice {dice}");
     let (a, n) = cell_near(&res, 22.5, 83.3);
-    assert!(a >= 200.0, "the dim cell's body {a} µm² (truth 259)");
+    assert!(a >= 180.0, "the dim cell's body {a} µm² (truth 259)");
     assert!(n <= 3, "the dim cell's migrasomes {n} (truth 2)");
 }
 
@@ -422,8 +425,8 @@ fn independent_generator_field_with_defaults() {
     assert!(r.cargo_accuracy.unwrap() >= 0.999, "{:?}", r.cargo_accuracy);
     let released = r.released_accuracy.unwrap();
     assert!(released >= 0.962, "released {released}");
-    // the outline at 0.25 µm (stop 26): Dice 0.971 -> 0.985, see `outline_within_the_mask`
-    assert!(r.body_dice.unwrap() >= 0.980, "{:?}", r.body_dice);
+    // the outline (stop 26): Dice 0.971 -> 0.988, see `outline_within_the_mask`
+    assert!(r.body_dice.unwrap() >= 0.983, "{:?}", r.body_dice);
     let near = r.fp_near_body_per_cell.unwrap();
     assert!(near <= 0.01, "false positives near bodies per cell {near}");
     // what was not counted, and why: the rejected QC picture as a table
@@ -474,10 +477,10 @@ fn independent_generator_field_with_defaults() {
         (0.90..0.91).contains(&plain) && plain < released,
         "released with the plain ridge fibers {plain}"
     );
-    // the mask at the cell scale as the outline (`cells.body_edge_sigma_um=0`, as before
+    // the mask at the cell scale as the outline (`cells.body_outline=false`, as before
     // stop 26): the same migrasomes, every row; bodies larger by the blurred skirt
     let res_mask = dir.path().join("res_mask");
-    analyze_field(&field, &res_mask, &["cells.body_edge_sigma_um=0"]);
+    analyze_field(&field, &res_mask, &["cells.body_outline=false"]);
     let migrasomes = |res: &Path| std::fs::read_to_string(res.join("migrasomes.csv")).unwrap();
     assert_eq!(migrasomes(&res_mask), migrasomes(&res));
     let rm = evaluate(&field, &res_mask).unwrap();
@@ -489,15 +492,15 @@ fn independent_generator_field_with_defaults() {
     outline_within_the_mask(
         &res.join("images/field/field_bodies.tif"),
         &res_mask.join("images/field/field_bodies.tif"),
-        1.0 / 0.11,
+        // `body_sigma_um` (1 µm at 0.11 µm pixels) and two blocks of 3 px
+        1.0 / 0.11 + 6.0,
     );
 }
 
 /// The reported outline only takes pixels of the mask away, keeps their labels, and only
-/// within `band` px of the mask's outside (`cells.body_sigma_um`): measured on independent
-/// fields 11-40 (SNR 8), body Dice 0.963 -> 0.977, the mask 6.5 % larger than the truth
-/// bodies, the outline 3.5 % (0.8 % and 0.9 % of the truth left out), no `migrasomes.csv`
-/// changed.
+/// within `band` px of the mask's outside (`cells.body_sigma_um`, to within two blocks of a
+/// third of it): measured on independent fields 11-40 (SNR 8), body Dice 0.963 -> 0.980, no
+/// `migrasomes.csv` changed.
 fn outline_within_the_mask(outline: &Path, mask: &Path, band: f64) {
     use migrascope::io::PlaneIndex;
     use migrascope::io::{OpenOptions, StackReader};

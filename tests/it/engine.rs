@@ -173,7 +173,7 @@ fn validate_knobs_prints_one_table_per_knob() {
 /// 0.920 with the test, 0.795 and 0.851 without (README, Accuracy). Since stop 25 the
 /// default background surface (degree 5) leaves no such plateau on this field (Dice 0.946
 /// without the test), so both runs use the cubic surface of before; and the mask as the
-/// outline (`cells.body_edge_sigma_um=0`, stop 26), which these figures were measured on.
+/// outline (`cells.body_outline=false`, stop 26), which these figures were measured on.
 #[test]
 fn border_plateau_without_an_edge_is_no_body() {
     // with the cubic background surface of stops up to 24, which leaves the plateau above
@@ -183,7 +183,7 @@ fn border_plateau_without_an_edge_is_no_body() {
             "--set",
             "cells.background_degree=3",
             "--set",
-            "cells.body_edge_sigma_um=0",
+            "cells.body_outline=false",
         ];
         args.extend_from_slice(extra);
         realism_score("101", "young", &args)
@@ -209,7 +209,7 @@ fn border_plateau_without_an_edge_is_no_body() {
 /// body level (F1 0.937, Dice 0.894), which took out false ones on independent fields.
 /// Since stop 25 the default background surface (degree 5) puts the floor under that body
 /// on this field (Dice 0.936 without orphan bodies), so both runs use the cubic surface,
-/// and the mask as the outline (`cells.body_edge_sigma_um=0`, stop 26: the finer outline
+/// and the mask as the outline (`cells.body_outline=false`, stop 26: the finer outline
 /// raises both Dice, the one without orphan bodies above the bound).
 #[test]
 fn dim_body_below_the_floor_grows_from_its_nucleus() {
@@ -220,7 +220,7 @@ fn dim_body_below_the_floor_grows_from_its_nucleus() {
             "--set",
             "cells.background_degree=3",
             "--set",
-            "cells.body_edge_sigma_um=0",
+            "cells.body_outline=false",
         ];
         args.extend_from_slice(extra);
         realism_score("102", "senescent", &args)

@@ -33,15 +33,16 @@ pub struct CellParams {
     /// more missed; fresh seeds 51-60: false near bodies 0.026 -> 0 per cell).
     pub body_edge_fraction: f64,
     pub body_local_radius_um: f64,
-    /// The outline reported (`<image>_bodies.tif`, body areas, QC, uptake, the assignment's
-    /// bodies): within `body_sigma_um` of the mask's edge, a pixel stays in the body only
-    /// where the membrane blurred at this sigma (less the same background surface) is above
-    /// `body_edge_fraction` of the local level. The mask blurred at the cell scale lies up to
-    /// 1 µm outside the visible edge (a bright rim and out-of-focus haze spread out with the
-    /// blur); the detection keeps that mask for its exclusion zone, so a body's blurred skirt
-    /// is still no migrasome. Only takes pixels away, never adds any. 0 = off (the mask at
-    /// the cell scale is the outline).
-    pub body_edge_sigma_um: f64,
+    /// The outline reported (`<image>_bodies.tif`, body areas, QC): within about
+    /// `body_sigma_um` of the mask's edge, a pixel stays in the body only where the membrane
+    /// smoothed as for the spots (`migrasomes.smooth_sigma_um`, 0.1 µm; less the same
+    /// background surface) is above `body_edge_fraction` of the same local level. The mask
+    /// blurred at the cell scale lies up to 1 µm outside the visible edge (a bright rim and
+    /// out-of-focus haze spread out with the blur); the detection keeps that mask for its
+    /// zones, the spot background, the assignment along the network and the uptake, so a
+    /// body's blurred skirt is still no migrasome and no count changes. Only takes pixels
+    /// away. false = the mask at the cell scale is the outline.
+    pub body_outline: bool,
     /// With a nuclei channel, a region cut by the image border without a nucleus is kept as
     /// a body (of a cell whose nucleus lies outside the field) only when it stands above the
     /// ring around it (`body_local_radius_um` wide, from twice `body_sigma_um` beyond it:
@@ -356,7 +357,7 @@ impl Default for CellParams {
             body_threshold: rule("noise:5"),
             body_edge_fraction: 0.5,
             body_local_radius_um: 3.0,
-            body_edge_sigma_um: 0.25,
+            body_outline: true,
             body_min_contrast: 0.5,
             body_orphan_floor: 0.5,
             body_plateau_cut: true,
@@ -514,7 +515,6 @@ impl AnalyzeParams {
             ("cells.body_sigma_um", c.body_sigma_um, false),
             ("cells.body_edge_fraction", c.body_edge_fraction, true),
             ("cells.body_local_radius_um", c.body_local_radius_um, false),
-            ("cells.body_edge_sigma_um", c.body_edge_sigma_um, true),
             ("cells.body_min_contrast", c.body_min_contrast, true),
             ("cells.body_orphan_floor", c.body_orphan_floor, true),
             ("cells.body_max_hole_um2", c.body_max_hole_um2, true),
@@ -730,8 +730,8 @@ pub struct PxParams {
     pub body_opening: f64,
     pub body_edge_fraction: f64,
     pub body_local_radius: f64,
-    /// The reported outline's sigma (px; 0: the mask at the cell scale).
-    pub body_edge_sigma: f64,
+    /// The reported outline from the spot detector's smoothed membrane (else the mask).
+    pub body_outline: bool,
     pub body_min_contrast: f64,
     pub body_orphan_floor: f64,
     pub body_plateau_cut: bool,
@@ -889,7 +889,7 @@ impl PxParams {
                 .max(m.diameter_max_um * (1.0 + m.size_tolerance) / 2.0)),
             body_edge_fraction: p.cells.body_edge_fraction,
             body_local_radius: px(p.cells.body_local_radius_um),
-            body_edge_sigma: px(p.cells.body_edge_sigma_um),
+            body_outline: p.cells.body_outline,
             body_min_contrast: p.cells.body_min_contrast,
             body_orphan_floor: p.cells.body_orphan_floor,
             body_plateau_cut: p.cells.body_plateau_cut,

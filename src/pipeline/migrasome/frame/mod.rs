@@ -489,10 +489,9 @@ fn submit_rest(
     let surface =
         crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
     let body_img = filters::subtract(&mut rec, &s1.body_blur, &surface)?;
-    // the outline's finer blur, on the same background
-    let fine = if px.body_edge_sigma > 0.0 && px.body_edge_fraction > 0.0 {
-        let f = filters::gaussian_blur(&mut rec, &s1.mem, [px.body_edge_sigma; 2])?;
-        Some(filters::subtract(&mut rec, &f, &surface)?)
+    // the outline: the membrane smoothed as for the spots, on the same background
+    let fine = if px.body_outline && px.body_edge_fraction > 0.0 {
+        Some(filters::subtract(&mut rec, &s1.mem_smooth, &surface)?)
     } else {
         None
     };
@@ -857,11 +856,8 @@ fn finish(
         }
         None => None,
     };
-    // the reported outline: the mask less its band (`cells::OUTLINE_BAND`)
-    let outline = bodies
-        .iter()
-        .map(|&v| if v == cells::OUTLINE_BAND { 0 } else { v })
-        .collect();
+    // the reported outline: the mask less its band (`cells::OUTLINE_BAND`) and specks
+    let outline = cells::outline_labels(&bodies, w, px.body_min_area);
     let labels = FrameLabels {
         migrasomes: spots::relabel(&candidate_img, &kept_id),
         rejected: spots::relabel(&candidate_img, &rejected_id),
