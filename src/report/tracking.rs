@@ -289,7 +289,8 @@ impl Table {
 }
 
 /// The gap (µm) between migrasome `m`'s edge (its equivalent circle) and the nearest
-/// cell-body pixel of its frame, looked for up to `reach` µm; ∞ when there is none.
+/// pixel of its frame's body mask (the outline and its band), looked for up to `reach` µm;
+/// ∞ when there is none.
 fn body_gap_um(
     f: &FrameResult,
     m: &crate::pipeline::migrasome::Migrasome,
@@ -301,11 +302,13 @@ fn body_gap_um(
     let w = r + reach / um + 1.0;
     let (x0, x1) = ((cx - w).floor().max(0.0) as usize, (cx + w).ceil() as usize);
     let (y0, y1) = ((cy - w).floor().max(0.0) as usize, (cy + w).ceil() as usize);
-    let bodies = &f.labels.bodies;
+    // the mask the detection used: the outline and its band (the gate was measured on it)
+    let (bodies, band) = (&f.labels.bodies, &f.labels.body_band);
+    let in_body = |i: usize| bodies[i] != 0 || band.binary_search(&(i as u32)).is_ok();
     let mut best = f64::INFINITY;
     for y in y0..y1.min(f.height) {
         for x in x0..x1.min(f.width) {
-            if bodies[y * f.width + x] != 0 {
+            if in_body(y * f.width + x) {
                 // pixel indices, as the centroid
                 let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
                 best = best.min(d);

@@ -39,9 +39,11 @@ pub struct CellParams {
     /// background surface) is above `body_edge_fraction` of the same local level. The mask
     /// blurred at the cell scale lies up to 1 µm outside the visible edge (a bright rim and
     /// out-of-focus haze spread out with the blur); the detection keeps that mask for its
-    /// zones, the spot background, the assignment along the network and the uptake, so a
-    /// body's blurred skirt is still no migrasome and no count changes. Only takes pixels
-    /// away. false = the mask at the cell scale is the outline.
+    /// zones, the spot background, the assignment along the network, the uptake and the
+    /// tracker's gap to a body, so a body's blurred skirt is still no migrasome and no count
+    /// or event changes. Only takes pixels away. With the spot smoothing adapted to a noisy
+    /// frame (`migrasomes.adapt_below`) the outline uses that smoothing too. false = the
+    /// mask at the cell scale is the outline.
     pub body_outline: bool,
     /// With a nuclei channel, a region cut by the image border without a nucleus is kept as
     /// a body (of a cell whose nucleus lies outside the field) only when it stands above the

@@ -115,6 +115,7 @@ mod tests {
                 cells: vec![],
                 migrasomes: vec![],
                 bodies: vec![],
+                body_band: vec![],
                 rejected: vec![],
                 in_body_zone: vec![],
             },

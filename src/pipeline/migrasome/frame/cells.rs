@@ -590,28 +590,31 @@ fn flat_regions(
     lookup(rec, labels, &flat, cap)
 }
 
-/// The reported outline from the plane read back as [`CellPlanes::shown`] (width `w`):
-/// [`OUTLINE_BAND`] becomes 0, and so does every 8-connected piece of one label smaller
-/// than `min_area` px (specks of the band that the finer smoothing left above the level;
-/// every part of a body survived the opening with the body disk, so no real part is that
-/// small).
-pub(super) fn outline_labels(shown: &[u32], w: usize, min_area: u32) -> Vec<u32> {
+/// The reported outline from the plane read back as [`CellPlanes::shown`] (width `w`), and
+/// the linear indices (ascending) of the mask's pixels left out of it: [`OUTLINE_BAND`]
+/// becomes 0, and so does every 8-connected piece of one label smaller than `min_area` px
+/// but that label's largest (specks of the band that the smoothed membrane left above the
+/// level; a body is never dropped whole). Without any band pixel the plane is the mask,
+/// returned as it is.
+pub(super) fn outline_labels(shown: &[u32], w: usize, min_area: u32) -> (Vec<u32>, Vec<u32>) {
+    if w == 0 || shown.len() < w || !shown.contains(&OUTLINE_BAND) {
+        return (shown.to_vec(), Vec::new());
+    }
     let mut out: Vec<u32> = shown
         .iter()
         .map(|&v| if v == OUTLINE_BAND { 0 } else { v })
         .collect();
-    if w == 0 || min_area <= 1 {
-        return out;
-    }
     let h = out.len() / w;
     let mut seen = vec![false; out.len()];
-    let (mut piece, mut stack) = (Vec::new(), Vec::new());
-    for start in 0..out.len() {
+    // per label: its pieces (pixel lists), to keep the largest
+    let mut pieces: std::collections::HashMap<u32, Vec<Vec<usize>>> = Default::default();
+    let mut stack = Vec::new();
+    for start in 0..w * h {
         let label = out[start];
         if label == 0 || seen[start] {
             continue;
         }
-        piece.clear();
+        let mut piece = Vec::new();
         stack.push(start);
         seen[start] = true;
         while let Some(i) = stack.pop() {
@@ -628,12 +631,32 @@ pub(super) fn outline_labels(shown: &[u32], w: usize, min_area: u32) -> Vec<u32>
             }
         }
         if piece.len() < min_area as usize {
-            for &i in &piece {
-                out[i] = 0;
+            pieces.entry(label).or_default().push(piece);
+        } else {
+            // a piece of full size: every small one of this label goes
+            pieces.entry(label).or_default().insert(0, Vec::new());
+        }
+    }
+    for (_, mut list) in pieces {
+        // the largest piece stays when none is of full size (an empty first entry marks one)
+        let keep = if list.first().is_some_and(|p| p.is_empty()) {
+            None
+        } else {
+            (0..list.len()).max_by_key(|&k| (list[k].len(), std::cmp::Reverse(list[k][0])))
+        };
+        for (k, piece) in list.iter_mut().enumerate() {
+            if Some(k) != keep {
+                for &i in piece.iter() {
+                    out[i] = 0;
+                }
             }
         }
     }
-    out
+    let band = (0..out.len())
+        .filter(|&i| out[i] == 0 && shown[i] != 0)
+        .map(|i| i as u32)
+        .collect();
+    (out, band)
 }
 
 #[cfg(test)]
@@ -664,7 +687,8 @@ mod tests {
 
     #[test]
     fn the_band_goes_and_so_do_small_pieces() {
-        let out = outline_labels(&plane(), 12, 9);
+        let p = plane();
+        let (out, band) = outline_labels(&p, 12, 9);
         assert!(!out.contains(&OUTLINE_BAND));
         assert_eq!(
             out.iter().filter(|&&v| v == 1).count(),
@@ -672,20 +696,33 @@ mod tests {
             "the speck stays out"
         );
         assert_eq!((out[9], out[10]), (0, 0));
+        // the band: the marked pixels and the speck, ascending
+        assert_eq!(band, vec![7, 8, 9, 10]);
         // a piece of exactly min_area stays, labels are not merged across bodies
         assert_eq!(out.iter().filter(|&&v| v == 2).count(), 9);
-        let out = outline_labels(&plane(), 12, 10);
-        assert_eq!(out.iter().filter(|&&v| v == 2).count(), 0);
+        // a label whose every piece is small keeps its largest: no body is dropped whole
+        let (out, band) = outline_labels(&p, 12, 40);
+        assert_eq!(out.iter().filter(|&&v| v == 2).count(), 9);
         assert_eq!(out.iter().filter(|&&v| v == 1).count(), 36);
+        assert_eq!((out[9], out[10]), (0, 0));
+        assert_eq!(band, vec![7, 8, 9, 10]);
     }
 
     #[test]
-    fn min_area_of_one_only_drops_the_band() {
-        let p = plane();
-        let out = outline_labels(&p, 12, 1);
-        for (a, b) in p.iter().zip(&out) {
-            assert_eq!(*b, if *a == OUTLINE_BAND { 0 } else { *a });
+    fn without_a_band_the_plane_is_returned_as_it_is() {
+        let mut p = plane();
+        for v in p.iter_mut().filter(|v| **v == OUTLINE_BAND) {
+            *v = 0;
         }
-        assert!(outline_labels(&[], 0, 5).is_empty());
+        // the speck stays: without a band the plane is the mask, whose pieces are whole
+        let (out, band) = outline_labels(&p, 12, 9);
+        assert_eq!(out, p);
+        assert!(band.is_empty());
+        assert_eq!(outline_labels(&[], 0, 5), (vec![], vec![]));
+        // shorter than one row: no panic
+        assert_eq!(
+            outline_labels(&[OUTLINE_BAND, 1], 4, 5).0,
+            vec![OUTLINE_BAND, 1]
+        );
     }
 }

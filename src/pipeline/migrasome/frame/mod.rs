@@ -108,7 +108,11 @@ pub struct Cell {
 pub struct FrameLabels {
     pub cells: Vec<u32>,
     pub migrasomes: Vec<u32>,
+    /// The bodies' reported outline (`CellParams::body_outline`).
     pub bodies: Vec<u32>,
+    /// The linear indices (ascending) of the body mask's pixels outside the outline: with
+    /// `bodies`, the mask the detection used (what distances to a body are measured to).
+    pub body_band: Vec<u32>,
     /// Candidates that were not counted (numbered as `FrameResult::rejected`), and spot
     /// pixels dropped for reaching into a body's exclusion zone (1).
     pub rejected: Vec<u32>,
@@ -817,7 +821,9 @@ fn finish(
     } else {
         None
     };
-    let (cells, migrasomes, rejected) = assign::assign(
+    // the reported outline: the mask less its band (`cells::OUTLINE_BAND`) and specks
+    let (outline, body_band) = cells::outline_labels(&bodies, w, px.body_min_area);
+    let (mut cells, migrasomes, rejected) = assign::assign(
         assign::Found {
             candidates,
             shapes,
@@ -838,6 +844,19 @@ fn finish(
         roles,
         px,
     );
+    // body areas of the outline, without its specks (the GPU's per-territory sums count
+    // them; without a nuclei channel the bodies' own areas are the mask's)
+    if !body_band.is_empty() {
+        let mut area: std::collections::HashMap<u32, u64> = Default::default();
+        for (&o, &t) in outline.iter().zip(&territory) {
+            if o != 0 && t != 0 {
+                *area.entry(t).or_default() += 1;
+            }
+        }
+        for c in &mut cells {
+            c.body_area = area.get(&c.id).copied().unwrap_or(0);
+        }
+    }
     let uptake = match uptake_objects {
         Some((objects, threshold)) => {
             let (puncta, per_cell) = uptake::assign(
@@ -856,12 +875,11 @@ fn finish(
         }
         None => None,
     };
-    // the reported outline: the mask less its band (`cells::OUTLINE_BAND`) and specks
-    let outline = cells::outline_labels(&bodies, w, px.body_min_area);
     let labels = FrameLabels {
         migrasomes: spots::relabel(&candidate_img, &kept_id),
         rejected: spots::relabel(&candidate_img, &rejected_id),
         bodies: outline,
+        body_band,
         cells: territory,
         in_body_zone: p.in_body_zone_rb.wait_as(gpu)?,
     };
