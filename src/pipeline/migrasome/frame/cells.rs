@@ -594,9 +594,15 @@ fn flat_regions(
 /// the linear indices (ascending) of the mask's pixels left out of it: [`OUTLINE_BAND`]
 /// becomes 0, and so does every 8-connected piece of one label smaller than `min_area` px
 /// but that label's largest (specks of the band that the smoothed membrane left above the
-/// level; a body is never dropped whole). Without any band pixel the plane is the mask,
-/// returned as it is.
-pub(super) fn outline_labels(shown: &[u32], w: usize, min_area: u32) -> (Vec<u32>, Vec<u32>) {
+/// level; a body is never dropped whole); then a hole (a 4-connected group of at most
+/// `max_hole` px left out, enclosed by one label, as `body_max_hole_um2` for the mask)
+/// takes that label back. Without any band pixel the plane is the mask, returned as it is.
+pub(super) fn outline_labels(
+    shown: &[u32],
+    w: usize,
+    min_area: u32,
+    max_hole: u32,
+) -> (Vec<u32>, Vec<u32>) {
     if w == 0 || shown.len() < w || !shown.contains(&OUTLINE_BAND) {
         return (shown.to_vec(), Vec::new());
     }
@@ -652,6 +658,53 @@ pub(super) fn outline_labels(shown: &[u32], w: usize, min_area: u32) -> (Vec<u32
             }
         }
     }
+    // holes: a 4-connected group of at most `max_hole` px of the mask left out, whose
+    // neighbours all carry one label, takes it back, as the mask's holes were filled (the
+    // band along an edge is one long group, and it touches the outside)
+    let left_out = |o: &[u32], i: usize| o[i] == 0 && shown[i] != 0;
+    let mut done = vec![false; out.len()];
+    let mut group = Vec::new();
+    for start in 0..w * h {
+        if done[start] || !left_out(&out, start) {
+            continue;
+        }
+        group.clear();
+        stack.push(start);
+        done[start] = true;
+        let mut label = None;
+        let mut enclosed = true;
+        while let Some(i) = stack.pop() {
+            group.push(i);
+            let (x, y) = (i % w, i / w);
+            for (nx, ny) in [
+                (x.wrapping_sub(1), y),
+                (x + 1, y),
+                (x, y.wrapping_sub(1)),
+                (x, y + 1),
+            ] {
+                if nx >= w || ny >= h {
+                    enclosed = false;
+                    continue;
+                }
+                let j = ny * w + nx;
+                if left_out(&out, j) {
+                    if !done[j] {
+                        done[j] = true;
+                        stack.push(j);
+                    }
+                } else if out[j] == 0 || label.is_some_and(|l| l != out[j]) {
+                    enclosed = false;
+                } else {
+                    label = Some(out[j]);
+                }
+            }
+        }
+        if let (true, Some(l)) = (enclosed && group.len() <= max_hole as usize, label) {
+            for &i in &group {
+                out[i] = l;
+            }
+        }
+    }
     let band = (0..out.len())
         .filter(|&i| out[i] == 0 && shown[i] != 0)
         .map(|i| i as u32)
@@ -688,7 +741,7 @@ mod tests {
     #[test]
     fn the_band_goes_and_so_do_small_pieces() {
         let p = plane();
-        let (out, band) = outline_labels(&p, 12, 9);
+        let (out, band) = outline_labels(&p, 12, 9, 100);
         assert!(!out.contains(&OUTLINE_BAND));
         assert_eq!(
             out.iter().filter(|&&v| v == 1).count(),
@@ -701,11 +754,32 @@ mod tests {
         // a piece of exactly min_area stays, labels are not merged across bodies
         assert_eq!(out.iter().filter(|&&v| v == 2).count(), 9);
         // a label whose every piece is small keeps its largest: no body is dropped whole
-        let (out, band) = outline_labels(&p, 12, 40);
+        let (out, band) = outline_labels(&p, 12, 40, 100);
         assert_eq!(out.iter().filter(|&&v| v == 2).count(), 9);
         assert_eq!(out.iter().filter(|&&v| v == 1).count(), 36);
         assert_eq!((out[9], out[10]), (0, 0));
         assert_eq!(band, vec![7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn pinholes_are_filled_and_edges_are_not() {
+        let mut p = plane();
+        // a hole of one pixel inside body 1 and one of two pixels, and a notch at its edge
+        p[3 * 12 + 3] = OUTLINE_BAND;
+        p[5 * 12 + 2] = OUTLINE_BAND;
+        p[5 * 12 + 3] = OUTLINE_BAND;
+        p[12 + 4] = OUTLINE_BAND;
+        let (out, band) = outline_labels(&p, 12, 9, 100);
+        assert_eq!(
+            (out[3 * 12 + 3], out[5 * 12 + 2], out[5 * 12 + 3]),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            out[12 + 4],
+            0,
+            "the notch stays out (a neighbour is outside)"
+        );
+        assert_eq!(band, vec![7, 8, 9, 10, 12 + 4]);
     }
 
     #[test]
@@ -715,13 +789,13 @@ mod tests {
             *v = 0;
         }
         // the speck stays: without a band the plane is the mask, whose pieces are whole
-        let (out, band) = outline_labels(&p, 12, 9);
+        let (out, band) = outline_labels(&p, 12, 9, 100);
         assert_eq!(out, p);
         assert!(band.is_empty());
-        assert_eq!(outline_labels(&[], 0, 5), (vec![], vec![]));
+        assert_eq!(outline_labels(&[], 0, 5, 100), (vec![], vec![]));
         // shorter than one row: no panic
         assert_eq!(
-            outline_labels(&[OUTLINE_BAND, 1], 4, 5).0,
+            outline_labels(&[OUTLINE_BAND, 1], 4, 5, 100).0,
             vec![OUTLINE_BAND, 1]
         );
     }

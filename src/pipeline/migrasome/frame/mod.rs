@@ -822,7 +822,8 @@ fn finish(
         None
     };
     // the reported outline: the mask less its band (`cells::OUTLINE_BAND`) and specks
-    let (outline, body_band) = cells::outline_labels(&bodies, w, px.body_min_area);
+    let (outline, body_band) =
+        cells::outline_labels(&bodies, w, px.body_min_area, px.body_max_hole);
     let (mut cells, migrasomes, rejected) = assign::assign(
         assign::Found {
             candidates,
