@@ -178,16 +178,7 @@ fn validate_knobs_prints_one_table_per_knob() {
 fn border_plateau_without_an_edge_is_no_body() {
     // with the cubic background surface of stops up to 24, which leaves the plateau above
     // the floor (the default surface of degree 5 follows the illumination there)
-    let score = |extra: &[&str]| {
-        let mut args = vec![
-            "--set",
-            "cells.background_degree=3",
-            "--set",
-            "cells.body_outline=false",
-        ];
-        args.extend_from_slice(extra);
-        realism_score("101", "young", &args)
-    };
+    let score = |extra: &[&str]| cubic_mask_score("101", "young", extra);
     let (dice, f1) = score(&[]);
     assert!(dice >= 0.95, "body Dice {dice}");
     assert!(f1 >= 0.92, "F1 {f1}");
@@ -230,16 +221,7 @@ fn border_rise_of_the_background_is_no_body() {
 fn dim_body_below_the_floor_grows_from_its_nucleus() {
     // with the cubic background surface of stops up to 24, whose misfit raised the floor
     // over the dim body (the default surface of degree 5 lowers it)
-    let score = |extra: &[&str]| {
-        let mut args = vec![
-            "--set",
-            "cells.background_degree=3",
-            "--set",
-            "cells.body_outline=false",
-        ];
-        args.extend_from_slice(extra);
-        realism_score("102", "senescent", &args)
-    };
+    let score = |extra: &[&str]| cubic_mask_score("102", "senescent", extra);
     let (dice, f1) = score(&[]);
     assert!(dice >= 0.89, "body Dice {dice}");
     assert!(f1 >= 0.935, "F1 {f1}");
@@ -326,6 +308,20 @@ fn respot_equals_the_frame_analysed_again() {
             "{b:?}: migrasomes differ"
         );
     }
+}
+
+/// `realism_score` with the cubic background surface of stops up to 24 and the mask as
+/// the outline (`cells.background_degree=3`, `cells.body_outline=false`): the mask decisions
+/// as their tests measured them.
+fn cubic_mask_score(seed: &str, condition: &str, extra: &[&str]) -> (f64, f64) {
+    let mut args = vec![
+        "--set",
+        "cells.background_degree=3",
+        "--set",
+        "cells.body_outline=false",
+    ];
+    args.extend_from_slice(extra);
+    realism_score(seed, condition, &args)
 }
 
 /// Body Dice and F1 of `validate --knobs all` on one seed and condition.

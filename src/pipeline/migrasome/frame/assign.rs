@@ -41,8 +41,10 @@ pub(super) struct Found<'a> {
     pub cells: CellObjects,
     /// Territory label image.
     pub territory: &'a [u32],
-    /// Body label image.
+    /// Body label image: the mask the detection used (nonzero on it).
     pub bodies: &'a [u32],
+    /// The bodies' reported outline (`cells::outline_labels`): the body areas.
+    pub outline: &'a [u32],
     /// The fiber network (nonzero on it); read back only when some candidate is attached.
     pub network: Option<&'a [u32]>,
     pub width: usize,
@@ -114,7 +116,7 @@ pub(super) fn assign(
             cargo,
         });
     }
-    let cells = cells_of(&f.cells, roles, &migrasomes);
+    let cells = cells_of(&f.cells, roles, &migrasomes, f.outline, f.territory);
     (cells, migrasomes, rejected)
 }
 
@@ -190,23 +192,30 @@ pub(super) fn nearest_body_along(
     owner
 }
 
-/// One cell per seed (nucleus, or body without a nuclei channel), with its counts.
-fn cells_of(objects: &CellObjects, roles: &Roles, migrasomes: &[Migrasome]) -> Vec<Cell> {
+/// One cell per seed (nucleus, or body without a nuclei channel), with its counts; its body
+/// area is the outline's pixels in its territory (`territory_img`, labelled with the seeds'
+/// labels 1..S; without a nuclei channel a body is its own territory's seed).
+fn cells_of(
+    objects: &CellObjects,
+    roles: &Roles,
+    migrasomes: &[Migrasome],
+    outline: &[u32],
+    territory_img: &[u32],
+) -> Vec<Cell> {
     let seeds: &[ObjectStats] = match (&objects.nuclei, roles.nuclei) {
         (Some(n), Some(_)) => n,
         (None, Some(_)) => &[],
         (_, None) => &objects.bodies,
     };
     let territory = &objects.territory;
-    let body_area = |i: usize| -> u64 {
-        if roles.nuclei.is_some() {
-            territory
-                .get(i)
-                .map_or(0, |t| t.channels[0].sum.max(0.0) as u64)
-        } else {
-            seeds[i].area
+    let top = seeds.iter().map(|s| s.label as usize).max().unwrap_or(0);
+    let mut area = vec![0u64; top + 1];
+    for (&o, &t) in outline.iter().zip(territory_img) {
+        if o != 0 && (t as usize) <= top {
+            area[t as usize] += 1;
         }
-    };
+    }
+    let body_area = |i: usize| area[seeds[i].label as usize];
     let mut cells: Vec<Cell> = seeds
         .iter()
         .enumerate()

@@ -67,7 +67,7 @@ pub(super) struct PendingCells {
     nuclei: Option<PendingObjects>,
     bodies: PendingObjects,
     holes: PendingObjects,
-    /// Per territory (with a nuclei channel): the body pixels in it, as channel 0's sum.
+    /// Per territory (with a nuclei channel): its area.
     territory: Option<PendingObjects>,
 }
 
@@ -463,34 +463,34 @@ pub(super) fn record(
     // rim or haze spread out with the blur; within the blur's reach of its edge a pixel stays
     // where the membrane smoothed as for the spots is above the same fraction of the same
     // local level (the zones above keep the mask: a body's skirt is still no migrasome)
+    // (read back as one plane: the outline's labels, and OUTLINE_BAND on the rest of the
+    // mask; the host counts the body areas from it, see `outline_labels`)
     let shown = match (fine, &level) {
         (Some(fine), Some(level)) => {
             let above = filters::axpby(rec, 1.0, fine, -(px.body_edge_fraction as f32), level)?;
             let above = threshold_above(rec, &above, 0.0)?;
             let core = inner_core(rec, &bodies.plane, px.body_sigma)?;
             let keep = or_nonzero(rec, &above, &core)?;
-            and_mask(rec, &bodies.plane, &keep)?
+            let outline = and_mask(rec, &bodies.plane, &keep)?;
+            fill(rec, &outline, &bodies.plane, OUTLINE_BAND)?
         }
         _ => bodies.plane.clone(),
     };
-    // read back as one plane: the outline's labels, and OUTLINE_BAND on the rest of the mask
-    let shown_rb = fill(rec, &shown, &bodies.plane, OUTLINE_BAND)?;
-    // body area per territory (of the outline)
+    // the territories' areas
     let p_territory = if with_nuclei {
         let terr = Labels {
             plane: territory.clone(),
             count: seeds.count.clone(),
             parent: seeds.parent.clone(),
         };
-        let body_mask = or_nonzero(rec, &shown, &shown)?;
-        Some(record_objects(rec, &terr, &[&body_mask], caps.nuclei, KeepRule::default())?.0)
+        Some(record_objects(rec, &terr, &[], caps.nuclei, KeepRule::default())?.0)
     } else {
         None
     };
     Ok((
         CellPlanes {
             bodies: bodies.plane,
-            shown: shown_rb,
+            shown,
             body_zone,
             protrusion_zones,
             spot_background_zone,
@@ -590,7 +590,8 @@ fn flat_regions(
     lookup(rec, labels, &flat, cap)
 }
 
-/// The reported outline from the plane read back as [`CellPlanes::shown`] (width `w`), and
+/// The reported outline from the plane read back as [`CellPlanes::shown`] (width `w`; the
+/// body areas are counted from it, `assign`), and
 /// the linear indices (ascending) of the mask's pixels left out of it: [`OUTLINE_BAND`]
 /// becomes 0, and so does every 8-connected piece of one label smaller than `min_area` px
 /// but that label's largest (specks of the band that the smoothed membrane left above the
@@ -612,8 +613,8 @@ pub(super) fn outline_labels(
         .collect();
     let h = out.len() / w;
     let mut seen = vec![false; out.len()];
-    // per label: its pieces (pixel lists), to keep the largest
-    let mut pieces: std::collections::HashMap<u32, Vec<Vec<usize>>> = Default::default();
+    // per label: whether it has a piece of full size, and its small pieces (pixel lists)
+    let mut small: std::collections::HashMap<u32, (bool, Vec<Vec<usize>>)> = Default::default();
     let mut stack = Vec::new();
     for start in 0..w * h {
         let label = out[start];
@@ -636,23 +637,21 @@ pub(super) fn outline_labels(
                 }
             }
         }
+        let entry = small.entry(label).or_default();
         if piece.len() < min_area as usize {
-            pieces.entry(label).or_default().push(piece);
+            entry.1.push(piece);
         } else {
-            // a piece of full size: every small one of this label goes
-            pieces.entry(label).or_default().insert(0, Vec::new());
+            entry.0 = true;
         }
     }
-    for (_, mut list) in pieces {
-        // the largest piece stays when none is of full size (an empty first entry marks one)
-        let keep = if list.first().is_some_and(|p| p.is_empty()) {
-            None
-        } else {
-            (0..list.len()).max_by_key(|&k| (list[k].len(), std::cmp::Reverse(list[k][0])))
-        };
-        for (k, piece) in list.iter_mut().enumerate() {
+    for (full, pieces) in small.into_values() {
+        // without a piece of full size the largest small one stays (the first on a tie)
+        let keep = (!full)
+            .then(|| (0..pieces.len()).max_by_key(|&k| (pieces[k].len(), std::cmp::Reverse(k))))
+            .flatten();
+        for (k, piece) in pieces.iter().enumerate() {
             if Some(k) != keep {
-                for &i in piece.iter() {
+                for &i in piece {
                     out[i] = 0;
                 }
             }

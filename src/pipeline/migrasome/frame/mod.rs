@@ -824,7 +824,7 @@ fn finish(
     // the reported outline: the mask less its band (`cells::OUTLINE_BAND`) and specks
     let (outline, body_band) =
         cells::outline_labels(&bodies, w, px.body_min_area, px.body_max_hole);
-    let (mut cells, migrasomes, rejected) = assign::assign(
+    let (cells, migrasomes, rejected) = assign::assign(
         assign::Found {
             candidates,
             shapes,
@@ -838,6 +838,7 @@ fn finish(
             cells: cell_objects,
             territory: &territory,
             bodies: &bodies,
+            outline: &outline,
             network: network.as_deref(),
             width: w,
             height: h,
@@ -845,19 +846,6 @@ fn finish(
         roles,
         px,
     );
-    // body areas of the outline, without its specks (the GPU's per-territory sums count
-    // them; without a nuclei channel the bodies' own areas are the mask's)
-    if !body_band.is_empty() {
-        let mut area: std::collections::HashMap<u32, u64> = Default::default();
-        for (&o, &t) in outline.iter().zip(&territory) {
-            if o != 0 && t != 0 {
-                *area.entry(t).or_default() += 1;
-            }
-        }
-        for c in &mut cells {
-            c.body_area = area.get(&c.id).copied().unwrap_or(0);
-        }
-    }
     let uptake = match uptake_objects {
         Some((objects, threshold)) => {
             let (puncta, per_cell) = uptake::assign(
