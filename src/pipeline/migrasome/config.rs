@@ -277,6 +277,15 @@ pub struct FiberParams {
     /// reaches no body: a fiber runs into it, too faint further on to be followed (most
     /// attached migrasomes called released sit at the tip of such a fiber). 0: off.
     pub contact_attached: f64,
+    /// A candidate that a bright ridge runs into is a protrusion's tip: a fiber contact of at
+    /// least `tip_contact` (over the frame's fiber threshold: surely a ridge, not noise) that
+    /// is also at least `tip_contact_ratio` of the candidate's own peak above its local
+    /// background (ridge strength over membrane units). A retraction fiber is 0.1-0.3 of a
+    /// migrasome's brightness; a filopodium is as bright as the body and its tip no brighter
+    /// than twice that. Independent fields 11-80 (SNR 8): the migrasomes' ratio is at most
+    /// 0.25, 6 false positives are at 0.3-0.9 (5 of them within 2 µm of a body). 0: off.
+    pub tip_contact: f64,
+    pub tip_contact_ratio: f64,
 }
 
 /// Uptake (`analyze --uptake CH`): labelled puncta inside the cell bodies in channel CH.
@@ -425,6 +434,8 @@ impl Default for FiberParams {
             protrusion_sites_um: 2.0,
             contact_um: 0.5,
             contact_attached: 1.5,
+            tip_contact: 3.0,
+            tip_contact_ratio: 0.3,
         }
     }
 }
@@ -571,6 +582,12 @@ impl AnalyzeParams {
             (
                 "fibers.contact_attached",
                 self.fibers.contact_attached,
+                true,
+            ),
+            ("fibers.tip_contact", self.fibers.tip_contact, true),
+            (
+                "fibers.tip_contact_ratio",
+                self.fibers.tip_contact_ratio,
                 true,
             ),
             ("uptake.min_area_um2", self.uptake.min_area_um2, true),
@@ -790,6 +807,11 @@ pub struct PxParams {
     pub contact_width: f64,
     /// Fiber contact (over the fiber threshold) that attaches a migrasome by itself; 0: off.
     pub contact_attached: f64,
+    /// A fiber contact at least `tip_contact` (over the fiber threshold) and at least
+    /// `tip_contact_ratio` of the candidate's peak (ridge over membrane units) makes it a
+    /// protrusion's tip; either 0: off.
+    pub tip_contact: f64,
+    pub tip_contact_ratio: f64,
     /// Protrusions: fiber pieces that start within `protrusion_root` px of a body and end
     /// within `protrusion_max` px of it; `protrusion_max` 0: off.
     pub protrusion_root: f64,
@@ -948,6 +970,8 @@ impl PxParams {
             },
             contact_width: px(p.fibers.contact_um),
             contact_attached: p.fibers.contact_attached,
+            tip_contact: p.fibers.tip_contact,
+            tip_contact_ratio: p.fibers.tip_contact_ratio,
             protrusion_root: px(p.cells.body_margin_um + PROTRUSION_ROOT_UM),
             protrusion_max: px(p.fibers.protrusion_max_um),
             protrusion_tip_max: px(p.fibers.protrusion_tip_max_um),

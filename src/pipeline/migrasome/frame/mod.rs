@@ -796,7 +796,15 @@ fn finish(
         peaks,
         faint_floor,
         typical_peak,
-    } = spots::judge(&candidates, &candidate_img, w, &membrane_local, px);
+    } = spots::judge(
+        &candidates,
+        &candidate_img,
+        w,
+        &membrane_local,
+        &contact,
+        thr.fiber,
+        px,
+    );
     let blobs: Vec<spots::Blob> = candidates
         .iter()
         .map(|c| {

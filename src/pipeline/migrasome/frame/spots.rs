@@ -230,12 +230,16 @@ impl Measured {
 /// The host's verdict on every candidate (`None`: a migrasome), with its shape.
 /// `background`: the membrane's local background around each candidate (index = label - 1):
 /// out-of-focus haze and uneven illumination lift a shaft and a peak alike, and must not make
-/// a migrasome on a faint fiber look like a protrusion's tip.
+/// a migrasome on a faint fiber look like a protrusion's tip. `contact`: each candidate's
+/// fiber contact (ridge units, see `cargo`), `fiber_threshold` the frame's.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn judge(
     candidates: &[Candidate],
     label_img: &[u32],
     width: usize,
     background: &[LocalBackground],
+    contact: &[Option<f64>],
+    fiber_threshold: f64,
     px: &PxParams,
 ) -> Judged {
     let mut cand_shapes = shapes(label_img, width, candidates.len());
@@ -297,6 +301,14 @@ pub(super) fn judge(
             verdicts[i] = Some(Reject::ProtrusionTip);
         }
     }
+    // a bright ridge runs into it: a filopodium (as bright as the body) ends there, no
+    // retraction fiber (0.1-0.3 of a migrasome) starts there
+    for (i, c) in candidates.iter().enumerate() {
+        let ridge = contact[c.stats.label as usize - 1];
+        if verdicts[i].is_none() && bright_ridge_runs_in(ridge, peak(c), fiber_threshold, px) {
+            verdicts[i] = Some(Reject::ProtrusionTip);
+        }
+    }
     // faint blobs: far below the frame's typical counted candidate
     let peaks: Vec<f64> = candidates.iter().map(peak).collect();
     // the spot contrast's typical migrasome: counted and at least the smallest diameter
@@ -311,6 +323,20 @@ pub(super) fn judge(
         peaks,
         faint_floor,
         typical_peak,
+    }
+}
+
+/// A ridge runs into the candidate (its fiber contact `ridge`, ridge units; `None`: its ring
+/// is all in the body zone) at least `fibers.tip_contact` fiber thresholds high and at least
+/// `fibers.tip_contact_ratio` of its peak `pk` above its local background: surely a ridge,
+/// and far brighter than a retraction fiber beside a migrasome.
+fn bright_ridge_runs_in(ridge: Option<f64>, pk: f64, fiber_threshold: f64, px: &PxParams) -> bool {
+    let (k, ratio) = (px.tip_contact, px.tip_contact_ratio);
+    match ridge {
+        Some(r) if k > 0.0 && ratio > 0.0 && fiber_threshold > 0.0 && pk > 0.0 => {
+            r >= k * fiber_threshold && r >= ratio * pk
+        }
+        _ => false,
     }
 }
 
@@ -516,6 +542,33 @@ mod tests {
             size,
             held: 0,
             missed: 0,
+        }
+    }
+
+    #[test]
+    fn a_bright_ridge_running_in_needs_both_tests() {
+        use crate::pipeline::migrasome::config::AnalyzeParams;
+        let px = PxParams::new(&AnalyzeParams::default(), 0.11).unwrap();
+        assert_eq!((px.tip_contact, px.tip_contact_ratio), (3.0, 0.3));
+        // fiber threshold 2 (ridge units), peak 100 above the local background
+        let runs_in = |ridge, px: &PxParams| bright_ridge_runs_in(ridge, 100.0, 2.0, px);
+        // a filopodium: 23 thresholds, 0.46 of the peak
+        assert!(runs_in(Some(46.0), &px));
+        // exactly at both limits
+        assert!(runs_in(Some(30.0), &px));
+        // a retraction fiber as bright as a fiber gets: 0.25 of the peak, 12.5 thresholds
+        assert!(!runs_in(Some(25.0), &px));
+        // a bright ratio from a noise ridge under a dim candidate: under 3 thresholds
+        assert!(!bright_ridge_runs_in(Some(5.9), 10.0, 2.0, &px));
+        // no ring outside the body zone, no peak, no fiber threshold: no verdict
+        assert!(!runs_in(None, &px));
+        assert!(!bright_ridge_runs_in(Some(46.0), 0.0, 2.0, &px));
+        assert!(!bright_ridge_runs_in(Some(46.0), 100.0, 0.0, &px));
+        // either knob at 0 turns the rule off
+        for (k, r) in [(0.0, 0.3), (3.0, 0.0)] {
+            let mut off = px.clone();
+            (off.tip_contact, off.tip_contact_ratio) = (k, r);
+            assert!(!runs_in(Some(46.0), &off));
         }
     }
 
