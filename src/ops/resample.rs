@@ -45,7 +45,13 @@ fn resample(
         factor: f,
         _p: [0; 3],
     });
-    rec.dispatch("resample", entry, &[&p, &src.buf, &out.buf], grid_px(&out))?;
+    // up_bilinear: one invocation per run of 32 outputs of a row (shaders/resample.wgsl)
+    let grid = if entry == "up_bilinear" {
+        crate::gpu::grid_1d(dw.div_ceil(32) as u64 * dh as u64, crate::gpu::WG)
+    } else {
+        grid_px(&out)
+    };
+    rec.dispatch("resample", entry, &[&p, &src.buf, &out.buf], grid)?;
     Ok(out)
 }
 
