@@ -554,8 +554,10 @@ mod tests {
         let runs_in = |ridge, px: &PxParams| bright_ridge_runs_in(ridge, 100.0, 2.0, px);
         // a filopodium: 23 thresholds, 0.46 of the peak
         assert!(runs_in(Some(46.0), &px));
-        // exactly at both limits
+        // exactly at the ratio's limit (15 thresholds), and at both limits
         assert!(runs_in(Some(30.0), &px));
+        assert!(bright_ridge_runs_in(Some(6.0), 20.0, 2.0, &px));
+        assert!(!bright_ridge_runs_in(Some(5.99), 19.0, 2.0, &px));
         // a retraction fiber as bright as a fiber gets: 0.25 of the peak, 12.5 thresholds
         assert!(!runs_in(Some(25.0), &px));
         // a bright ratio from a noise ridge under a dim candidate: under 3 thresholds
