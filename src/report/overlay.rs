@@ -118,6 +118,7 @@ pub fn reject_colour(r: Reject) -> Rgb {
         Reject::Elongated => [0, 255, 200],
         Reject::ProtrusionTip => [255, 0, 255],
         Reject::Faint => [255, 255, 255],
+        Reject::OnPlateau => [255, 160, 160],
     }
 }
 

@@ -91,6 +91,10 @@ pub enum Reject {
     ProtrusionTip,
     /// Far fainter than the frame's typical migrasome: debris or haze.
     Faint,
+    /// On a plateau higher above the background than the candidate stands above it: inside
+    /// a dim part of a body that the body mask missed, or a bump on a piece of debris (see
+    /// `MigrasomeParams::max_plateau_ratio`).
+    OnPlateau,
 }
 
 /// The geometric rules a candidate must pass (pixels).

@@ -570,7 +570,15 @@ pub fn finish_frame_kept(
 ) -> Result<(FrameResult, Vec<Prev>, FrameKept)> {
     loop {
         match finish(
-            gpu, s2.pending, roles, px, caps, s2.s1.w, s2.s1.h, s2.thr, prev,
+            gpu,
+            s2.pending,
+            roles,
+            px,
+            caps,
+            (s2.s1.w, s2.s1.h),
+            s2.s1.body_bg.as_ref(),
+            s2.thr,
+            prev,
         )? {
             Some((r, next)) => {
                 let kept = FrameKept {
@@ -750,14 +758,23 @@ fn done(f: Finished, cap: &mut u32, grow: &mut bool) -> Option<Vec<ObjectStats>>
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The fitted background surface under the cells: block size, grid width and height, fit.
+type Surface = (
+    u32,
+    u32,
+    u32,
+    crate::pipeline::migrasome::illumination::Background,
+);
+
+#[allow(clippy::too_many_arguments)]
 fn finish(
     gpu: &Gpu,
     p: Pending2,
     roles: &Roles,
     px: &PxParams,
     caps: &mut Capacities,
-    w: usize,
-    h: usize,
+    (w, h): (usize, usize),
+    surface: Option<&Surface>,
     thr: Thresholds,
     prev: &[Prev],
 ) -> Result<Option<(FrameResult, Vec<Prev>)>> {
@@ -790,6 +807,26 @@ fn finish(
         contact,
     } = p.cargo.finish(gpu)?;
     let membrane_local = cargo.pop().expect("the membrane's local background");
+    // how far each candidate's surroundings stand above the background surface (the
+    // plateau rule; none without a surface)
+    let raised: Vec<f64> = candidates
+        .iter()
+        .map(|c| match surface {
+            Some((block, gw, gh, bg)) => {
+                let s = &c.stats;
+                membrane_local[s.label as usize - 1].mean
+                    - crate::pipeline::migrasome::illumination::surface_at(
+                        &bg.grid,
+                        *gw as usize,
+                        *gh as usize,
+                        *block,
+                        s.centroid_x,
+                        s.centroid_y,
+                    )
+            }
+            None => f64::NEG_INFINITY,
+        })
+        .collect();
     let spots::Judged {
         shapes,
         mut verdicts,
@@ -800,9 +837,12 @@ fn finish(
         &candidates,
         &candidate_img,
         w,
-        &membrane_local,
-        &contact,
-        thr.fiber,
+        spots::Surroundings {
+            background: &membrane_local,
+            contact: &contact,
+            fiber_threshold: thr.fiber,
+            raised: &raised,
+        },
         px,
     );
     let blobs: Vec<spots::Blob> = candidates

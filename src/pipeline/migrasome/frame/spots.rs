@@ -227,21 +227,35 @@ impl Measured {
     }
 }
 
+/// What the host knows of each candidate's surroundings, for [`judge`].
+pub(super) struct Surroundings<'a> {
+    /// The membrane's local background around each candidate (index = label - 1):
+    /// out-of-focus haze and uneven illumination lift a shaft and a peak alike, and must not
+    /// make a migrasome on a faint fiber look like a protrusion's tip.
+    pub background: &'a [LocalBackground],
+    /// Each candidate's fiber contact (ridge units, see `cargo`; index = label - 1), and the
+    /// frame's fiber threshold.
+    pub contact: &'a [Option<f64>],
+    pub fiber_threshold: f64,
+    /// How far each candidate's local background stands above the frame's background
+    /// surface (index = candidate; `-inf`: no surface).
+    pub raised: &'a [f64],
+}
+
 /// The host's verdict on every candidate (`None`: a migrasome), with its shape.
-/// `background`: the membrane's local background around each candidate (index = label - 1):
-/// out-of-focus haze and uneven illumination lift a shaft and a peak alike, and must not make
-/// a migrasome on a faint fiber look like a protrusion's tip. `contact`: each candidate's
-/// fiber contact (ridge units, see `cargo`), `fiber_threshold` the frame's.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn judge(
     candidates: &[Candidate],
     label_img: &[u32],
     width: usize,
-    background: &[LocalBackground],
-    contact: &[Option<f64>],
-    fiber_threshold: f64,
+    around: Surroundings<'_>,
     px: &PxParams,
 ) -> Judged {
+    let Surroundings {
+        background,
+        contact,
+        fiber_threshold,
+        raised,
+    } = around;
     let mut cand_shapes = shapes(label_img, width, candidates.len());
     let level = |c: &Candidate| background[c.stats.label as usize - 1].mean;
     let peak = |c: &Candidate| c.context.peak - level(c);
@@ -309,6 +323,13 @@ pub(super) fn judge(
             verdicts[i] = Some(Reject::ProtrusionTip);
         }
     }
+    // on a plateau higher above the background than itself above the plateau: inside a
+    // dim part of a body that the mask missed, or on debris
+    for (i, c) in candidates.iter().enumerate() {
+        if verdicts[i].is_none() && on_plateau(raised[i], peak(c), px.max_plateau_ratio) {
+            verdicts[i] = Some(Reject::OnPlateau);
+        }
+    }
     // faint blobs: far below the frame's typical counted candidate
     let peaks: Vec<f64> = candidates.iter().map(peak).collect();
     // the spot contrast's typical migrasome: counted and at least the smallest diameter
@@ -338,6 +359,12 @@ fn bright_ridge_runs_in(ridge: Option<f64>, pk: f64, fiber_threshold: f64, px: &
         }
         _ => false,
     }
+}
+
+/// The candidate's surroundings stand `raised` above the background surface, more than
+/// `ratio` times its own peak `pk` above them (`MigrasomeParams::max_plateau_ratio`; 0: off).
+fn on_plateau(raised: f64, pk: f64, ratio: f64) -> bool {
+    ratio > 0.0 && pk > 0.0 && raised > ratio * pk
 }
 
 /// A candidate for [`fiber_sites`].
@@ -543,6 +570,19 @@ mod tests {
             held: 0,
             missed: 0,
         }
+    }
+
+    #[test]
+    fn a_candidate_on_a_plateau_higher_than_itself_is_rejected() {
+        // its surroundings 120 above the background, its peak 100 above them
+        assert!(on_plateau(120.0, 100.0, 1.0));
+        // a migrasome beside a body's glow: surroundings 40 up
+        assert!(!on_plateau(40.0, 100.0, 1.0));
+        assert!(!on_plateau(100.0, 100.0, 1.0));
+        // off, no peak, no surface
+        assert!(!on_plateau(120.0, 100.0, 0.0));
+        assert!(!on_plateau(120.0, 0.0, 1.0));
+        assert!(!on_plateau(f64::NEG_INFINITY, 100.0, 1.0));
     }
 
     #[test]
