@@ -163,7 +163,7 @@ pub struct MigrasomeParams {
     /// lies on a plateau: inside a dim part of a body that the body mask missed (a punctum
     /// there) or a bump on a piece of debris, not on the glass, where a migrasome's
     /// surroundings are the background. Independent fields 11-80 (SNR 8): counted migrasomes
-    /// reach 0.44 (0.77 at SNR 4); false positives inside the truth bodies 1.2-2.3. 0 = off.
+    /// reach 0.37 (0.34 at SNR 4), the two false positives it removes 1.4. 0 = off.
     pub max_plateau_ratio: f64,
 }
 
