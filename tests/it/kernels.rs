@@ -348,6 +348,34 @@ proptest! {
 proptest! {
     #![proptest_config(harness::config(8))]
 
+    /// `gaussian_blur_blocks` (`factor` 1-5) against the same composition on the CPU
+    /// references (block means, an f64 Gaussian, bilinear interpolation; the plain Gaussian
+    /// at factor 1). Tolerance: the f32 blur within 2e-5 of the image's scale.
+    #[test]
+    fn gaussian_blur_blocks_matches((w, h) in harness::size(), seed in any::<u64>(), sigma in 2.0f64..30.0, f in 1u32..6) {
+        let p = harness::plane(Ty::U16, w, h, seed, 4096);
+        let img: Vec<f32> = p.data.to_f64_vec().iter().map(|&x| x as f32).collect();
+        let want = if f == 1 {
+            let v: Vec<f64> = img.iter().map(|&x| x as f64).collect();
+            cpu::gaussian::gaussian(&v, w, h, [sigma, sigma], [0, 0], 4.0)
+        } else {
+            let (d, sw, sh) = cpu::resample::down_mean(&img, w, h, f as usize);
+            let s = sigma / f as f64;
+            let b = cpu::gaussian::gaussian(&d, sw, sh, [s, s], [0, 0], 4.0);
+            cpu::resample::up_bilinear(&b, sw, sh, w, h, f as usize)
+        };
+        let max = img.iter().fold(1f64, |a, &b| a.max(b.abs() as f64));
+        for (b, gpu) in gpus() {
+            let mut rec = Recorder::new(gpu);
+            let up = ops::upload_plane(&mut rec, &p).unwrap();
+            let fp = ops::to_f32(&mut rec, &up).unwrap();
+            let g = filters::gaussian_blur_blocks(&mut rec, &fp, sigma, f).unwrap();
+            rec.submit();
+            let worst = read_f32(gpu, &g).iter().zip(&want).map(|(g, c)| (*g as f64 - c).abs()).fold(0.0, f64::max);
+            prop_assert!(worst <= 2e-5 * max, "{b:?} {w}x{h} sigma {sigma} f {f}: {worst:e}");
+        }
+    }
+
     /// `gaussian_outside` on block means (`factor` > 1) against the same composition on the
     /// CPU references (block means, f64 Gaussians, quotient, bilinear interpolation). Masks
     /// of 5-30 % keep every weight near 1, far from the 1e-3 cut; tolerance: each blur within

@@ -311,7 +311,10 @@ struct SpotImage {
 /// statistics (what a noisy frame's second pass computes again, see [`respot`]).
 fn record_spot_image(rec: &mut Recorder, mem: &GpuPlane, px: &PxParams) -> Result<SpotImage> {
     let smooth = filters::gaussian_blur(rec, mem, [px.smooth_sigma; 2])?;
-    let bg = filters::gaussian_blur(rec, mem, [px.background_sigma; 2])?;
+    // the background scale on block means a sixth of it wide, like the background outside
+    // the bodies: the blur is smooth at that scale
+    let factor = (px.background_sigma / 6.0).floor().max(1.0) as u32;
+    let bg = filters::gaussian_blur_blocks(rec, mem, px.background_sigma, factor)?;
     let img = filters::subtract(rec, &smooth, &bg)?;
     let threshold = record_threshold_clipped(rec, &img, px.spot_threshold, &SPOT_NOISE_CLIPS)?;
     Ok(SpotImage {
