@@ -283,9 +283,10 @@ pub fn gaussian_outside(
 }
 
 /// A Gaussian of a large `sigma` on block means `factor` px wide: the blocks' blur at
-/// `sigma / factor`, interpolated back (`factor` 1: the plain blur), at about 1 / factor
-/// of the plain blur's cost. Its reference is the same composition of the CPU references
-/// (property test `gaussian_blur_blocks_matches`).
+/// `sigma / factor`, interpolated back (`factor` 1: the plain blur). The blur itself runs on
+/// factor² times fewer pixels with factor times fewer taps; the block means and the
+/// interpolation are two passes at full size. Its reference is the same composition of the
+/// CPU references (property test `gaussian_blur_blocks_matches`).
 pub fn gaussian_blur_blocks(
     rec: &mut Recorder,
     img: &GpuPlane,

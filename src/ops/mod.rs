@@ -161,6 +161,11 @@ mod run_constants {
         let index = include_str!("../../shaders/common/index.wgsl");
         assert!(index.contains(&format!("const ACC_RUN: u32 = {}u;", super::RUN)));
         assert!(index.contains(&format!("const ITEMS: u32 = {}u;", super::ITEMS)));
+        let resample = include_str!("../../shaders/resample.wgsl");
+        assert!(resample.contains(&format!(
+            "const UP_RUN: u32 = {}u;",
+            super::resample::UP_RUN
+        )));
         let moments = include_str!("../../shaders/moments.wgsl");
         assert!(moments.contains(&format!(
             "const WHOLE_RUN: u32 = {}u;",

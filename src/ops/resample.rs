@@ -18,6 +18,10 @@ struct ResampleParams {
     _p: [u32; 3],
 }
 
+/// Outputs of one row per `up_bilinear` invocation (`UP_RUN` in shaders/resample.wgsl;
+/// `ops::run_constants` checks they agree).
+pub(crate) const UP_RUN: u32 = 32;
+
 fn resample(
     rec: &mut Recorder,
     entry: &'static str,
@@ -45,9 +49,9 @@ fn resample(
         factor: f,
         _p: [0; 3],
     });
-    // up_bilinear: one invocation per run of 32 outputs of a row (shaders/resample.wgsl)
+    // up_bilinear: one invocation per run of UP_RUN outputs of a row (shaders/resample.wgsl)
     let grid = if entry == "up_bilinear" {
-        crate::gpu::grid_1d(dw.div_ceil(32) as u64 * dh as u64, crate::gpu::WG)
+        crate::gpu::grid_1d(dw.div_ceil(UP_RUN) as u64 * dh as u64, crate::gpu::WG)
     } else {
         grid_px(&out)
     };

@@ -293,6 +293,8 @@ pub struct FiberParams {
     /// than twice that. Independent fields 11-80 (SNR 8): the migrasomes' ratio is at most
     /// 0.25, 6 false positives are at 0.3-0.9 (5 of them within 2 µm of a body). 0: off.
     pub tip_contact: f64,
+    /// See `tip_contact`: the fiber contact over the candidate's peak above its local
+    /// background (ridge strength over membrane units) from which the ridge is bright.
     pub tip_contact_ratio: f64,
 }
 
@@ -823,6 +825,7 @@ pub struct PxParams {
     /// `tip_contact_ratio` of the candidate's peak (ridge over membrane units) makes it a
     /// protrusion's tip; either 0: off.
     pub tip_contact: f64,
+    /// See `tip_contact`.
     pub tip_contact_ratio: f64,
     /// Protrusions: fiber pieces that start within `protrusion_root` px of a body and end
     /// within `protrusion_max` px of it; `protrusion_max` 0: off.

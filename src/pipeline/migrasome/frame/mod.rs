@@ -267,6 +267,9 @@ struct Pending2 {
     uptake: Option<uptake::PendingUptake>,
 }
 
+/// The fitted background surface under the cells: block size, grid width and height, fit.
+type Surface = (u32, u32, u32, Background);
+
 /// A frame whose first submission (enhanced images, threshold statistics) is on the GPU.
 pub struct FrameStage1 {
     w: usize,
@@ -280,7 +283,7 @@ pub struct FrameStage1 {
     /// Block means of `body_blur` being read back (readback, block size, grid width, height)
     body_blocks: Option<(Readback, u32, u32, u32)>,
     /// The background surface under the bodies, once fitted (block size, grid size, fit).
-    body_bg: Option<(u32, u32, u32, Background)>,
+    body_bg: Option<Surface>,
     spot_img: GpuPlane,
     /// The membrane smoothed at the spot detector's noise scale (the first term of the spot
     /// image's difference of Gaussians; the tip rule reads peaks and shafts on it).
@@ -759,15 +762,6 @@ fn done(f: Finished, cap: &mut u32, grow: &mut bool) -> Option<Vec<ObjectStats>>
         }
     }
 }
-
-#[allow(clippy::too_many_arguments)]
-/// The fitted background surface under the cells: block size, grid width and height, fit.
-type Surface = (
-    u32,
-    u32,
-    u32,
-    crate::pipeline::migrasome::illumination::Background,
-);
 
 #[allow(clippy::too_many_arguments)]
 fn finish(
