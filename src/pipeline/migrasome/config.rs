@@ -879,6 +879,12 @@ impl PxParams {
         RIDGE_HALO_SIGMAS * self.fiber_sigma
     }
 
+    /// Width (px) of the block means the spot detector's background blurs run on: a sixth of
+    /// the background scale (the blur is smooth at that scale), at least 1.
+    pub fn background_block(&self) -> u32 {
+        (self.background_sigma / 6.0).floor().max(1.0) as u32
+    }
+
     /// The candidates are grown by this much (px) before fibers are looked for beside them:
     /// the ridge filter's halo, at least their own blurred edge. Inside it the ridge image is
     /// the candidate's own rim and the membrane its own skirt, neither a fiber nor a shaft.

@@ -33,25 +33,6 @@ pub struct Background {
     pub sd: f64,
 }
 
-/// The surface at pixel position (x, y) (centre of pixel (0, 0) at 0, 0), from its grid of
-/// `gw` x `gh` blocks of `block` px: bilinear between block centres, constant beyond the
-/// outer ones (as `ops::resample::up_bilinear` brings it to full size).
-pub fn surface_at(grid: &[f32], gw: usize, gh: usize, block: u32, x: f64, y: f64) -> f64 {
-    let f = f64::from(block.max(1));
-    let coord = |p: f64, n: usize| {
-        let last = n.max(1) - 1;
-        let s = ((p + 0.5) / f - 0.5).clamp(0.0, last as f64);
-        let i = (s.floor() as usize).min(last);
-        (i, (i + 1).min(last), s - i as f64)
-    };
-    let (x0, x1, tx) = coord(x, gw);
-    let (y0, y1, ty) = coord(y, gh);
-    let at = |i: usize, j: usize| f64::from(grid[j * gw + i]);
-    let top = at(x0, y0) * (1.0 - tx) + at(x1, y0) * tx;
-    let bottom = at(x0, y1) * (1.0 - tx) + at(x1, y1) * tx;
-    top * (1.0 - ty) + bottom * ty
-}
-
 /// The terms of a surface of `degree` at (u, v); the rest of the array is 0.
 fn terms(u: f64, v: f64, degree: u32) -> [f64; TERMS] {
     let mut t = [0.0; TERMS];
@@ -236,22 +217,6 @@ pub fn fit(blocks: &[f32], gw: usize, gh: usize, degree: u32) -> Background {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn surface_at_interpolates_between_block_centres() {
-        // 2 x 2 blocks of 4 px: centres at 1.5 and 5.5
-        let grid = [0.0f32, 4.0, 8.0, 12.0];
-        let at = |x, y| surface_at(&grid, 2, 2, 4, x, y);
-        assert_eq!(at(1.5, 1.5), 0.0);
-        assert_eq!(at(5.5, 5.5), 12.0);
-        assert_eq!(at(3.5, 1.5), 2.0);
-        assert_eq!(at(3.5, 3.5), 6.0);
-        // constant beyond the outer centres
-        assert_eq!(at(0.0, 0.0), 0.0);
-        assert_eq!(at(7.0, 1.5), 4.0);
-        // one block
-        assert_eq!(surface_at(&[3.0], 1, 1, 8, 5.0, 2.0), 3.0);
-    }
 
     /// A tilted, curved background with large bright "cells" covering 16 % of the blocks and
     /// a little noise: the surface comes back within the noise, the SD is the noise's.

@@ -314,10 +314,8 @@ struct SpotImage {
 /// statistics (what a noisy frame's second pass computes again, see [`respot`]).
 fn record_spot_image(rec: &mut Recorder, mem: &GpuPlane, px: &PxParams) -> Result<SpotImage> {
     let smooth = filters::gaussian_blur(rec, mem, [px.smooth_sigma; 2])?;
-    // the background scale on block means a sixth of it wide, like the background outside
-    // the bodies: the blur is smooth at that scale
-    let factor = (px.background_sigma / 6.0).floor().max(1.0) as u32;
-    let bg = filters::gaussian_blur_blocks(rec, mem, px.background_sigma, factor)?;
+    // the background scale on block means, like the background outside the bodies
+    let bg = filters::gaussian_blur_blocks(rec, mem, px.background_sigma, px.background_block())?;
     let img = filters::subtract(rec, &smooth, &bg)?;
     let threshold = record_threshold_clipped(rec, &img, px.spot_threshold, &SPOT_NOISE_CLIPS)?;
     Ok(SpotImage {
@@ -651,9 +649,13 @@ fn spot_outside_bodies(
     zone: &GpuPlane,
     px: &PxParams,
 ) -> Result<GpuPlane> {
-    // block means a sixth of the scale wide: the background is smooth at that scale
-    let factor = (px.background_sigma / 6.0).floor().max(1.0) as u32;
-    let bg = filters::gaussian_outside(rec, &s1.mem, zone, px.background_sigma, factor)?;
+    let bg = filters::gaussian_outside(
+        rec,
+        &s1.mem,
+        zone,
+        px.background_sigma,
+        px.background_block(),
+    )?;
     let outside = filters::subtract(rec, &s1.mem_smooth, &bg)?;
     filters::select_masked(rec, &outside, &s1.spot_img, zone)
 }
@@ -812,11 +814,11 @@ fn finish(
             Some((block, gw, gh, bg)) => {
                 let s = &c.stats;
                 membrane_local[s.label as usize - 1].mean
-                    - crate::pipeline::migrasome::illumination::surface_at(
+                    - crate::cpu::resample::bilinear_at(
                         &bg.grid,
                         *gw as usize,
                         *gh as usize,
-                        *block,
+                        *block as usize,
                         s.centroid_x,
                         s.centroid_y,
                     )
