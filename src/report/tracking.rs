@@ -14,9 +14,11 @@
 //! - `release`: known when the track has ended ([`ReleaseFit`]): the step down in the
 //!   track's fiber contact (`Migrasome::fiber_contact`: a fiber running into the migrasome,
 //!   or none) that fits it best, when the contact before the step is at least
-//!   `release_drop` times the contact from it on (geometric means), the frame calls before
-//!   it are mostly attached, and at least `release_persistence` detections follow from it
-//!   on; the event's frame is the step's. A track mostly released from its first detection
+//!   `release_drop` times the contact from it on (geometric means; or, a faint fiber's,
+//!   `release_faint_drop` times when the contact after it is no fiber's and the step
+//!   stands out of the track's scatter), the frame calls before it are mostly attached,
+//!   and at least `release_persistence` detections follow from it on; the event's frame is
+//!   the step's. A track mostly released from its first detection
 //!   makes none (it was released before it was seen), and a track makes one at most
 //!   (released is final). The per-detection `released` column stays each frame's own call
 //!   (the network of fibers reaching a body), which noise ridges across the gap to a broken
@@ -167,47 +169,81 @@ impl<T: Clone> ReleaseFit<T> {
     /// The release (its frame and what that detection carries), once the track has ended:
     /// the step (a detection k ≥ 1) whose two levels of ln(contact) explain the most (n_a n_b
     /// / n times the squared difference of the means; ties: the earliest) of those where
-    /// - at least `min_after` detections follow from k on, and the calls before k are mostly
-    ///   attached (a track mostly released from its first detection makes none: it was
-    ///   released before it was seen);
+    /// - at least `rule.min_after` detections follow from k on, and the calls before k are
+    ///   mostly attached (a track mostly released from its first detection makes none: it
+    ///   was released before it was seen);
     /// - the contact before k is a fiber's (geometric mean at least `MIN_CONTACT_BEFORE`) and
-    ///   at least `drop` times the contact from k on (geometric means);
+    ///   at least `rule.drop` times the contact from k on (geometric means); or, a fainter
+    ///   fiber's (at SNR 4 a fiber reads 1.2-1.4 against 0.8-1 for none), at least
+    ///   `rule.faint_drop` times it when the contact from k on is no fiber's (at most
+    ///   `rule.faint_after_max`) and the step stands out of the track's scatter (the two
+    ///   means' difference at least `rule.faint_min_t` standard errors: the SD about the two
+    ///   levels, pooled);
     /// - the `min_after` detections from k on all lie below the midpoint of the two levels,
     ///   so that neither one low frame at the end nor one dip among high ones (a ring cut by
     ///   a neighbour) makes a release. Most of the later ones need not: a freed migrasome that
     ///   its cell takes up can slide back onto the rest of its fiber on its way in (hold-out
     ///   movie 38: contact 2.5-3.5, then 0.9-1.1 for the 3 frames after the release, then 2.4
     ///   and more).
-    pub fn release(&self, min_after: u32, drop: f64) -> Option<(usize, T)> {
+    pub fn release(&self, rule: &ReleaseRule) -> Option<(usize, T)> {
         let n = self.seen.len();
         let total: f64 = self.seen.iter().map(|s| s.1).sum();
-        let (mut before, mut lead) = (0.0, 0i64);
+        let total_sq: f64 = self.seen.iter().map(|s| s.1 * s.1).sum();
+        let (mut before, mut before_sq, mut lead) = (0.0, 0.0, 0i64);
         let mut best: Option<(f64, usize)> = None;
         for k in 1..n {
             let (_, log, released, _) = &self.seen[k - 1];
             before += log;
+            before_sq += log * log;
             lead += if *released { -1 } else { 1 };
-            if n - k < min_after as usize {
+            if n - k < rule.min_after as usize {
                 break;
             }
             let (na, nb) = (k as f64, (n - k) as f64);
             let (high, low) = (before / na, (total - before) / nb);
             let explained = na * nb / n as f64 * (high - low).powi(2);
-            if lead <= 0
-                || high < MIN_CONTACT_BEFORE.ln()
-                || high - low < drop.ln()
-                || best.is_some_and(|b| explained <= b.0)
+            if lead <= 0 || high < MIN_CONTACT_BEFORE.ln() || best.is_some_and(|b| explained <= b.0)
             {
                 continue;
             }
+            let faint = || {
+                // the squared deviations about the two levels (sums of squares less n mean²)
+                let ss = (before_sq - na * high * high) + (total_sq - before_sq - nb * low * low);
+                let se = if n > 2 {
+                    (ss.max(0.0) / (n - 2) as f64 * (1.0 / na + 1.0 / nb)).sqrt()
+                } else {
+                    0.0
+                };
+                high - low >= rule.faint_drop.ln()
+                    && low <= rule.faint_after_max.ln()
+                    && high - low >= rule.faint_min_t * se
+            };
+            if high - low < rule.drop.ln() && !faint() {
+                continue;
+            }
             let mid = 0.5 * (high + low);
-            let m = (min_after as usize).max(1);
+            let m = (rule.min_after as usize).max(1);
             if self.seen[k..k + m].iter().all(|s| s.1 < mid) {
                 best = Some((explained, k));
             }
         }
         best.map(|(_, k)| (self.seen[k].0, self.seen[k].3.clone()))
     }
+}
+
+/// What a release must show (`tracking.release_*`, see [`ReleaseFit::release`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReleaseRule {
+    /// Detections from the step on, at least.
+    pub min_after: u32,
+    /// The contact before the step over the contact after it (geometric means), at least.
+    pub drop: f64,
+    /// ... or at least this (a faint fiber's drop, at most `drop`: a larger value does
+    /// nothing) when the contact after it is at most `faint_after_max` (no fiber's) and the
+    /// step is at least `faint_min_t` standard errors deep.
+    pub faint_drop: f64,
+    pub faint_after_max: f64,
+    pub faint_min_t: f64,
 }
 
 /// Per cell track: frames seen, formations and releases of its migrasomes.
@@ -660,10 +696,7 @@ impl ImageTracking {
             )));
         };
         // the release is known once the track has ended (see `ReleaseFit`)
-        if let Some((frame, (at, c))) = a
-            .release_fit
-            .release(self.p.release_persistence, self.p.release_drop)
-        {
+        if let Some((frame, (at, c))) = a.release_fit.release(&self.p.release_rule()) {
             a.release = Some(frame);
             self.event(frame, "release", e.track, c, at)?;
             if c != 0 {
@@ -1261,35 +1294,61 @@ fn channel_feature(k: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::ReleaseFit;
+    use super::{ReleaseFit, ReleaseRule};
+
+    /// The rule before stop 28: a drop of 1.5, no faint path.
+    fn plain(min_after: u32) -> ReleaseRule {
+        ReleaseRule {
+            min_after,
+            drop: 1.5,
+            faint_drop: 1.5,
+            faint_after_max: 0.0,
+            faint_min_t: 0.0,
+        }
+    }
 
     /// The release of a track with these contacts, all its calls attached (frame = index).
-    fn fit(contacts: &[f64], min_after: u32) -> Option<usize> {
+    fn fit_with(contacts: &[f64], rule: &ReleaseRule) -> Option<usize> {
         let mut f = ReleaseFit::default();
         for (t, &c) in contacts.iter().enumerate() {
             f.push(false, c, t, ());
         }
-        f.release(min_after, 1.5).map(|(t, ())| t)
+        f.release(rule).map(|(t, ())| t)
     }
 
-    /// The same by brute force: every step's two means recomputed from the contacts.
-    fn brute(contacts: &[f64], calls: &[bool], min_after: usize, drop: f64) -> Option<usize> {
+    fn fit(contacts: &[f64], min_after: u32) -> Option<usize> {
+        fit_with(contacts, &plain(min_after))
+    }
+
+    /// The same by brute force: every step's two means and the SD about them recomputed
+    /// from the contacts.
+    fn brute(contacts: &[f64], calls: &[bool], rule: &ReleaseRule) -> Option<usize> {
         let logs: Vec<f64> = contacts.iter().map(|c| c.max(0.1).ln()).collect();
         let n = logs.len();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         let mut best: Option<(f64, usize)> = None;
         for k in 1..n {
-            if n - k < min_after {
+            if n - k < rule.min_after as usize {
                 continue;
             }
             let attached = calls[..k].iter().filter(|r| !**r).count();
             let (high, low) = (mean(&logs[..k]), mean(&logs[k..]));
             let explained = (k * (n - k)) as f64 / n as f64 * (high - low).powi(2);
+            let ss: f64 = logs[..k].iter().map(|l| (l - high).powi(2)).sum::<f64>()
+                + logs[k..].iter().map(|l| (l - low).powi(2)).sum::<f64>();
+            let se = if n > 2 {
+                (ss / (n - 2) as f64 * (1.0 / k as f64 + 1.0 / (n - k) as f64)).sqrt()
+            } else {
+                0.0
+            };
             let mid = 0.5 * (high + low);
-            let m = min_after.max(1);
+            let m = (rule.min_after as usize).max(1);
+            let faint = high - low >= rule.faint_drop.ln()
+                && low <= rule.faint_after_max.ln()
+                && high - low >= rule.faint_min_t * se;
             if 2 * attached > k
                 && high >= 0.0
-                && high - low >= drop.ln()
+                && (high - low >= rule.drop.ln() || faint)
                 && logs[k..k + m].iter().all(|&l| l < mid)
                 && best.is_none_or(|b| explained > b.0)
             {
@@ -1297,6 +1356,44 @@ mod tests {
             }
         }
         best.map(|b| b.1)
+    }
+
+    #[test]
+    fn release_at_low_snr_is_a_small_drop_that_stands_out_of_the_scatter() {
+        let rule = ReleaseRule {
+            min_after: 2,
+            drop: 1.5,
+            faint_drop: 1.2,
+            faint_after_max: 1.15,
+            faint_min_t: 2.5,
+        };
+        // SNR 4 (movie 44, truth release at 23): a fiber's 1.3-2.3 to 0.8-1.35, a drop of
+        // 1.45, which the plain rule's 1.5 misses
+        let snr4 = [
+            2.00, 1.64, 1.69, 1.53, 1.28, 1.52, 1.38, 1.59, 1.45, 1.45, 1.62, 1.33, 1.48, 1.60,
+            1.66, 2.25, 1.58, 1.56, 1.75, 1.41, 1.39, 1.48, 1.46, 1.08, 0.96, 0.78, 1.02, 0.96,
+            1.02, 0.90, 1.35, 1.27, 1.26, 1.01, 1.10, 0.97, 1.04, 1.07, 1.06,
+        ];
+        assert_eq!(fit_with(&snr4, &rule), Some(23));
+        assert_eq!(fit(&snr4, 2), None);
+        // an attached migrasome whose fiber dims from 2.6 to 2: a small drop to a fiber's level
+        let dims = [2.6, 2.8, 2.5, 2.7, 2.6, 2.5, 2.1, 2.2, 1.9, 2.2, 2.0, 2.1];
+        assert_eq!(fit_with(&dims, &rule), None);
+        let mut faint_only = rule;
+        faint_only.faint_after_max = f64::INFINITY;
+        assert_eq!(fit_with(&dims, &faint_only), Some(6));
+        // a noisy attached track at SNR 4 wanders by 1.2x: no step stands out
+        let wander = [
+            1.3, 0.9, 1.5, 1.1, 1.4, 1.0, 1.2, 0.9, 1.3, 1.0, 1.1, 1.4, 0.95, 1.05,
+        ];
+        assert_eq!(fit_with(&wander, &rule), None);
+        // the plain rule's releases at SNR 8 stay
+        assert_eq!(
+            fit_with(&[2.0, 2.0, 2.0, 2.0, 0.8, 0.8, 0.8], &rule),
+            Some(4)
+        );
+        let noisy = [2.5, 0.5, 1.8, 2.2, 2.0, 2.4, 0.9, 0.7, 1.6, 0.8, 1.0, 0.9];
+        assert_eq!(fit_with(&noisy, &rule), Some(6));
     }
 
     #[test]
@@ -1333,7 +1430,7 @@ mod tests {
         for (t, c) in [2.0, 2.0, 2.0, 0.8, 0.8, 0.8].into_iter().enumerate() {
             f.push(t != 1, c, t, ());
         }
-        assert_eq!(f.release(2, 1.5), None);
+        assert_eq!(f.release(&plain(2)), None);
     }
 
     #[test]
@@ -1351,16 +1448,30 @@ mod tests {
                 })
                 .collect();
             let calls: Vec<bool> = (0..n).map(|_| rng.random::<f64>() < 0.3).collect();
-            let min_after = rng.random_range(1..4u32);
             let drop = rng.random_range(1.1..2.5);
+            let rule = ReleaseRule {
+                min_after: rng.random_range(1..4u32),
+                drop,
+                faint_drop: rng.random_range(1.05..drop),
+                faint_after_max: if rng.random::<f64>() < 0.3 {
+                    f64::INFINITY
+                } else {
+                    rng.random_range(0.6..1.5)
+                },
+                faint_min_t: if rng.random::<f64>() < 0.3 {
+                    0.0
+                } else {
+                    rng.random_range(0.5..5.0)
+                },
+            };
             let mut f = ReleaseFit::default();
             for (t, (&c, &r)) in contacts.iter().zip(&calls).enumerate() {
                 f.push(r, c, t, ());
             }
             assert_eq!(
-                f.release(min_after, drop).map(|(t, ())| t),
-                brute(&contacts, &calls, min_after as usize, drop),
-                "{contacts:?} {calls:?} {min_after} {drop}"
+                f.release(&rule).map(|(t, ())| t),
+                brute(&contacts, &calls, &rule),
+                "{contacts:?} {calls:?} {rule:?}"
             );
         }
     }

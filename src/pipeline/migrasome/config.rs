@@ -338,13 +338,35 @@ pub struct TrackingParams {
     /// `fibers.contact_um`) needs at least this many detections from the step on.
     pub release_persistence: u32,
     /// ... and the contact before the step this many times the contact from it on
-    /// (geometric means; > 1).
+    /// (geometric means; > 1),
     pub release_drop: f64,
+    /// ... or, a faint fiber's, this many times (at SNR 4 a fiber's contact is 1.2-1.4
+    /// against 0.8-1 with none; at least `release_drop`: no faint path) when the contact
+    /// from the step on is no fiber's (geometric mean at most `release_faint_after_max`: an
+    /// attached migrasome whose fiber dims from 2.6 to 2 is not released) and the step is
+    /// at least `release_faint_min_t` standard errors deep (the SD of ln(contact) about the
+    /// two levels, pooled), so that a noisy track's wander is none.
+    pub release_faint_drop: f64,
+    pub release_faint_after_max: f64,
+    pub release_faint_min_t: f64,
     /// A track that ends with its edge this close to a cell body (µm) was taken up by that
     /// cell (`uptake`), not lost (`disappearance`).
     pub uptake_max_gap_um: f64,
     pub migrasomes: LinkParams,
     pub cells: LinkParams,
+}
+
+impl TrackingParams {
+    /// What a release must show along a track.
+    pub fn release_rule(&self) -> crate::report::tracking::ReleaseRule {
+        crate::report::tracking::ReleaseRule {
+            min_after: self.release_persistence,
+            drop: self.release_drop,
+            faint_drop: self.release_faint_drop,
+            faint_after_max: self.release_faint_after_max,
+            faint_min_t: self.release_faint_min_t,
+        }
+    }
 }
 
 impl Default for TrackingParams {
@@ -354,6 +376,9 @@ impl Default for TrackingParams {
             border_margin_um: 2.0,
             release_persistence: 2,
             release_drop: 1.5,
+            release_faint_drop: 1.2,
+            release_faint_after_max: 1.15,
+            release_faint_min_t: 2.5,
             uptake_max_gap_um: 1.5,
             migrasomes: LinkParams::migrasomes(),
             cells: LinkParams::cells(),
@@ -665,6 +690,24 @@ impl AnalyzeParams {
             return Err(Error::invalid(format!(
                 "tracking.release_drop must be > 1 (got {})",
                 tr.release_drop
+            )));
+        }
+        if !(tr.release_faint_drop.is_finite() && tr.release_faint_drop > 1.0) {
+            return Err(Error::invalid(format!(
+                "tracking.release_faint_drop must be > 1 (got {})",
+                tr.release_faint_drop
+            )));
+        }
+        if tr.release_faint_after_max.is_nan() || tr.release_faint_after_max < 0.0 {
+            return Err(Error::invalid(format!(
+                "tracking.release_faint_after_max must be >= 0 (got {})",
+                tr.release_faint_after_max
+            )));
+        }
+        if !(tr.release_faint_min_t.is_finite() && tr.release_faint_min_t >= 0.0) {
+            return Err(Error::invalid(format!(
+                "tracking.release_faint_min_t must be >= 0 (got {})",
+                tr.release_faint_min_t
             )));
         }
         if tr.release_persistence < 1 {
