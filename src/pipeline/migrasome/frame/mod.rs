@@ -75,7 +75,7 @@ pub struct Migrasome {
     /// when the ring is all in the body zone. Tracks call a release where it drops.
     pub fiber_contact: Option<f64>,
     /// Counted by time-lapse persistence (`spots::persist`): this frame alone took it for a
-    /// protrusion's tip.
+    /// protrusion's tip or found its mask too small.
     pub persisted: bool,
     /// Per cargo channel.
     pub cargo: Vec<CargoCall>,
@@ -284,6 +284,9 @@ pub struct FrameStage1 {
     body_blocks: Option<(Readback, u32, u32, u32)>,
     /// The background surface under the bodies, once fitted (block size, grid size, fit).
     body_bg: Option<Surface>,
+    /// Block means of `nuc_img` being read back, for its own background surface
+    /// (`cells.nucleus_flatten`; readback, block size, grid width, height).
+    nuc_blocks: Option<(Readback, u32, u32, u32)>,
     spot_img: GpuPlane,
     /// The membrane smoothed at the spot detector's noise scale (the first term of the spot
     /// image's difference of Gaussians; the tip rule reads peaks and shafts on it).
@@ -365,10 +368,20 @@ pub fn begin_frame(
         threshold: h_spot,
     } = record_spot_image(&mut rec, &mem, px)?;
     let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
-    let h_nuc = nuc_img
-        .as_ref()
-        .map(|n| record_threshold(&mut rec, n, px.nucleus_threshold))
-        .transpose()?;
+    // the nuclei: thresholded above their own background surface (its blocks are read back
+    // with the bodies'), else on the blurred channel as it is
+    let (h_nuc, nuc_blocks) = match &nuc_img {
+        Some(n) if px.nucleus_flatten => {
+            let b = crate::ops::resample::down_mean(&mut rec, n, block)?;
+            let rb = rec.readback(&b.buf, 0, b.len() as u64 * 4);
+            (None, Some((rb, block, b.width, b.height)))
+        }
+        Some(n) => (
+            Some(record_threshold(&mut rec, n, px.nucleus_threshold)?),
+            None,
+        ),
+        None => (None, None),
+    };
     let h_fiber = record_threshold(&mut rec, &fiber_img, px.fiber_threshold)?;
     // both fiber thresholds on one image: one set of clipped moments serves two `noise:K`
     let h_fiber_low = match (px.fiber_threshold, px.fiber_threshold_low) {
@@ -393,6 +406,7 @@ pub fn begin_frame(
         body_blur,
         body_blocks: Some((body_blocks, block, blocks.width, blocks.height)),
         body_bg: None,
+        nuc_blocks,
         spot_img,
         mem_smooth,
         fiber_img,
@@ -444,11 +458,36 @@ pub fn continue_frame(
         (PendingThreshold::SameImage(k), Some((mean, sd))) => mean + k * sd,
         (low, _) => low.finish(gpu)?,
     };
+    // the nuclei above their background surface, and their threshold there (one more
+    // round trip: the histogram is of the flattened image)
+    let (nuc_img, nucleus) = match (s1.nuc_blocks, s1.h_nuc, s1.nuc_img) {
+        (Some((rb, nblock, ngw, ngh)), _, Some(n)) => {
+            let nblocks: Vec<f32> = rb.wait_as(gpu)?;
+            let nbg = illumination::fit(&nblocks, ngw as usize, ngh as usize, px.background_degree);
+            let mut rec = Recorder::new(gpu);
+            let grid = GpuPlane {
+                buf: rec.upload(&nbg.grid),
+                kind: RawKind::F32,
+                width: ngw,
+                height: ngh,
+            };
+            let surface = crate::ops::resample::up_bilinear(
+                &mut rec,
+                &grid,
+                s1.w as u32,
+                s1.h as u32,
+                nblock,
+            )?;
+            let flat = filters::subtract(&mut rec, &n, &surface)?;
+            let h = record_threshold(&mut rec, &flat, px.nucleus_threshold)?;
+            rec.submit();
+            (Some(flat), h.finish(gpu)?)
+        }
+        (_, Some(hn), n) => (n, hn.finish(gpu)?),
+        (_, None, n) => (n, f64::NAN),
+    };
     let thr = Thresholds {
-        nucleus: match s1.h_nuc {
-            Some(hn) => hn.finish(gpu)?,
-            None => f64::NAN,
-        },
+        nucleus,
         body: body_floor,
         spot: s1.h_spot.finish(gpu)?,
         fiber,
@@ -463,6 +502,8 @@ pub fn continue_frame(
         h_uptake: None,
         uptake_thr,
         h_nuc: None,
+        nuc_img,
+        nuc_blocks: None,
         body_blocks: None,
         body_bg: Some((block, gw, gh, bg)),
         h_spot: PendingThreshold::Done,
@@ -853,11 +894,8 @@ fn finish(
         .collect();
     // what persistence counts must not be faint either (the frame's floor, unchanged)
     let faint = |i: usize| faint_floor.is_some_and(|f| peaks[i] < f);
-    // a tip that persistence counts is marked (`Migrasome::persisted`)
-    let tips: Vec<bool> = verdicts
-        .iter()
-        .map(|v| *v == Some(Reject::ProtrusionTip))
-        .collect();
+    // what persistence counts (a tip, a mask too small) is marked (`Migrasome::persisted`)
+    let tips: Vec<bool> = verdicts.iter().map(|v| spots::persists(*v)).collect();
     let next = spots::persist(&blobs, &mut verdicts, faint, prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;

@@ -464,9 +464,10 @@ pub(super) const PERSIST_MAX_MISSED: u32 = 1;
 /// Time-lapse persistence: for each migrasome counted in the previous frame (`prev`, taken in
 /// order) with no counted candidate of this frame within `radius` px, held fewer than
 /// [`PERSIST_MAX_FRAMES`] frames, the nearest candidate within `radius` rejected as a
-/// protrusion's tip, at least [`PERSIST_MIN_SIZE_RATIO`] of its size and not `faint`, is
-/// counted after all (it is that migrasome: a freed one moving along the rest of its fiber,
-/// or a small one on a dim fiber whose tip ratio wavers from frame to frame). A migrasome of
+/// protrusion's tip or as too small ([`persists`]), at least [`PERSIST_MIN_SIZE_RATIO`] of
+/// its size and not `faint`, is counted after all (it is that migrasome: a freed one moving
+/// along the rest of its fiber, a small one on a dim fiber whose tip ratio wavers from frame
+/// to frame, or one whose mask the noise cuts under the smallest area). A migrasome of
 /// `prev` that finds neither a counted candidate nor a tip is carried to the next frame, once
 /// ([`PERSIST_MAX_MISSED`]), and looked for there within `radius` times (1 + frames missed):
 /// a mover that blinks (one frame dimmed below detection) moves on meanwhile (uptake movies
@@ -501,7 +502,7 @@ pub(super) fn persist(
         let tip = (0..candidates.len())
             .filter(near)
             .filter(|&i| {
-                verdicts[i] == Some(Reject::ProtrusionTip)
+                persists(verdicts[i])
                     && candidates[i].2 >= PERSIST_MIN_SIZE_RATIO * p.size
                     && !faint(i)
             })
@@ -531,6 +532,14 @@ pub(super) fn persist(
         })
         .chain(unseen)
         .collect()
+}
+
+/// The reasons time-lapse persistence overrides: a protrusion's tip (a small migrasome on a
+/// dim fiber whose tip ratio wavers from frame to frame), and a mask under the smallest
+/// area (at SNR 4 the noise cuts a 0.5 µm migrasome's mask under its disk from frame to
+/// frame; the size ratio keeps a blink's speck out).
+pub(super) fn persists(v: Option<Reject>) -> bool {
+    matches!(v, Some(Reject::ProtrusionTip | Reject::TooSmall))
 }
 
 /// Kept candidates renumbered 1..K and rejected ones 1..R, both in raster order: the new id of
@@ -663,6 +672,31 @@ mod tests {
             assert!(next.iter().all(|q| q.missed == 1), "{next:?}");
             assert_eq!(v, [tip]);
         }
+    }
+
+    #[test]
+    fn a_mask_too_small_where_a_migrasome_was_counted_persists() {
+        let small = Some(Reject::TooSmall);
+        let none = |_: usize| false;
+        // a 0.5 um migrasome at SNR 4: counted at 3.4 px across, its mask cut to 2.6 px by
+        // the noise in the next frame (0.76 of it), 2 px from where it was
+        let p = [prev(100.0, 100.0, 3.4)];
+        let mut v = [small];
+        persist(&[(102.0, 100.0, 2.6)], &mut v, none, &p, 10.0);
+        assert_eq!(v, [None]);
+        // a speck of a blink (half its size), a faint one, and other reasons: not it
+        for (c, faint, r) in [
+            ((102.0, 100.0, 1.7), false, small),
+            ((102.0, 100.0, 2.6), true, small),
+            ((102.0, 100.0, 2.6), false, Some(Reject::Elongated)),
+            ((102.0, 100.0, 2.6), false, Some(Reject::InBodyZone)),
+        ] {
+            let mut v = [r];
+            persist(&[c], &mut v, |_| faint, &p, 10.0);
+            assert_eq!(v, [r]);
+        }
+        assert!(persists(small) && persists(Some(Reject::ProtrusionTip)));
+        assert!(!persists(None) && !persists(Some(Reject::TooLarge)));
     }
 
     #[test]
