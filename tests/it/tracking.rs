@@ -90,15 +90,32 @@ fn ids_of_truth(
 fn synth_and_analyze(dir: &Path, args: &[&str]) -> (PathBuf, PathBuf) {
     let (truth, res) = (dir.join("truth"), dir.join("res"));
     run_ok(migrascope().args(["synth", "--out"]).arg(&truth).args(args));
+    analyze_into(&truth, &res, &[]);
+    (truth, res)
+}
+
+/// `analyze` of the movie in `truth` into `out`, without QC pictures, with `extra` arguments.
+fn analyze_into(truth: &Path, out: &Path, extra: &[&str]) {
     run_ok(
         migrascope()
             .arg("analyze")
             .arg(truth.join("synth.ome.tif"))
             .arg("--out")
-            .arg(&res)
-            .args(["--qc-every", "0"]),
+            .arg(out)
+            .args(["--qc-every", "0"])
+            .args(extra),
     );
-    (truth, res)
+}
+
+/// The scores of one event kind in `evaluate --json`'s tracking report.
+fn event_scores(j: &serde_json::Value, kind: &str) -> serde_json::Value {
+    j["tracking"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == kind)
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -271,15 +288,7 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
     let j = evaluate_json(&truth, &res);
     let tr = &j["tracking"];
     assert!(tr["edge_jaccard"].as_f64().unwrap() >= 0.98, "{tr}");
-    let ev = |k: &str| {
-        tr["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["event"] == k)
-            .unwrap()
-            .clone()
-    };
+    let ev = |k: &str| event_scores(&j, k);
     // 11 of 11, none more called (stop 16); one more called since stop 22 (F1 0.957): a
     // migrasome that appears already released beside its broken fiber's end, which the
     // network grown by 0.5 µm (0.3 before) now reaches
@@ -369,14 +378,7 @@ fn a_migrasome_taken_for_a_tip_in_one_frame_persists() {
     let args: Vec<&str> = movie.split_whitespace().collect();
     let (truth, res) = synth_and_analyze(dir.path(), &args);
     let off = dir.path().join("off");
-    run_ok(
-        migrascope()
-            .arg("analyze")
-            .arg(truth.join("synth.ome.tif"))
-            .arg("--out")
-            .arg(&off)
-            .args(["--qc-every", "0", "--set", "migrasomes.persist_um=0"]),
-    );
+    analyze_into(&truth, &off, &["--set", "migrasomes.persist_um=0"]);
     let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
     let det = |j: &serde_json::Value, k: &str| j["tracking"][k].as_u64().unwrap();
     assert_eq!(det(&on, "detection_fp"), 0, "{on}");
@@ -388,12 +390,7 @@ fn a_migrasome_taken_for_a_tip_in_one_frame_persists() {
         "{off}"
     );
     let disappearance = |j: &serde_json::Value| {
-        j["tracking"]["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["event"] == "disappearance")
-            .unwrap()["f1"]
+        event_scores(j, "disappearance")["f1"]
             .as_f64()
             .unwrap_or(f64::NAN)
     };
@@ -423,31 +420,10 @@ fn faint_fibers_releases_at_snr_4() {
     let args: Vec<&str> = movie.split_whitespace().collect();
     let (truth, res) = synth_and_analyze(dir.path(), &args);
     let off = dir.path().join("off");
-    run_ok(
-        migrascope()
-            .arg("analyze")
-            .arg(truth.join("synth.ome.tif"))
-            .arg("--out")
-            .arg(&off)
-            .args([
-                "--qc-every",
-                "0",
-                "--set",
-                "tracking.release_faint_drop=1.5",
-            ]),
-    );
+    analyze_into(&truth, &off, &["--set", "tracking.release_faint_drop=1.5"]);
     let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
-    let release = |j: &serde_json::Value| {
-        j["tracking"]["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["event"] == "release")
-            .unwrap()
-            .clone()
-    };
     let n = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
-    let (r_on, r_off) = (release(&on), release(&off));
+    let (r_on, r_off) = (event_scores(&on, "release"), event_scores(&off, "release"));
     assert_eq!(n(&r_on, "truth"), 11, "{r_on}");
     assert!(n(&r_on, "tp") >= 8, "{r_on}");
     assert!(n(&r_on, "predicted") <= 9, "{r_on}");

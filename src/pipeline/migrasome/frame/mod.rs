@@ -465,19 +465,7 @@ pub fn continue_frame(
             let nblocks: Vec<f32> = rb.wait_as(gpu)?;
             let nbg = illumination::fit(&nblocks, ngw as usize, ngh as usize, px.background_degree);
             let mut rec = Recorder::new(gpu);
-            let grid = GpuPlane {
-                buf: rec.upload(&nbg.grid),
-                kind: RawKind::F32,
-                width: ngw,
-                height: ngh,
-            };
-            let surface = crate::ops::resample::up_bilinear(
-                &mut rec,
-                &grid,
-                s1.w as u32,
-                s1.h as u32,
-                nblock,
-            )?;
+            let surface = surface_plane(&mut rec, &(nblock, ngw, ngh, nbg), (s1.w, s1.h))?;
             let flat = filters::subtract(&mut rec, &n, &surface)?;
             let h = record_threshold(&mut rec, &flat, px.nucleus_threshold)?;
             rec.submit();
@@ -516,6 +504,19 @@ pub fn continue_frame(
     Ok(FrameStage2 { s1, thr, pending })
 }
 
+/// A fitted background surface at full size (`w` x `h`): its block grid uploaded and
+/// interpolated bilinearly.
+fn surface_plane(rec: &mut Recorder, s: &Surface, (w, h): (usize, usize)) -> Result<GpuPlane> {
+    let (block, gw, gh, bg) = s;
+    let grid = GpuPlane {
+        buf: rec.upload(&bg.grid),
+        kind: RawKind::F32,
+        width: *gw,
+        height: *gh,
+    };
+    crate::ops::resample::up_bilinear(rec, &grid, w as u32, h as u32, *block)
+}
+
 fn submit_rest(
     gpu: &Gpu,
     s1: &FrameStage1,
@@ -525,18 +526,11 @@ fn submit_rest(
     caps: &Capacities,
 ) -> Result<Pending2> {
     let mut rec = Recorder::new(gpu);
-    let (block, gw, gh, bg) = s1
+    let body_bg = s1
         .body_bg
         .as_ref()
         .ok_or_else(|| Error::Gpu("body background not fitted".into()))?;
-    let grid = GpuPlane {
-        buf: rec.upload(&bg.grid),
-        kind: RawKind::F32,
-        width: *gw,
-        height: *gh,
-    };
-    let surface =
-        crate::ops::resample::up_bilinear(&mut rec, &grid, s1.w as u32, s1.h as u32, *block)?;
+    let surface = surface_plane(&mut rec, body_bg, (s1.w, s1.h))?;
     let body_img = filters::subtract(&mut rec, &s1.body_blur, &surface)?;
     // the outline: the membrane smoothed as for the spots, on the same background
     let fine = if px.body_outline && px.body_edge_fraction > 0.0 {
