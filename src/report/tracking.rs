@@ -209,14 +209,15 @@ impl<T: Clone> ReleaseFit<T> {
             let faint = || {
                 // the squared deviations about the two levels (sums of squares less n mean²)
                 let ss = (before_sq - na * high * high) + (total_sq - before_sq - nb * low * low);
-                let se = if n > 2 {
-                    (ss.max(0.0) / (n - 2) as f64 * (1.0 / na + 1.0 / nb)).sqrt()
+                // two detections leave no scatter to measure: no faint release from them
+                // unless the test is off
+                let deep = if n > 2 {
+                    let se = (ss.max(0.0) / (n - 2) as f64 * (1.0 / na + 1.0 / nb)).sqrt();
+                    high - low >= rule.faint_min_t * se
                 } else {
-                    0.0
+                    rule.faint_min_t == 0.0
                 };
-                high - low >= rule.faint_drop.ln()
-                    && low <= rule.faint_after_max.ln()
-                    && high - low >= rule.faint_min_t * se
+                high - low >= rule.faint_drop.ln() && low <= rule.faint_after_max.ln() && deep
             };
             if high - low < rule.drop.ln() && !faint() {
                 continue;
@@ -1336,16 +1337,16 @@ mod tests {
             let explained = (k * (n - k)) as f64 / n as f64 * (high - low).powi(2);
             let ss: f64 = logs[..k].iter().map(|l| (l - high).powi(2)).sum::<f64>()
                 + logs[k..].iter().map(|l| (l - low).powi(2)).sum::<f64>();
-            let se = if n > 2 {
-                (ss / (n - 2) as f64 * (1.0 / k as f64 + 1.0 / (n - k) as f64)).sqrt()
+            let deep = if n > 2 {
+                let se = (ss / (n - 2) as f64 * (1.0 / k as f64 + 1.0 / (n - k) as f64)).sqrt();
+                high - low >= rule.faint_min_t * se
             } else {
-                0.0
+                rule.faint_min_t == 0.0
             };
             let mid = 0.5 * (high + low);
             let m = (rule.min_after as usize).max(1);
-            let faint = high - low >= rule.faint_drop.ln()
-                && low <= rule.faint_after_max.ln()
-                && high - low >= rule.faint_min_t * se;
+            let faint =
+                high - low >= rule.faint_drop.ln() && low <= rule.faint_after_max.ln() && deep;
             if 2 * attached > k
                 && high >= 0.0
                 && (high - low >= rule.drop.ln() || faint)
@@ -1387,6 +1388,17 @@ mod tests {
             1.3, 0.9, 1.5, 1.1, 1.4, 1.0, 1.2, 0.9, 1.3, 1.0, 1.1, 1.4, 0.95, 1.05,
         ];
         assert_eq!(fit_with(&wander, &rule), None);
+        // two detections (with `release_persistence` 1) leave no scatter: no faint release
+        let two = ReleaseRule {
+            min_after: 1,
+            ..rule
+        };
+        assert_eq!(fit_with(&[1.3, 0.95], &two), None);
+        let no_test = ReleaseRule {
+            faint_min_t: 0.0,
+            ..two
+        };
+        assert_eq!(fit_with(&[1.3, 0.95], &no_test), Some(1));
         // the plain rule's releases at SNR 8 stay
         assert_eq!(
             fit_with(&[2.0, 2.0, 2.0, 2.0, 0.8, 0.8, 0.8], &rule),

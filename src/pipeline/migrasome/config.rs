@@ -140,10 +140,12 @@ pub struct MigrasomeParams {
     /// frame's median counted candidate are faint blobs (debris, haze, the top of a dim
     /// smear that just crossed the threshold), not vesicles. 0 = off.
     pub min_relative_peak: f64,
-    /// Time-lapse: a candidate rejected as a protrusion's tip within this distance of a
+    /// Time-lapse: a candidate rejected as a protrusion's tip, or as too small and by no
+    /// other rule, within this distance of a
     /// migrasome counted in the previous frame of the same plane, where no counted candidate
     /// of this frame lies that near, is that migrasome still (a freed one moving along the
-    /// rest of its fiber, a small one on a dim fiber whose tip ratio wavers); it must be at
+    /// rest of its fiber, a small one on a dim fiber whose tip ratio wavers, one whose mask
+    /// the noise cuts under the smallest area); it must be at
     /// least 0.7 of that migrasome's size and not faint, and at most 12 frames in a row are
     /// counted so (see `frame::spots::persist`). 0 = off.
     pub persist_um: f64,
@@ -1095,6 +1097,48 @@ mod tests {
         assert!(p.validate().is_err());
         p.migrasomes.min_relative_peak = 0.0;
         p.validate().unwrap();
+    }
+
+    #[test]
+    fn release_faint_keys_out_of_range_are_errors() {
+        let bad = |f: &dyn Fn(&mut TrackingParams), key: &str| {
+            let mut p = AnalyzeParams::default();
+            f(&mut p.tracking);
+            let e = p.validate().unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        };
+        bad(
+            &|t| t.release_faint_drop = 1.0,
+            "tracking.release_faint_drop",
+        );
+        bad(
+            &|t| t.release_faint_drop = f64::NAN,
+            "tracking.release_faint_drop",
+        );
+        bad(
+            &|t| t.release_faint_after_max = -1.0,
+            "tracking.release_faint_after_max",
+        );
+        bad(
+            &|t| t.release_faint_after_max = f64::NAN,
+            "tracking.release_faint_after_max",
+        );
+        bad(
+            &|t| t.release_faint_min_t = -0.5,
+            "tracking.release_faint_min_t",
+        );
+        bad(
+            &|t| t.release_faint_min_t = f64::INFINITY,
+            "tracking.release_faint_min_t",
+        );
+        // no limit after the step, no scatter test, no faint path (drop at `release_drop`)
+        let mut p = AnalyzeParams::default();
+        p.tracking.release_faint_after_max = f64::INFINITY;
+        p.tracking.release_faint_min_t = 0.0;
+        p.tracking.release_faint_drop = p.tracking.release_drop;
+        p.validate().unwrap();
+        let r = p.tracking.release_rule();
+        assert_eq!((r.min_after, r.drop, r.faint_drop), (2, 1.5, 1.5));
     }
 
     #[test]

@@ -13,8 +13,8 @@
 //! time-lapse persistence (`MigrasomeParams::persist_um`); nothing else carries over.
 //! A noisy frame (its typical migrasome under `MigrasomeParams::adapt_below` spot thresholds)
 //! is analysed once more with more spot smoothing before it reaches the sink, from its spot
-//! image on (`frame::respot`: the first stage's upload, blurred nuclei and bodies, body
-//! background surface, ridge image and their thresholds are the first pass's; the second
+//! image on (`frame::respot`: the first stage's upload, blurred nuclei (less their
+//! background surface) and bodies, body background surface, ridge image and their thresholds are the first pass's; the second
 //! stage, segmentation included, runs again); the frames after it are not affected.
 //!
 //! Not here: the GPU chain of one frame (see `frame`), writing results (see `report`).

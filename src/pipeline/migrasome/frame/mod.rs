@@ -634,7 +634,8 @@ pub fn finish_frame_kept(
 /// The second stage of a finished frame submitted again with `px`'s spot smoothing
 /// (`MigrasomeParams::adapt_below`): of the first stage only the spot image (the difference
 /// of Gaussians and its first term) and its threshold are computed again; the upload, the
-/// blurred nuclei and bodies, the body background surface, the ridge image and every other
+/// blurred nuclei (less their background surface) and bodies, the body background surface,
+/// the ridge image and every other
 /// threshold are the first pass's (none depends on the smoothing), so the result is the one
 /// [`begin_frame`] and [`continue_frame`] with `px` give. The second stage (segmentation,
 /// spots, fibers, measurement) runs again whole: it is most of the cost (BENCHMARKS, Stop
@@ -867,6 +868,7 @@ fn finish(
         peaks,
         faint_floor,
         typical_peak,
+        small_only,
     } = spots::judge(
         &candidates,
         &candidate_img,
@@ -886,11 +888,17 @@ fn finish(
             (s.centroid_x, s.centroid_y, s.equivalent_diameter())
         })
         .collect();
-    // what persistence counts must not be faint either (the frame's floor, unchanged)
-    let faint = |i: usize| faint_floor.is_some_and(|f| peaks[i] < f);
+    // what persistence counts must not be faint either (the frame's floor, unchanged), nor
+    // a mask too small that another rule also rejects
+    let barred: Vec<bool> = (0..verdicts.len())
+        .map(|i| {
+            faint_floor.is_some_and(|f| peaks[i] < f)
+                || (verdicts[i] == Some(Reject::TooSmall) && !small_only[i])
+        })
+        .collect();
     // what persistence counts (a tip, a mask too small) is marked (`Migrasome::persisted`)
     let tips: Vec<bool> = verdicts.iter().map(|v| spots::persists(*v)).collect();
-    let next = spots::persist(&blobs, &mut verdicts, faint, prev, px.persist);
+    let next = spots::persist(&blobs, &mut verdicts, |i| barred[i], prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
     // the network only matters for whose an attached migrasome is; unread, its staging

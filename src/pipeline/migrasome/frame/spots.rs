@@ -20,7 +20,7 @@ use crate::ops::peaks::{PeakParams, local_maxima_within};
 
 use super::super::config::PxParams;
 use super::super::shape::{
-    Reject, Shape, judge as judge_shape, reject_faint, shapes, typical_peak,
+    Reject, Shape, ShapeRules, judge as judge_shape, reject_faint, shapes, typical_peak,
 };
 use super::cargo::LocalBackground;
 use super::fibers::FiberPlanes;
@@ -337,10 +337,35 @@ pub(super) fn judge(
     let typical_peak = typical_peak(&peaks, |i| {
         verdicts[i].is_none() && candidates[i].stats.equivalent_diameter() >= px.diameter_min
     });
+    // a mask too small that breaks no other rule (by shape, at a protrusion's tip by size, a
+    // bright ridge running in, on a plateau): what time-lapse persistence may count
+    let small_only: Vec<bool> = candidates
+        .iter()
+        .zip(&cand_shapes)
+        .enumerate()
+        .map(|(i, (c, sh))| {
+            let unsized_rules = ShapeRules {
+                min_area: 0,
+                ..px.shape_rules
+            };
+            by_shape[i] == Some(Reject::TooSmall)
+                && judge_shape(c.stats.area, sh, &unsized_rules).is_none()
+                && !(c.context.protrusion > 0
+                    && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
+                && !bright_ridge_runs_in(
+                    contact[c.stats.label as usize - 1],
+                    peak(c),
+                    fiber_threshold,
+                    px,
+                )
+                && !on_plateau(raised[i], peak(c), px.max_plateau_ratio)
+        })
+        .collect();
     let faint_floor = reject_faint(&peaks, &mut verdicts, px.min_relative_peak);
     Judged {
         shapes: cand_shapes,
         verdicts,
+        small_only,
         peaks,
         faint_floor,
         typical_peak,
@@ -420,6 +445,9 @@ pub(super) fn fiber_sites(sites: &[Site], separation: f64, verdicts: &mut [Optio
 pub(super) struct Judged {
     pub shapes: Vec<Shape>,
     pub verdicts: Vec<Option<Reject>>,
+    /// Per candidate: too small, and no other rule against it (time-lapse persistence
+    /// counts only such a mask too small).
+    pub small_only: Vec<bool>,
     /// Each candidate's peak above its local background, and the faint rule's floor.
     pub peaks: Vec<f64>,
     pub faint_floor: Option<f64>,
@@ -465,10 +493,12 @@ pub(super) const PERSIST_MAX_MISSED: u32 = 1;
 /// order) with no counted candidate of this frame within `radius` px, held fewer than
 /// [`PERSIST_MAX_FRAMES`] frames, the nearest candidate within `radius` rejected as a
 /// protrusion's tip or as too small ([`persists`]), at least [`PERSIST_MIN_SIZE_RATIO`] of
-/// its size and not `faint`, is counted after all (it is that migrasome: a freed one moving
+/// its size and not `barred` (faint, or too small and breaking another rule too), is counted
+/// after all (it is that migrasome: a freed one moving
 /// along the rest of its fiber, a small one on a dim fiber whose tip ratio wavers from frame
 /// to frame, or one whose mask the noise cuts under the smallest area). A migrasome of
-/// `prev` that finds neither a counted candidate nor a tip is carried to the next frame, once
+/// `prev` that finds neither a counted candidate nor one that [`persists`] allows is carried
+/// to the next frame, once
 /// ([`PERSIST_MAX_MISSED`]), and looked for there within `radius` times (1 + frames missed):
 /// a mover that blinks (one frame dimmed below detection) moves on meanwhile (uptake movies
 /// 21 and 24: the mover was lost after a blink). Returns this frame's counted candidates, in
@@ -476,7 +506,7 @@ pub(super) const PERSIST_MAX_MISSED: u32 = 1;
 pub(super) fn persist(
     candidates: &[Blob],
     verdicts: &mut [Option<Reject>],
-    faint: impl Fn(usize) -> bool,
+    barred: impl Fn(usize) -> bool,
     prev: &[Prev],
     radius: f64,
 ) -> Vec<Prev> {
@@ -504,7 +534,7 @@ pub(super) fn persist(
             .filter(|&i| {
                 persists(verdicts[i])
                     && candidates[i].2 >= PERSIST_MIN_SIZE_RATIO * p.size
-                    && !faint(i)
+                    && !barred(i)
             })
             .min_by(|&i, &j| d2(i).total_cmp(&d2(j)));
         if let Some(i) = tip {
@@ -536,8 +566,9 @@ pub(super) fn persist(
 
 /// The reasons time-lapse persistence overrides: a protrusion's tip (a small migrasome on a
 /// dim fiber whose tip ratio wavers from frame to frame), and a mask under the smallest
-/// area (at SNR 4 the noise cuts a 0.5 µm migrasome's mask under its disk from frame to
-/// frame; the size ratio keeps a blink's speck out).
+/// area (at SNR 4-8 the noise cuts a 0.5 µm migrasome's mask under its disk from frame to
+/// frame; the size ratio keeps a blink's speck out, and `Judged::small_only` one that
+/// another rule rejects too).
 pub(super) fn persists(v: Option<Reject>) -> bool {
     matches!(v, Some(Reject::ProtrusionTip | Reject::TooSmall))
 }
