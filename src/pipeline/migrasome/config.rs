@@ -1101,36 +1101,30 @@ mod tests {
 
     #[test]
     fn release_faint_keys_out_of_range_are_errors() {
-        let bad = |f: &dyn Fn(&mut TrackingParams), key: &str| {
+        type Set = fn(&mut TrackingParams);
+        let cases: [(Set, &str); 6] = [
+            (|t| t.release_faint_drop = 1.0, "release_faint_drop"),
+            (|t| t.release_faint_drop = f64::NAN, "release_faint_drop"),
+            (
+                |t| t.release_faint_after_max = -1.0,
+                "release_faint_after_max",
+            ),
+            (
+                |t| t.release_faint_after_max = f64::NAN,
+                "release_faint_after_max",
+            ),
+            (|t| t.release_faint_min_t = -0.5, "release_faint_min_t"),
+            (
+                |t| t.release_faint_min_t = f64::INFINITY,
+                "release_faint_min_t",
+            ),
+        ];
+        for (set, key) in cases {
             let mut p = AnalyzeParams::default();
-            f(&mut p.tracking);
+            set(&mut p.tracking);
             let e = p.validate().unwrap_err().to_string();
-            assert!(e.contains(key), "{e}");
-        };
-        bad(
-            &|t| t.release_faint_drop = 1.0,
-            "tracking.release_faint_drop",
-        );
-        bad(
-            &|t| t.release_faint_drop = f64::NAN,
-            "tracking.release_faint_drop",
-        );
-        bad(
-            &|t| t.release_faint_after_max = -1.0,
-            "tracking.release_faint_after_max",
-        );
-        bad(
-            &|t| t.release_faint_after_max = f64::NAN,
-            "tracking.release_faint_after_max",
-        );
-        bad(
-            &|t| t.release_faint_min_t = -0.5,
-            "tracking.release_faint_min_t",
-        );
-        bad(
-            &|t| t.release_faint_min_t = f64::INFINITY,
-            "tracking.release_faint_min_t",
-        );
+            assert!(e.contains(&format!("tracking.{key}")), "{e}");
+        }
         // no limit after the step, no scatter test, no faint path (drop at `release_drop`)
         let mut p = AnalyzeParams::default();
         p.tracking.release_faint_after_max = f64::INFINITY;

@@ -35,9 +35,10 @@ pub(super) struct Found<'a> {
     /// Per candidate: the fiber contact (ridge units), and the frame's fiber threshold.
     pub contact: &'a [Option<f64>],
     pub fiber_threshold: f64,
-    /// Per candidate: judged a protrusion's tip before time-lapse persistence (a counted one
-    /// was counted by persistence).
-    pub tips: &'a [bool],
+    /// Per candidate: rejected for a reason time-lapse persistence overrides (a protrusion's
+    /// tip, a mask too small: `spots::persists`) before it ran (a counted one was counted
+    /// by persistence).
+    pub persistable: &'a [bool],
     pub cells: CellObjects,
     /// Territory label image.
     pub territory: &'a [u32],
@@ -112,7 +113,7 @@ pub(super) fn assign(
             shape,
             released: !(c.context.attached || touched),
             fiber_contact,
-            persisted: f.tips[label - 1],
+            persisted: f.persistable[label - 1],
             cargo,
         });
     }

@@ -897,7 +897,7 @@ fn finish(
         })
         .collect();
     // what persistence counts (a tip, a mask too small) is marked (`Migrasome::persisted`)
-    let tips: Vec<bool> = verdicts.iter().map(|v| spots::persists(*v)).collect();
+    let persistable: Vec<bool> = verdicts.iter().map(|v| spots::persists(*v)).collect();
     let next = spots::persist(&blobs, &mut verdicts, |i| barred[i], prev, px.persist);
     let (kept_id, rejected_id) = spots::renumber(&verdicts);
     let bodies: Vec<u32> = p.bodies_rb.wait_as(gpu)?;
@@ -921,7 +921,7 @@ fn finish(
             cargo,
             contact: &contact,
             fiber_threshold: thr.fiber,
-            tips: &tips,
+            persistable: &persistable,
             cells: cell_objects,
             territory: &territory,
             bodies: &bodies,

@@ -269,14 +269,13 @@ pub(super) fn judge(
         .zip(&cand_shapes)
         .map(|(c, sh)| judge_shape(c.stats.area, sh, &px.shape_rules))
         .collect();
+    let tip_by_size = |c: &Candidate| {
+        c.context.protrusion > 0 && c.stats.equivalent_diameter() <= px.protrusion_tip_max
+    };
     let mut verdicts: Vec<Option<Reject>> = candidates
         .iter()
         .zip(&by_shape)
-        .map(|(c, v)| {
-            v.or((c.context.protrusion > 0
-                && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
-                .then_some(Reject::ProtrusionTip))
-        })
+        .map(|(c, v)| v.or(tip_by_size(c).then_some(Reject::ProtrusionTip)))
         .collect();
     // a protrusion has one tip (see `fiber_sites`)
     if px.protrusion_sites > 0.0 {
@@ -315,19 +314,23 @@ pub(super) fn judge(
             verdicts[i] = Some(Reject::ProtrusionTip);
         }
     }
-    // a bright ridge runs into it: a filopodium (as bright as the body) ends there, no
-    // retraction fiber (0.1-0.3 of a migrasome) starts there
-    for (i, c) in candidates.iter().enumerate() {
+    // what the surroundings say: a bright ridge runs into it (a filopodium, as bright as
+    // the body, ends there; no retraction fiber, 0.1-0.3 of a migrasome, starts there), or it
+    // sits on a plateau higher above the background than itself above the plateau (inside a
+    // dim part of a body that the mask missed, or on debris)
+    let by_surroundings = |i: usize, c: &Candidate| {
         let ridge = contact[c.stats.label as usize - 1];
-        if verdicts[i].is_none() && bright_ridge_runs_in(ridge, peak(c), fiber_threshold, px) {
-            verdicts[i] = Some(Reject::ProtrusionTip);
+        if bright_ridge_runs_in(ridge, peak(c), fiber_threshold, px) {
+            Some(Reject::ProtrusionTip)
+        } else if on_plateau(raised[i], peak(c), px.max_plateau_ratio) {
+            Some(Reject::OnPlateau)
+        } else {
+            None
         }
-    }
-    // on a plateau higher above the background than itself above the plateau: inside a
-    // dim part of a body that the mask missed, or on debris
+    };
     for (i, c) in candidates.iter().enumerate() {
-        if verdicts[i].is_none() && on_plateau(raised[i], peak(c), px.max_plateau_ratio) {
-            verdicts[i] = Some(Reject::OnPlateau);
+        if verdicts[i].is_none() {
+            verdicts[i] = by_surroundings(i, c);
         }
     }
     // faint blobs: far below the frame's typical counted candidate
@@ -337,28 +340,21 @@ pub(super) fn judge(
     let typical_peak = typical_peak(&peaks, |i| {
         verdicts[i].is_none() && candidates[i].stats.equivalent_diameter() >= px.diameter_min
     });
-    // a mask too small that breaks no other rule (by shape, at a protrusion's tip by size, a
-    // bright ridge running in, on a plateau): what time-lapse persistence may count
+    // a mask too small that breaks no other rule of a single candidate (by shape, at a
+    // protrusion's tip by size, by its surroundings): what time-lapse persistence may count
+    let unsized_rules = ShapeRules {
+        min_area: 0,
+        ..px.shape_rules
+    };
     let small_only: Vec<bool> = candidates
         .iter()
         .zip(&cand_shapes)
         .enumerate()
         .map(|(i, (c, sh))| {
-            let unsized_rules = ShapeRules {
-                min_area: 0,
-                ..px.shape_rules
-            };
             by_shape[i] == Some(Reject::TooSmall)
                 && judge_shape(c.stats.area, sh, &unsized_rules).is_none()
-                && !(c.context.protrusion > 0
-                    && c.stats.equivalent_diameter() <= px.protrusion_tip_max)
-                && !bright_ridge_runs_in(
-                    contact[c.stats.label as usize - 1],
-                    peak(c),
-                    fiber_threshold,
-                    px,
-                )
-                && !on_plateau(raised[i], peak(c), px.max_plateau_ratio)
+                && !tip_by_size(c)
+                && by_surroundings(i, c).is_none()
         })
         .collect();
     let faint_floor = reject_faint(&peaks, &mut verdicts, px.min_relative_peak);
