@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
 use crate::io::{Frames, LabelWriter, OpenOptions, Shape, StackInfo, StackReader, WriteSpec};
 use crate::pipeline::migrasome::config::TrackingParams;
+use crate::pipeline::migrasome::stats::ImageTotals;
 use crate::pipeline::migrasome::{
     AnalyzeParams, FrameResult, MigrasomeEngine, Preset, PxParams, RoleChoices, Roles,
     resolve_pixel_size, resolve_roles,
@@ -743,7 +744,10 @@ fn write_image(
     let mut tracking_s = 0.0;
     // a frame's rows go out once its tracks are final (a few frames later)
     let mut tails: Tails = Default::default();
+    // the totals of the frames as written (a migrasome's `released` is its track's state)
+    let mut totals = ImageTotals::new(roles.cargo.len());
     let mut write = |r: Ready| -> Result<()> {
+        totals.add(&r.f);
         tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
         let own =
             r.f.cells
@@ -806,7 +810,7 @@ fn write_image(
         }
         Ok(())
     };
-    let totals = engine.run(Frames::all(&input.reader), |(t, z), f, planes| {
+    engine.run(Frames::all(&input.reader), |(t, z), f, planes| {
         let qc = o.qc_every > 0 && frames.is_multiple_of(o.qc_every);
         frames += 1;
         on(Event::Frame {

@@ -1,6 +1,7 @@
 //! Tracking in the results of one image: migrasomes and cells are tracked frame by frame as
 //! the engine hands its results over ([`crate::track`]); each frame's rows wait until the
-//! tracks of its detections are final (a few frames: `max_frame_gap` − 1), then go out with
+//! tracks of its detections are final (a few frames: `max_frame_gap` − 1) and those of the
+//! next `released_lookahead` frames too (8: see below), then go out with
 //! `track_id` in `migrasomes.csv` and the cell's track as `cell_id` everywhere. Finished
 //! tracks go to `tracks.csv` as they end, events (formation, release, disappearance, uptake) to
 //! `events.csv` as they are known, the spots and tracks to `<image>.xml` (TrackMate's file).
@@ -9,7 +10,8 @@
 //!
 //! Events (migrasome tracks only; a track with fewer than `MIN_EVENT_SPOTS` detections makes
 //! none):
-//! - `formation`: a track that begins after the first frame, attached (not released), not
+//! - `formation`: a track that begins after the first frame, attached (its first frame's
+//!   own call: its state there, see below, called one more false on movies 43-48), not
 //!   within `border_margin_um` of the field's border, and not split off another track;
 //! - `release`: known when the track has ended ([`ReleaseFit`]): the step down in the
 //!   track's fiber contact (`Migrasome::fiber_contact`: a fiber running into the migrasome,
@@ -20,15 +22,21 @@
 //!   and at least `release_persistence` detections follow from it on; the event's frame is
 //!   the step's. A track mostly released from its first detection
 //!   makes none (it was released before it was seen), and a track makes one at most
-//!   (released is final). The per-detection `released` column stays each frame's own call
-//!   (the network of fibers reaching a body), which noise ridges across the gap to a broken
-//!   fiber's end often still call attached;
+//!   (released is final);
 //! - `disappearance`: a track that ends before the last frame, not near the border, not by
 //!   merging into another;
 //! - `uptake`: such a track whose last detection's edge is within `uptake_max_gap_um` of a
 //!   cell body: the cell took it up (its `cell_id` is that cell's). It need not have been
 //!   seen released (on the stop-11 movies true uptakes ended 0.45–1.26 µm from a body, true
 //!   disappearances 1.8 µm and more).
+//!
+//! Each detection's `released` (in every table, the QC pictures and the TrackMate file) is its
+//! track's state, not its frame's own call (the network of fibers reaching a body, which
+//! noise ridges across the gap to a broken fiber's end often still call attached, and which
+//! a faint fiber cut by the noise calls released): the same fit on the track's detections up
+//! to `released_lookahead` frames later ([`ReleaseFit::released_by`]; released is final), so
+//! a frame's rows wait that many frames more. A track's release event is the fit on all of
+//! it, so the two can differ by a few frames. `released_lookahead` 0: the frame's own call.
 //!
 //! Not here: the tracking itself (see `track`), the other tables (see `tables`).
 
@@ -129,6 +137,8 @@ struct TrackAcc {
     body_gap_um: f64,
     /// The fiber contacts and released calls of its detections, for the release.
     release_fit: ReleaseFit<((f64, f64), u32)>,
+    /// Its state in the last frame written (see `TrackingParams::released_lookahead`).
+    released: bool,
 }
 
 /// Contacts below this (over the fiber threshold) count as this in the release fit: a ring
@@ -148,22 +158,45 @@ pub const MIN_CONTACT_BEFORE: f64 = 1.0;
 /// detection's log contact, call and what it carries are kept until the track ends.
 #[derive(Clone, Debug)]
 pub struct ReleaseFit<T> {
-    /// Per detection: frame, ln(max(contact, CONTACT_FLOOR)), the frame's released call,
-    /// and what it carries.
+    /// Per detection with a contact ring: frame, ln(max(contact, CONTACT_FLOOR)), the
+    /// frame's released call, and what it carries.
     seen: Vec<(usize, f64, bool, T)>,
+    /// The frame calls of all its detections: released ones, all.
+    calls: (usize, usize),
 }
 
 impl<T> Default for ReleaseFit<T> {
     fn default() -> Self {
-        ReleaseFit { seen: Vec::new() }
+        ReleaseFit {
+            seen: Vec::new(),
+            calls: (0, 0),
+        }
     }
 }
 
 impl<T: Clone> ReleaseFit<T> {
-    /// The next detection of the track (frames in order).
-    pub fn push(&mut self, released: bool, contact: f64, frame: usize, at: T) {
-        let log = contact.max(CONTACT_FLOOR).ln();
-        self.seen.push((frame, log, released, at));
+    /// The next detection of the track (frames in order): its frame's released call and its
+    /// fiber contact (`None`: no contact ring, all of it in the body zone, which says
+    /// nothing of a fiber).
+    pub fn push(&mut self, released: bool, contact: Option<f64>, frame: usize, at: T) {
+        self.calls.0 += usize::from(released);
+        self.calls.1 += 1;
+        if let Some(c) = contact {
+            let log = c.max(CONTACT_FLOOR).ln();
+            self.seen.push((frame, log, released, at));
+        }
+    }
+
+    /// The track's state in frame `t`, judged on the detections pushed so far (those of
+    /// `tracking.released_lookahead` frames after `t` included): released when the release
+    /// that [`ReleaseFit::release`] finds on them is at or before `t`; without one, when most
+    /// of the frame calls are released (a migrasome released before it was seen, or noise
+    /// ridges calling an attached one released in a few frames).
+    pub fn released_by(&self, t: usize, rule: &ReleaseRule) -> bool {
+        match self.release(rule) {
+            Some((frame, _)) => frame <= t,
+            None => 2 * self.calls.0 > self.calls.1,
+        }
     }
 
     /// The release (its frame and what that detection carries), once the track has ended:
@@ -536,7 +569,11 @@ impl ImageTracking {
 
     fn flush(&mut self, all: bool) -> Result<Vec<Ready>> {
         let mut out = Vec::new();
-        while self.pending.front().is_some_and(Pending::complete) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|p| p.complete() && (all || self.seen_ahead(p)))
+        {
             let p = self.pending.pop_front().expect("front");
             out.push(self.write_frame(p)?);
         }
@@ -552,6 +589,38 @@ impl ImageTracking {
             }
         }
         Ok(out)
+    }
+
+    /// Whether the frames `released_lookahead` after `p` (same plane) are all here and final.
+    fn seen_ahead(&self, p: &Pending) -> bool {
+        let ahead = self.p.released_lookahead as usize;
+        let window = || {
+            self.pending
+                .iter()
+                .filter(move |q| q.z == p.z && q.t > p.t && q.t <= p.t + ahead)
+        };
+        ahead == 0 || (window().any(|q| q.t == p.t + ahead) && window().all(Pending::complete))
+    }
+
+    /// The detections of frames `t` + 1 ..= `t` + `released_lookahead` of plane `z` by track:
+    /// their calls, contacts and frames.
+    fn ahead(&self, z: usize, t: usize) -> HashMap<u32, Vec<(bool, Option<f64>, usize)>> {
+        let mut out: HashMap<u32, Vec<_>> = HashMap::new();
+        let last = t + self.p.released_lookahead as usize;
+        for q in self
+            .pending
+            .iter()
+            .filter(|q| q.z == z && q.t > t && q.t <= last)
+        {
+            for (m, s) in q.f.migrasomes.iter().zip(&q.migrasomes) {
+                if let Some(s) = s {
+                    out.entry(s.track)
+                        .or_default()
+                        .push((m.released, m.fiber_contact, q.t));
+                }
+            }
+        }
+        out
     }
 
     fn near_border(&self, (x, y): (f64, f64)) -> bool {
@@ -581,8 +650,15 @@ impl ImageTracking {
 
     /// A frame whose tracks are all final: tracks, events and the TrackMate spots advanced,
     /// its ids given out.
-    fn write_frame(&mut self, p: Pending) -> Result<Ready> {
+    fn write_frame(&mut self, mut p: Pending) -> Result<Ready> {
         let (t, z) = (p.t, p.z);
+        let lookahead = self.p.released_lookahead > 0;
+        let ahead = if lookahead {
+            self.ahead(z, t)
+        } else {
+            HashMap::new()
+        };
+        let rule = self.p.release_rule();
         let cell_ids: Vec<u32> = p
             .cells
             .iter()
@@ -607,9 +683,8 @@ impl ImageTracking {
             cell: cell_ids.clone(),
             ..Default::default()
         };
-        if let Some(x) = &mut self.xml {
-            x.begin_frame(t)?;
-        }
+        // per migrasome: its position, diameter, cell and state (for the TrackMate spots)
+        let mut spots = Vec::with_capacity(p.migrasomes.len());
         for (m, s) in p.f.migrasomes.iter().zip(&p.migrasomes) {
             let s = s.as_ref().expect("final");
             let cell = *map.get(&m.cell_id).unwrap_or(&0);
@@ -636,6 +711,7 @@ impl ImageTracking {
                         split_from: parent,
                         body_gap_um: f64::INFINITY,
                         release_fit: ReleaseFit::default(),
+                        released: false,
                     },
                 );
             }
@@ -659,24 +735,55 @@ impl ImageTracking {
                 a.cargo_positive[k] += c.positive as usize;
             }
             let origin = a.origin_cell;
-            // a detection without a contact ring (all of it in the body zone) says nothing
-            if let Some(c) = m.fiber_contact {
-                a.release_fit.push(m.released, c, t, (pos, cell));
-            }
+            a.release_fit
+                .push(m.released, m.fiber_contact, t, (pos, cell));
+            // its state: the track's as seen `released_lookahead` frames on; released is final
+            a.released = if !lookahead {
+                m.released
+            } else if a.released {
+                true
+            } else {
+                let mut fit = a.release_fit.clone();
+                for &(call, contact, f) in ahead.get(&tid).into_iter().flatten() {
+                    fit.push(call, contact, f, (pos, cell));
+                }
+                fit.released_by(t, &rule)
+            };
+            let released = a.released;
             if let Some((frame, at, c)) = formed {
                 self.event(frame, "formation", tid, c, at)?;
                 if c != 0 {
                     self.cells.entry((z, c)).or_default().formations += 1;
                 }
             }
-            if let Some(x) = &mut self.xml {
-                x.spot(t, s, m, pos, diameter, cell)?;
-            }
+            spots.push((pos, diameter, cell, released));
             ids.track.push(Some(tid));
             ids.cell_of_migrasome.push(cell);
             ids.origin_cell.push(Some(origin));
         }
+        for (m, sp) in p.f.migrasomes.iter_mut().zip(&spots) {
+            m.released = sp.3;
+        }
+        // the cells' released counts of the states (as `assign` counts the calls)
+        for c in &mut p.f.cells {
+            c.released_count = 0;
+        }
+        for m in
+            p.f.migrasomes
+                .iter()
+                .filter(|m| m.released && m.cell_id != 0)
+        {
+            if let Some(c) = p.f.cells.get_mut(m.cell_id as usize - 1) {
+                c.released_count += 1;
+            }
+        }
         if let Some(x) = &mut self.xml {
+            x.begin_frame(t)?;
+            for ((m, s), &(pos, diameter, cell, _)) in
+                p.f.migrasomes.iter().zip(&p.migrasomes).zip(&spots)
+            {
+                x.spot(t, s.as_ref().expect("final"), m, pos, diameter, cell)?;
+            }
             x.end_frame()?;
         }
         self.planes[z].written = t + 1;
@@ -1308,11 +1415,22 @@ mod tests {
         }
     }
 
+    /// The rule of stop 28 on (the defaults): with the faint path.
+    fn faint() -> ReleaseRule {
+        ReleaseRule {
+            min_after: 2,
+            drop: 1.5,
+            faint_drop: 1.2,
+            faint_after_max: 1.15,
+            faint_min_t: 2.5,
+        }
+    }
+
     /// The release of a track with these contacts, all its calls attached (frame = index).
     fn fit_with(contacts: &[f64], rule: &ReleaseRule) -> Option<usize> {
         let mut f = ReleaseFit::default();
         for (t, &c) in contacts.iter().enumerate() {
-            f.push(false, c, t, ());
+            f.push(false, Some(c), t, ());
         }
         f.release(rule).map(|(t, ())| t)
     }
@@ -1361,13 +1479,7 @@ mod tests {
 
     #[test]
     fn release_at_low_snr_is_a_small_drop_that_stands_out_of_the_scatter() {
-        let rule = ReleaseRule {
-            min_after: 2,
-            drop: 1.5,
-            faint_drop: 1.2,
-            faint_after_max: 1.15,
-            faint_min_t: 2.5,
-        };
+        let rule = faint();
         // SNR 4 (movie 44, truth release at 23): a fiber's 1.3-2.3 to 0.8-1.35, a drop of
         // 1.45, which the plain rule's 1.5 misses
         let snr4 = [
@@ -1440,7 +1552,7 @@ mod tests {
         // calls mostly released before the step: released before it was seen
         let mut f = ReleaseFit::default();
         for (t, c) in [2.0, 2.0, 2.0, 0.8, 0.8, 0.8].into_iter().enumerate() {
-            f.push(t != 1, c, t, ());
+            f.push(t != 1, Some(c), t, ());
         }
         assert_eq!(f.release(&plain(2)), None);
     }
@@ -1478,7 +1590,7 @@ mod tests {
             };
             let mut f = ReleaseFit::default();
             for (t, (&c, &r)) in contacts.iter().zip(&calls).enumerate() {
-                f.push(r, c, t, ());
+                f.push(r, Some(c), t, ());
             }
             assert_eq!(
                 f.release(&rule).map(|(t, ())| t),
@@ -1486,5 +1598,57 @@ mod tests {
                 "{contacts:?} {calls:?} {rule:?}"
             );
         }
+    }
+
+    /// The state in each frame as `ImageTracking` judges it: the track pushed up to
+    /// `lookahead` frames after the frame, released once released.
+    fn states(contacts: &[Option<f64>], calls: &[bool], lookahead: usize) -> Vec<bool> {
+        let rule = faint();
+        let mut latched = false;
+        (0..contacts.len())
+            .map(|t| {
+                let mut f = ReleaseFit::default();
+                let last = (t + lookahead).min(contacts.len() - 1);
+                for k in 0..=last {
+                    f.push(calls[k], contacts[k], k, ());
+                }
+                latched = latched || f.released_by(t, &rule);
+                latched
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_released_state_follows_the_step_seen_ahead() {
+        // attached (2.5) for 10 frames, then freed (0.6); a ring-less detection in frame 4;
+        // noise calls 3 attached frames released and 3 freed ones attached
+        let contacts: Vec<Option<f64>> = (0..20)
+            .map(|t| match t {
+                4 => None,
+                t if t < 10 => Some(if t % 2 == 0 { 2.3 } else { 2.7 }),
+                t => Some(if t % 2 == 0 { 0.55 } else { 0.65 }),
+            })
+            .collect();
+        let calls: Vec<bool> = (0..20)
+            .map(|t| matches!(t, 2 | 5 | 7 | 10..=19) && !matches!(t, 12 | 15 | 18))
+            .collect();
+        let truth: Vec<bool> = (0..20).map(|t| t >= 10).collect();
+        // seen 8 frames on, the state is the step's from the first frame to the last
+        assert_eq!(states(&contacts, &calls, 8), truth);
+        // seen 1 frame on, too (the step needs 2 detections from it on: 10 and 11)
+        assert_eq!(states(&contacts, &calls, 1), truth);
+        // judged on the frames up to its own alone, the step is known a frame late
+        let mut late = truth.clone();
+        late[10] = false;
+        assert_eq!(states(&contacts, &calls, 0), late);
+        // no step: the calls' majority, released once released. Mostly released from its
+        // first frame (released before it was seen):
+        let flat = vec![Some(0.8); 12];
+        let freed: Vec<bool> = (0..12).map(|t| t != 3 && t != 6).collect();
+        assert_eq!(states(&flat, &freed, 8), vec![true; 12]);
+        // attached all along, 4 of 12 frames called released: attached
+        let fiber = vec![Some(2.0); 12];
+        let noisy: Vec<bool> = (0..12).map(|t| t % 3 == 1).collect();
+        assert_eq!(states(&fiber, &noisy, 8), vec![false; 12]);
     }
 }

@@ -302,8 +302,10 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
     // (0.839 with the network grown by 0.5 µm, stop 22: 0.870 at 0.3 µm; the frame alone
     // cannot tell a freed migrasome 0.5-1 µm from its broken fiber's end from one on it, the
     // track's release below can, and it is unchanged)
+    // (0.929 with each detection's state its track's, seen 8 frames on, stop 29; 0.841
+    // with the frame calls)
     let released = j["released_accuracy"].as_f64().unwrap();
-    assert!(released >= 0.838, "released accuracy {released}");
+    assert!(released >= 0.925, "released accuracy {released}");
     // releases from the step down in the fiber contact (stop 18): 3 of 5, 4 called (the step
     // fit of the frame calls found 0, 2 called); the two missed: one whose contact comes
     // back as it slides along its old fiber into its cell, one released in the movie's last
@@ -428,11 +430,74 @@ fn faint_fibers_releases_at_snr_4() {
     assert!(n(&r_on, "tp") >= 8, "{r_on}");
     assert!(n(&r_on, "predicted") <= 9, "{r_on}");
     assert!(n(&r_off, "tp") <= 3, "{r_off}");
-    // only the events differ
+    // only the events differ (and the released states that follow the releases)
     assert_eq!(
         on["tracking"]["edge_jaccard"],
         off["tracking"]["edge_jaccard"]
     );
     assert_eq!(on["tp"], off["tp"]);
-    assert_eq!(on["released_accuracy"], off["released_accuracy"]);
+}
+
+/// Each detection's `released` is its track's state as seen `tracking.released_lookahead`
+/// (8) frames on, not its frame's own call (`released_lookahead` 0): noise ridges bridge a
+/// broken fiber's gap in some frames and cut a faint attached fiber in others. On this movie
+/// (measured at stop 29): released accuracy 0.989 against 0.815 with the frame
+/// calls; detections, links and events the same. A track's rows are released from one frame
+/// on (never back), and `cells.csv` counts those rows.
+#[test]
+fn released_is_the_state_of_the_track() {
+    let dir = tempfile::tempdir().unwrap();
+    let movie = "--seed 8 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
+                 --condition young --snr 6 --dynamics";
+    let args: Vec<&str> = movie.split_whitespace().collect();
+    let (truth, res) = synth_and_analyze(dir.path(), &args);
+    let off = dir.path().join("off");
+    analyze_into(&truth, &off, &["--set", "tracking.released_lookahead=0"]);
+    let (on, off_j) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
+    let acc = |j: &serde_json::Value| j["released_accuracy"].as_f64().unwrap();
+    assert!(acc(&on) >= 0.985, "{on}");
+    assert!(acc(&off_j) <= 0.82, "{off_j}");
+    assert_eq!(on["tracking"], off_j["tracking"]);
+    assert_eq!(on["tp"], off_j["tp"]);
+    // per track: attached, then released for good
+    let (h, rows) = table(&res.join("migrasomes.csv"));
+    let (ct, cf, cr, cc) = (
+        col(&h, "track_id"),
+        col(&h, "frame"),
+        col(&h, "released"),
+        col(&h, "cell_id"),
+    );
+    let mut by_track: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
+    let mut by_cell: BTreeMap<(usize, &str), usize> = BTreeMap::new();
+    for r in &rows {
+        let f: usize = r[cf].parse().unwrap();
+        by_track.entry(&r[ct]).or_default().push((f, &r[cr]));
+        *by_cell.entry((f, &r[cc])).or_default() += usize::from(r[cr] == "1");
+    }
+    let mut flips = 0;
+    for (id, mut v) in by_track {
+        v.sort();
+        let changes = v.windows(2).filter(|w| w[0].1 != w[1].1).count();
+        assert!(
+            changes <= 1 && (changes == 0 || v[0].1 == "0"),
+            "track {id}: {v:?}"
+        );
+        flips += changes;
+    }
+    assert!(flips >= 3, "{flips} tracks released in the movie");
+    let (h, rows) = table(&res.join("cells.csv"));
+    let (cf, cc, cn) = (
+        col(&h, "frame"),
+        col(&h, "cell_id"),
+        col(&h, "released_count"),
+    );
+    for r in &rows {
+        let f: usize = r[cf].parse().unwrap();
+        let n: usize = r[cn].parse().unwrap();
+        assert_eq!(
+            by_cell.get(&(f, r[cc].as_str())).copied().unwrap_or(0),
+            n,
+            "{r:?}"
+        );
+    }
 }

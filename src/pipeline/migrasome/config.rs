@@ -336,6 +336,10 @@ impl Default for UptakeParams {
     }
 }
 
+/// Most frames a detection's `released` state may wait for (`tracking.released_lookahead`):
+/// the frames held in memory grow with it.
+pub const MAX_RELEASED_LOOKAHEAD: u32 = 100;
+
 /// Tracking migrasomes and cells over the frames of a movie (see [`crate::track`]) and the
 /// events on the tracks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -361,6 +365,14 @@ pub struct TrackingParams {
     pub release_faint_drop: f64,
     pub release_faint_after_max: f64,
     pub release_faint_min_t: f64,
+    /// Each detection's `released` is its track's state, judged on the track up to this
+    /// many frames after the detection: released from the release step that the same fit
+    /// finds on that stretch (the step at or before the frame), else the majority of the
+    /// track's frame calls so far; once released, released. A frame's rows wait this many
+    /// frames more (a QC frame's planes too). 0: each frame's own call (the fiber network
+    /// reaching a body), which noise ridges across a broken fiber's gap often still call
+    /// attached. At most `MAX_RELEASED_LOOKAHEAD`.
+    pub released_lookahead: u32,
     /// A track that ends with its edge this close to a cell body (µm) was taken up by that
     /// cell (`uptake`), not lost (`disappearance`).
     pub uptake_max_gap_um: f64,
@@ -391,6 +403,7 @@ impl Default for TrackingParams {
             release_faint_drop: 1.2,
             release_faint_after_max: 1.15,
             release_faint_min_t: 2.5,
+            released_lookahead: 8,
             uptake_max_gap_um: 1.5,
             migrasomes: LinkParams::migrasomes(),
             cells: LinkParams::cells(),
@@ -721,6 +734,12 @@ impl AnalyzeParams {
             return Err(Error::invalid(format!(
                 "tracking.release_faint_min_t must be >= 0 (got {})",
                 tr.release_faint_min_t
+            )));
+        }
+        if tr.released_lookahead > MAX_RELEASED_LOOKAHEAD {
+            return Err(Error::invalid(format!(
+                "tracking.released_lookahead must be at most {MAX_RELEASED_LOOKAHEAD} frames (got {})",
+                tr.released_lookahead
             )));
         }
         if tr.release_persistence < 1 {
@@ -1133,6 +1152,19 @@ mod tests {
         p.validate().unwrap();
         let r = p.tracking.release_rule();
         assert_eq!((r.min_after, r.drop, r.faint_drop), (2, 1.5, 1.5));
+    }
+
+    #[test]
+    fn released_lookahead_beyond_the_most_is_an_error() {
+        let mut p = AnalyzeParams::default();
+        assert_eq!(p.tracking.released_lookahead, 8);
+        p.tracking.released_lookahead = MAX_RELEASED_LOOKAHEAD + 1;
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("tracking.released_lookahead"), "{e}");
+        for ok in [0, MAX_RELEASED_LOOKAHEAD] {
+            p.tracking.released_lookahead = ok;
+            p.validate().unwrap();
+        }
     }
 
     #[test]
