@@ -24,17 +24,17 @@ use serde_json::{Value, json};
 
 use super::fingerprint::{self, FilePrint};
 use super::outdir::{DONE, IMAGES, ResultsDir, StagedImage};
-use super::overlay;
+use super::overlay::{self, QcBase};
 use super::samples::{SAMPLE_COLUMNS, Samples};
 use super::tables::{REJECTED_TABLE, TABLES, Tables, UPTAKE_TABLE};
-use super::tracking::{ImageTracking, Ready, TRACK_TABLES, XmlImage};
+use super::tracking::{Early, ImageTracking, Ready, TRACK_TABLES, XmlImage};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelTime};
 use crate::io::{Frames, LabelWriter, OpenOptions, Shape, StackInfo, StackReader, WriteSpec};
 use crate::pipeline::migrasome::config::TrackingParams;
 use crate::pipeline::migrasome::stats::ImageTotals;
 use crate::pipeline::migrasome::{
-    AnalyzeParams, FrameResult, MigrasomeEngine, Preset, PxParams, RoleChoices, Roles,
+    AnalyzeParams, FrameLabels, FrameResult, MigrasomeEngine, Preset, PxParams, RoleChoices, Roles,
     resolve_pixel_size, resolve_roles,
 };
 
@@ -199,7 +199,9 @@ pub enum Event<'a> {
         name: &'a str,
         frames: usize,
     },
-    /// A frame was analysed and written.
+    /// A frame was analysed (it is written when its tracks and, in a movie, its migrasomes'
+    /// released states are known, a few frames later: `result.released` is the frame's own
+    /// call, not the state that the tables get).
     Frame {
         name: &'a str,
         t: usize,
@@ -742,29 +744,27 @@ fn write_image(
     let mut frames = 0usize;
     // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file)
     let mut tracking_s = 0.0;
-    // a frame's rows go out once its tracks are final (a few frames later)
+    // a frame's label images, track tails and QC pictures go out once its tracks are final
+    // (a few frames later); its rows, with its migrasomes' released states, 8 frames later
+    // (`tracking.released_lookahead`)
     let mut tails: Tails = Default::default();
-    // the totals of the frames as written (a migrasome's `released` is its track's state)
-    let mut totals = ImageTotals::new(roles.cargo.len());
-    let mut write = |r: Ready| -> Result<()> {
-        totals.add(&r.f);
-        tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
+    let mut early = |e: Early| -> Result<Option<QcBase>> {
         let own =
-            r.f.cells
+            e.f.cells
                 .iter()
                 .map(|c| c.id)
-                .eq(r.ids.cell.iter().copied());
+                .eq(e.ids.cell.iter().copied());
         if own {
-            cells_tif.push_plane(&r.f.labels.cells)?;
+            cells_tif.push_plane(&e.f.labels.cells)?;
         } else {
             let map: std::collections::HashMap<u32, u32> =
-                r.f.cells
+                e.f.cells
                     .iter()
                     .map(|c| c.id)
-                    .zip(r.ids.cell.iter().copied())
+                    .zip(e.ids.cell.iter().copied())
                     .collect();
             let relabelled: Vec<u32> =
-                r.f.labels
+                e.f.labels
                     .cells
                     .iter()
                     .map(|l| {
@@ -777,36 +777,49 @@ fn write_image(
                     .collect();
             cells_tif.push_plane(&relabelled)?;
         }
-        migr_tif.push_plane(&r.f.labels.migrasomes)?;
-        body_tif.push_plane(&r.f.labels.bodies)?;
+        migr_tif.push_plane(&e.f.labels.migrasomes)?;
+        body_tif.push_plane(&e.f.labels.bodies)?;
         // the last TAIL_FRAMES positions of each migrasome track, for the QC pictures
         if o.qc_every > 0 && sh.t > 1 {
-            for (m, tr) in r.f.migrasomes.iter().zip(&r.ids.track) {
+            for (m, tr) in e.f.migrasomes.iter().zip(&e.ids.track) {
                 if let Some(tr) = tr {
-                    let v = tails.entry((r.z, *tr)).or_default();
-                    v.push_back((r.t, m.stats.centroid_x, m.stats.centroid_y));
+                    let v = tails.entry((e.z, *tr)).or_default();
+                    v.push_back((e.t, m.stats.centroid_x, m.stats.centroid_y));
                     if v.len() > TAIL_FRAMES {
                         v.pop_front();
                     }
                 }
             }
-            tails.retain(|_, v| v.back().is_some_and(|b| b.0 + TAIL_FRAMES > r.t));
+            tails.retain(|_, v| v.back().is_some_and(|b| b.0 + TAIL_FRAMES > e.t));
         }
-        if let Some(planes) = &r.planes {
-            let (t, z) = (r.t, r.z);
-            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
+        let mut qc = None;
+        if let Some(planes) = &e.planes {
+            let (t, z) = (e.t, e.z);
+            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
+            overlay::write_rejected_png(&p, &planes[roles.membrane], e.f)?;
             let drawn: Vec<Vec<(f64, f64)>> = tails
                 .iter()
                 .filter(|(k, v)| k.0 == z && v.len() > 1)
                 .map(|(_, v)| v.iter().map(|p| (p.1, p.2)).collect())
                 .collect();
-            if drawn.is_empty() {
-                overlay::write_png(&p, &planes[roles.membrane], &r.f)?;
-            } else {
-                overlay::write_png_with_tails(&p, &planes[roles.membrane], &r.f, &drawn)?;
-            }
-            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}_rejected.png"))?;
-            overlay::write_rejected_png(&p, &planes[roles.membrane], &r.f)?;
+            qc = Some(QcBase {
+                rgb: overlay::render_base(&planes[roles.membrane], e.f),
+                tails: drawn,
+            });
+        }
+        // what waits for the released states holds no planes
+        e.f.labels = FrameLabels::default();
+        Ok(qc)
+    };
+    // the totals of the frames as written (a migrasome's `released` is its track's state)
+    let mut totals = ImageTotals::new(roles.cargo.len());
+    let mut write = |r: Ready| -> Result<()> {
+        totals.add(&r.f);
+        tables.add(name, r.t, r.z, &r.f, &r.ids, px.pixel_size_um)?;
+        if let Some(base) = r.qc {
+            let (t, z) = (r.t, r.z);
+            let p = staged.path(&format!("qc/{name}_t{t:04}_z{z:03}.png"))?;
+            overlay::write_png_from_base(&p, base, &r.f)?;
         }
         Ok(())
     };
@@ -819,7 +832,7 @@ fn write_image(
             result: &f,
         });
         let t0 = Instant::now();
-        let ready = tracking.push(t, z, f, qc.then(|| planes.to_vec()))?;
+        let ready = tracking.push(t, z, f, qc.then(|| planes.to_vec()), &mut early)?;
         tracking_s += t0.elapsed().as_secs_f64();
         for r in ready {
             write(r)?;
@@ -834,7 +847,7 @@ fn write_image(
         ));
     }
     let t0 = Instant::now();
-    let ready = tracking.finish_frames()?;
+    let ready = tracking.finish_frames(&mut early)?;
     tracking_s += t0.elapsed().as_secs_f64();
     for r in ready {
         write(r)?;

@@ -82,6 +82,14 @@ fn ring_dashed(img: &mut [u8], w: usize, h: usize, circle: (f64, f64, f64), c: R
 
 /// Renders the overlay of one frame to an RGB buffer (width * height * 3).
 pub fn render(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
+    let mut img = render_base(membrane, frame);
+    draw_released(&mut img, frame);
+    img
+}
+
+/// The overlay without the released rings: what a movie's frame can draw before its
+/// migrasomes' released states are known (see `report::tracking`).
+pub fn render_base(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     let (w, h) = (frame.width, frame.height);
     let grey = stretch(membrane);
     let mut img: Vec<u8> = grey.iter().flat_map(|&g| [g, g, g]).collect();
@@ -101,12 +109,18 @@ pub fn render(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
             NEGATIVE
         };
         ring(&mut img, w, h, m.stats.centroid_x, m.stats.centroid_y, r, c);
-        if m.released {
-            let circle = (m.stats.centroid_x, m.stats.centroid_y, r + 3.0);
-            ring_dashed(&mut img, w, h, circle, RELEASED, true);
-        }
     }
     img
+}
+
+/// The second, dashed ring of each released migrasome.
+pub fn draw_released(img: &mut [u8], frame: &FrameResult) {
+    let (w, h) = (frame.width, frame.height);
+    for m in frame.migrasomes.iter().filter(|m| m.released) {
+        let r = m.stats.equivalent_diameter() / 2.0 + 3.0;
+        let circle = (m.stats.centroid_x, m.stats.centroid_y, r + 3.0);
+        ring_dashed(img, w, h, circle, RELEASED, true);
+    }
 }
 
 /// Colours of the rejected candidates, by reason.
@@ -199,15 +213,20 @@ pub fn draw_tails(img: &mut [u8], w: usize, h: usize, tails: &[Vec<(f64, f64)>])
     }
 }
 
-/// The overlay with each track's recent path drawn in orange (movies).
-pub fn write_png_with_tails(
-    path: &Path,
-    membrane: &Plane,
-    frame: &FrameResult,
-    tails: &[Vec<(f64, f64)>],
-) -> Result<()> {
-    let mut img = render(membrane, frame);
-    draw_tails(&mut img, frame.width, frame.height, tails);
+/// A movie frame's overlay drawn before its released states are known: the overlay without
+/// the released rings ([`render_base`]) and the track tails to draw over them (pixel
+/// coordinates, oldest first). Its membrane and label planes can go.
+pub struct QcBase {
+    pub rgb: Vec<u8>,
+    pub tails: Vec<Vec<(f64, f64)>>,
+}
+
+/// Writes the overlay of `base` with the released rings of `frame` (its states now known),
+/// then the track tails, as a PNG: the same picture as [`render`] and [`draw_tails`].
+pub fn write_png_from_base(path: &Path, base: QcBase, frame: &FrameResult) -> Result<()> {
+    let mut img = base.rgb;
+    draw_released(&mut img, frame);
+    draw_tails(&mut img, frame.width, frame.height, &base.tails);
     save_rgb(path, &img, frame)
 }
 

@@ -5,8 +5,11 @@
 //! `track_id` in `migrasomes.csv` and the cell's track as `cell_id` everywhere. Finished
 //! tracks go to `tracks.csv` as they end, events (formation, release, disappearance, uptake) to
 //! `events.csv` as they are known, the spots and tracks to `<image>.xml` (TrackMate's file).
-//! Memory holds a few frames and the tracks that have not ended (for the release, a few words
-//! per detection of each), whatever the movie's length.
+//! A frame is handed out twice: early ([`Early`]), once its own tracks are final, for what
+//! needs only the ids (label images, track tails, the QC overlay without the released
+//! rings), which may drop its planes; then as [`Ready`] for the rows. Memory holds a few
+//! frames and the tracks that have not ended (for the release, a few words per detection of
+//! each), whatever the movie's length.
 //!
 //! Events (migrasome tracks only; a track with fewer than `MIN_EVENT_SPOTS` detections makes
 //! none):
@@ -34,7 +37,8 @@
 //! track's state, not its frame's own call (the network of fibers reaching a body, which
 //! noise ridges across the gap to a broken fiber's end often still call attached, and which
 //! a faint fiber cut by the noise calls released): the same fit on the track's detections up
-//! to `released_lookahead` frames later ([`ReleaseFit::released_by`]; released is final), so
+//! to `released_lookahead` frames later ([`ReleaseFit::state_at`]; released at its step is
+//! final), so
 //! a frame's rows wait that many frames more. A track's release event is the fit on all of
 //! it, so the two can differ by a few frames. `released_lookahead` 0: the frame's own call.
 //!
@@ -52,6 +56,7 @@ use crate::error::{Error, Result};
 use crate::image::Plane;
 use crate::pipeline::migrasome::FrameResult;
 use crate::pipeline::migrasome::config::TrackingParams;
+use crate::report::overlay::QcBase;
 use crate::track::{Edge, Final, Point, TrackEnd, Tracker};
 
 /// The tracking tables, per image and combined.
@@ -95,9 +100,24 @@ pub struct Ready {
     pub t: usize,
     pub z: usize,
     pub f: FrameResult,
-    /// The planes, kept for its QC pictures.
-    pub planes: Option<Vec<Plane>>,
+    /// Its QC overlay as drawn by the early hand-out ([`Early`]), when it has one.
+    pub qc: Option<QcBase>,
     pub ids: FrameIds,
+}
+
+/// A frame whose tracks are final, handed out before its migrasomes' released states are
+/// (those wait `released_lookahead` frames more): for what needs only the ids (label images,
+/// track tails, the QC overlay without the released rings). The hand-out may take the
+/// planes and clear the frame's label planes (`FrameLabels::default()`), so that a frame
+/// waiting for its states holds only its results and its overlay; it returns the overlay.
+pub struct Early<'a> {
+    pub t: usize,
+    pub z: usize,
+    pub f: &'a mut FrameResult,
+    /// The input planes, for its QC pictures (`None`: no QC picture of this frame).
+    pub planes: Option<Vec<Plane>>,
+    /// Cell tracks and migrasome tracks (`cell_of_migrasome` and `origin_cell` empty).
+    pub ids: &'a FrameIds,
 }
 
 /// A frame waiting for its tracks.
@@ -108,6 +128,10 @@ struct Pending {
     planes: Option<Vec<Plane>>,
     cells: Vec<Option<Final>>,
     migrasomes: Vec<Option<Final>>,
+    /// Once handed out early (its tracks final): per migrasome, its edge's gap to the nearest
+    /// body (µm, see `body_gap_um`; measured then, while the label planes are here), and its
+    /// QC overlay.
+    early: Option<(Vec<f64>, Option<QcBase>)>,
 }
 
 impl Pending {
@@ -138,7 +162,7 @@ struct TrackAcc {
     /// The fiber contacts and released calls of its detections, for the release.
     release_fit: ReleaseFit<((f64, f64), u32)>,
     /// Its state in the last frame written (see `TrackingParams::released_lookahead`).
-    released: bool,
+    state: Released,
 }
 
 /// Contacts below this (over the fiber threshold) count as this in the release fit: a ring
@@ -187,15 +211,35 @@ impl<T: Clone> ReleaseFit<T> {
         }
     }
 
+    /// `judge` of the fit with `more` detections pushed after the track's (the frames ahead),
+    /// which then go again (no copy of the track's detections).
+    pub fn with_more<R>(
+        &mut self,
+        more: impl IntoIterator<Item = (bool, Option<f64>, usize, T)>,
+        judge: impl FnOnce(&Self) -> R,
+    ) -> R {
+        let (n, calls) = (self.seen.len(), self.calls);
+        for (call, contact, frame, at) in more {
+            self.push(call, contact, frame, at);
+        }
+        let r = judge(self);
+        self.seen.truncate(n);
+        self.calls = calls;
+        r
+    }
+
     /// The track's state in frame `t`, judged on the detections pushed so far (those of
-    /// `tracking.released_lookahead` frames after `t` included): released when the release
-    /// that [`ReleaseFit::release`] finds on them is at or before `t`; without one, when most
-    /// of the frame calls are released (a migrasome released before it was seen, or noise
-    /// ridges calling an attached one released in a few frames).
-    pub fn released_by(&self, t: usize, rule: &ReleaseRule) -> bool {
+    /// `tracking.released_lookahead` frames after `t` included): released for good when the
+    /// release that [`ReleaseFit::release`] finds on them is at or before `t`, attached when
+    /// it is later; without one, released when most of the frame calls so far are (a
+    /// migrasome released before it was seen), judged again in the next frame (noise ridges
+    /// can call an attached one released in its first few frames).
+    pub fn state_at(&self, t: usize, rule: &ReleaseRule) -> Released {
         match self.release(rule) {
-            Some((frame, _)) => frame <= t,
-            None => 2 * self.calls.0 > self.calls.1,
+            Some((frame, _)) if frame <= t => Released::Step,
+            Some(_) => Released::Attached,
+            None if 2 * self.calls.0 > self.calls.1 => Released::Calls,
+            None => Released::Attached,
         }
     }
 
@@ -262,6 +306,22 @@ impl<T: Clone> ReleaseFit<T> {
             }
         }
         best.map(|(_, k)| (self.seen[k].0, self.seen[k].3.clone()))
+    }
+}
+
+/// A track's released state in one frame ([`ReleaseFit::state_at`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Released {
+    Attached,
+    /// Released by most of the frame calls, no release step found: judged again next frame.
+    Calls,
+    /// At or after its release step: released for good.
+    Step,
+}
+
+impl Released {
+    pub fn released(self) -> bool {
+        self != Released::Attached
     }
 }
 
@@ -470,23 +530,30 @@ impl ImageTracking {
         })
     }
 
-    /// Adds frame (t, z); returns the frames whose rows can be written now, in order.
-    pub fn push(
+    /// Adds frame (t, z); hands the frames whose tracks are now final to `early`, in order
+    /// (see [`Early`]), and returns the frames whose rows can be written now, in order.
+    pub fn push<E>(
         &mut self,
         t: usize,
         z: usize,
         f: FrameResult,
         planes: Option<Vec<Plane>>,
-    ) -> Result<Vec<Ready>> {
+        early: &mut E,
+    ) -> Result<Vec<Ready>>
+    where
+        E: FnMut(Early<'_>) -> Result<Option<QcBase>>,
+    {
         if !self.enabled {
+            let mut f = f;
             let ids = FrameIds::own(&f);
-            return Ok(vec![Ready {
+            let qc = early(Early {
                 t,
                 z,
-                f,
+                f: &mut f,
                 planes,
-                ids,
-            }]);
+                ids: &ids,
+            })?;
+            return Ok(vec![Ready { t, z, f, qc, ids }]);
         }
         self.size_um = (
             f.width as f64 * self.pixel_um,
@@ -524,17 +591,22 @@ impl ImageTracking {
             migrasomes: vec![None; f.migrasomes.len()],
             f,
             planes,
+            early: None,
         });
         let ps = &mut self.planes[z];
         let oc = ps.cells.push(&cells);
         let om = ps.migrasomes.push(&migr);
         self.take(z, oc.spots, om.spots);
         self.planes[z].ends.extend(om.ends);
-        self.flush(false)
+        self.flush(false, early)
     }
 
-    /// The movie ended: returns the frames still waiting.
-    pub fn finish_frames(&mut self) -> Result<Vec<Ready>> {
+    /// The movie ended: hands the frames still waiting to `early` (those not handed yet) and
+    /// returns them.
+    pub fn finish_frames<E>(&mut self, early: &mut E) -> Result<Vec<Ready>>
+    where
+        E: FnMut(Early<'_>) -> Result<Option<QcBase>>,
+    {
         if !self.enabled {
             return Ok(vec![]);
         }
@@ -544,7 +616,7 @@ impl ImageTracking {
             self.take(z, oc.spots, om.spots);
             self.planes[z].ends.extend(om.ends);
         }
-        self.flush(true)
+        self.flush(true, early)
     }
 
     /// Files the finals of plane `z` with their frames.
@@ -567,12 +639,49 @@ impl ImageTracking {
         }
     }
 
-    fn flush(&mut self, all: bool) -> Result<Vec<Ready>> {
+    fn flush<E>(&mut self, all: bool, early: &mut E) -> Result<Vec<Ready>>
+    where
+        E: FnMut(Early<'_>) -> Result<Option<QcBase>>,
+    {
+        // the frames whose tracks are final, in order: handed out early
+        let (um, gap_max) = (self.pixel_um, self.p.uptake_max_gap_um);
+        for p in self.pending.iter_mut() {
+            if !p.complete() {
+                break;
+            }
+            if p.early.is_some() {
+                continue;
+            }
+            let gaps =
+                p.f.migrasomes
+                    .iter()
+                    .map(|m| body_gap_um(&p.f, m, um, gap_max))
+                    .collect();
+            let ids = FrameIds {
+                cell: p
+                    .cells
+                    .iter()
+                    .map(|c| c.as_ref().expect("final").track)
+                    .collect(),
+                track: (p.migrasomes.iter())
+                    .map(|s| Some(s.as_ref().expect("final").track))
+                    .collect(),
+                ..Default::default()
+            };
+            let qc = early(Early {
+                t: p.t,
+                z: p.z,
+                f: &mut p.f,
+                planes: p.planes.take(),
+                ids: &ids,
+            })?;
+            p.early = Some((gaps, qc));
+        }
         let mut out = Vec::new();
         while self
             .pending
             .front()
-            .is_some_and(|p| p.complete() && (all || self.seen_ahead(p)))
+            .is_some_and(|p| p.early.is_some() && (all || self.seen_ahead(p)))
         {
             let p = self.pending.pop_front().expect("front");
             out.push(self.write_frame(p)?);
@@ -659,6 +768,7 @@ impl ImageTracking {
             HashMap::new()
         };
         let rule = self.p.release_rule();
+        let (gaps, qc) = p.early.take().expect("handed out early");
         let cell_ids: Vec<u32> = p
             .cells
             .iter()
@@ -685,7 +795,7 @@ impl ImageTracking {
         };
         // per migrasome: its position, diameter, cell and state (for the TrackMate spots)
         let mut spots = Vec::with_capacity(p.migrasomes.len());
-        for (m, s) in p.f.migrasomes.iter().zip(&p.migrasomes) {
+        for (k, (m, s)) in p.f.migrasomes.iter().zip(&p.migrasomes).enumerate() {
             let s = s.as_ref().expect("final");
             let cell = *map.get(&m.cell_id).unwrap_or(&0);
             let pos = (m.stats.centroid_x * um, m.stats.centroid_y * um);
@@ -711,7 +821,7 @@ impl ImageTracking {
                         split_from: parent,
                         body_gap_um: f64::INFINITY,
                         release_fit: ReleaseFit::default(),
-                        released: false,
+                        state: Released::Attached,
                     },
                 );
             }
@@ -729,7 +839,7 @@ impl ImageTracking {
             a.last_pos = pos;
             a.last_frame = t;
             a.last_cell = cell;
-            a.body_gap_um = body_gap_um(&p.f, m, um, self.p.uptake_max_gap_um);
+            a.body_gap_um = gaps[k];
             a.sum_diameter += diameter;
             for (k, c) in m.cargo.iter().enumerate() {
                 a.cargo_positive[k] += c.positive as usize;
@@ -738,18 +848,17 @@ impl ImageTracking {
             a.release_fit
                 .push(m.released, m.fiber_contact, t, (pos, cell));
             // its state: the track's as seen `released_lookahead` frames on; released is final
-            a.released = if !lookahead {
+            // its state: the track's as seen `released_lookahead` frames on (see `state_at`)
+            let released = if !lookahead {
                 m.released
-            } else if a.released {
-                true
             } else {
-                let mut fit = a.release_fit.clone();
-                for &(call, contact, f) in ahead.get(&tid).into_iter().flatten() {
-                    fit.push(call, contact, f, (pos, cell));
+                if a.state != Released::Step {
+                    let more = (ahead.get(&tid).into_iter().flatten())
+                        .map(|&(call, contact, f)| (call, contact, f, (pos, cell)));
+                    a.state = a.release_fit.with_more(more, |fit| fit.state_at(t, &rule));
                 }
-                fit.released_by(t, &rule)
+                a.state.released()
             };
-            let released = a.released;
             if let Some((frame, at, c)) = formed {
                 self.event(frame, "formation", tid, c, at)?;
                 if c != 0 {
@@ -791,7 +900,7 @@ impl ImageTracking {
             t,
             z,
             f: p.f,
-            planes: p.planes,
+            qc,
             ids,
         })
     }
@@ -1402,7 +1511,7 @@ fn channel_feature(k: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{ReleaseFit, ReleaseRule};
+    use super::{ReleaseFit, ReleaseRule, Released};
 
     /// The rule before stop 28: a drop of 1.5, no faint path.
     fn plain(min_after: u32) -> ReleaseRule {
@@ -1600,20 +1709,32 @@ mod tests {
         }
     }
 
-    /// The state in each frame as `ImageTracking` judges it: the track pushed up to
-    /// `lookahead` frames after the frame, released once released.
+    /// The state in each frame as `ImageTracking::write_frame` judges it with
+    /// `released_lookahead` = `lookahead` ≥ 1: the track pushed up to `lookahead` frames after
+    /// the frame, released for good from its step on. (`lookahead` 0 here is the fit on the
+    /// frames up to the frame's own, which `ImageTracking` does not do: 0 gives it the frame
+    /// calls.)
     fn states(contacts: &[Option<f64>], calls: &[bool], lookahead: usize) -> Vec<bool> {
         let rule = faint();
-        let mut latched = false;
+        let mut state = Released::Attached;
         (0..contacts.len())
             .map(|t| {
-                let mut f = ReleaseFit::default();
-                let last = (t + lookahead).min(contacts.len() - 1);
-                for k in 0..=last {
-                    f.push(calls[k], contacts[k], k, ());
+                if state != Released::Step {
+                    let mut f = ReleaseFit::default();
+                    for k in 0..=t {
+                        f.push(calls[k], contacts[k], k, ());
+                    }
+                    let last = (t + lookahead).min(contacts.len() - 1);
+                    let more = (t + 1..=last).map(|k| (calls[k], contacts[k], k, ()));
+                    state = f.with_more(more, |f| f.state_at(t, &rule));
+                    // the frames ahead went again
+                    assert_eq!(
+                        f.seen.len(),
+                        (0..=t).filter(|&k| contacts[k].is_some()).count()
+                    );
+                    assert_eq!(f.calls.1, t + 1);
                 }
-                latched = latched || f.released_by(t, &rule);
-                latched
+                state.released()
             })
             .collect()
     }
@@ -1650,5 +1771,12 @@ mod tests {
         let fiber = vec![Some(2.0); 12];
         let noisy: Vec<bool> = (0..12).map(|t| t % 3 == 1).collect();
         assert_eq!(states(&fiber, &noisy, 8), vec![false; 12]);
+        // its first 3 frames called released: attached seen 8 frames on; seen 1 frame on,
+        // released while most calls so far are, then attached again (no step: not final)
+        let early: Vec<bool> = (0..12).map(|t| t < 3).collect();
+        assert_eq!(states(&fiber, &early, 8), vec![false; 12]);
+        let mut flip = vec![false; 12];
+        flip[..4].fill(true);
+        assert_eq!(states(&fiber, &early, 1), flip);
     }
 }

@@ -366,10 +366,11 @@ pub struct TrackingParams {
     pub release_faint_after_max: f64,
     pub release_faint_min_t: f64,
     /// Each detection's `released` is its track's state, judged on the track up to this
-    /// many frames after the detection: released from the release step that the same fit
-    /// finds on that stretch (the step at or before the frame), else the majority of the
-    /// track's frame calls so far; once released, released. A frame's rows wait this many
-    /// frames more (a QC frame's planes too). 0: each frame's own call (the fiber network
+    /// many frames after the detection: released for good when the release fit finds a
+    /// step at or before the frame, attached when it finds a later one; with none, the
+    /// majority of the frame calls up to this many frames on (judged again each frame). A
+    /// frame's results wait this many frames more (with its QC overlay, not its planes).
+    /// 0: each frame's own call (the fiber network
     /// reaching a body), which noise ridges across a broken fiber's gap often still call
     /// attached. At most `MAX_RELEASED_LOOKAHEAD`.
     pub released_lookahead: u32,

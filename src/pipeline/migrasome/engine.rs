@@ -136,7 +136,8 @@ impl<'g> MigrasomeEngine<'g> {
     }
 
     /// Runs every frame of `frames` and hands each result, in order, to `sink` with the
-    /// frame's planes (for QC pictures). Returns the image's totals over these frames.
+    /// frame's planes (for QC pictures). Returns the image's totals over these frames (with
+    /// each frame's own released calls; `analyze` counts a movie's from the tracks' states).
     pub fn run<I, K>(
         &mut self,
         frames: I,

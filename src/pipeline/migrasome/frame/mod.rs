@@ -104,7 +104,7 @@ pub struct Cell {
 }
 
 /// Label images read back for writing and pictures.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FrameLabels {
     pub cells: Vec<u32>,
     pub migrasomes: Vec<u32>,
