@@ -1779,4 +1779,114 @@ mod tests {
         flip[..4].fill(true);
         assert_eq!(states(&fiber, &early, 1), flip);
     }
+
+    /// A 64² frame with one migrasome at (20, 20) px, its frame's call and fiber contact, no
+    /// cells, an empty body mask.
+    fn frame(released: bool, contact: f64) -> crate::pipeline::migrasome::FrameResult {
+        use crate::ops::measure::ObjectStats;
+        use crate::pipeline::migrasome::{FrameLabels, FrameResult, Migrasome, Thresholds};
+        FrameResult {
+            width: 64,
+            height: 64,
+            thresholds: Thresholds::default(),
+            spot_contrast: None,
+            smooth_sigma_px: 1.0,
+            cells: vec![],
+            migrasomes: vec![Migrasome {
+                id: 1,
+                cell_id: 0,
+                stats: ObjectStats {
+                    label: 1,
+                    area: 20,
+                    bbox: [18, 18, 22, 22],
+                    centroid_x: 20.0,
+                    centroid_y: 20.0,
+                    channels: vec![],
+                },
+                shape: Default::default(),
+                released,
+                fiber_contact: Some(contact),
+                persisted: false,
+                cargo: vec![],
+            }],
+            rejected: vec![],
+            labels: FrameLabels {
+                bodies: vec![0; 64 * 64],
+                ..Default::default()
+            },
+            uptake: None,
+        }
+    }
+
+    /// `ImageTracking` on two planes: every frame is handed out early once and then ready
+    /// once, both in the order pushed; a frame is ready only once the 8 frames after it in its
+    /// plane are in (or the movie ended); its migrasome's state is the track's step (attached
+    /// in frames 0-7, then freed), whatever the frame calls that noise got wrong.
+    #[test]
+    fn image_tracking_hands_out_each_frame_twice_and_the_states_wait_for_the_frames_ahead() {
+        use super::{Early, ImageTracking};
+        use crate::pipeline::migrasome::config::TrackingParams;
+        let dir = tempfile::tempdir().unwrap();
+        let p = TrackingParams::default();
+        let (nt, nz) = (16, 2);
+        let mut tr = ImageTracking::create(
+            dir.path(),
+            "movie",
+            &p,
+            0.1,
+            Some(300.0),
+            (nt, nz),
+            0,
+            &[],
+            (&[], &[]),
+            None,
+        )
+        .unwrap();
+        let mut early_order = Vec::new();
+        let mut early = |e: Early| {
+            early_order.push((e.t, e.z));
+            assert!(e.planes.is_none());
+            Ok(None)
+        };
+        let mut ready = Vec::new();
+        let mut pushed = Vec::new();
+        for t in 0..nt {
+            for z in 0..nz {
+                let freed = t >= 8;
+                // noise: frame 3 called released, frames 10 and 11 attached
+                let call = if matches!(t, 3 | 10 | 11) {
+                    !freed
+                } else {
+                    freed
+                };
+                let f = frame(call, if freed { 0.5 } else { 2.5 });
+                pushed.push((t, z));
+                for r in tr.push(t, z, f, None, &mut early).unwrap() {
+                    // the 8 frames after it in its plane are in
+                    assert!(r.t + 8 <= t, "frame {} ready at {t}", r.t);
+                    ready.push((r.t, r.z, r.f.migrasomes[0].released, r.ids.track[0]));
+                }
+            }
+        }
+        for r in tr.finish_frames(&mut early).unwrap() {
+            ready.push((r.t, r.z, r.f.migrasomes[0].released, r.ids.track[0]));
+        }
+        tr.finish().unwrap();
+        assert_eq!(early_order, pushed);
+        let order: Vec<(usize, usize)> = ready.iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(order, pushed);
+        for &(t, z, released, track) in &ready {
+            assert_eq!(released, t >= 8, "frame {t} plane {z}");
+            // one track per plane
+            assert_eq!(track, ready[z].3, "frame {t} plane {z}");
+        }
+        // the release event at the step, once per plane
+        let events = std::fs::read_to_string(dir.path().join("events.csv")).unwrap();
+        let releases: Vec<&str> = events.lines().filter(|l| l.contains(",release,")).collect();
+        assert_eq!(releases.len(), 2, "{events}");
+        assert!(
+            releases.iter().all(|l| l.starts_with("movie,8,")),
+            "{events}"
+        );
+    }
 }
