@@ -307,6 +307,27 @@ impl<T: Clone> ReleaseFit<T> {
         }
         best.map(|(_, k)| (self.seen[k].0, self.seen[k].3.clone()))
     }
+
+    /// [`ReleaseFit::release`] of a track seen up to the movie's last frame `last`: when it
+    /// finds none, a step in that frame counts too, with its one detection after it, when
+    /// the contact drops at least `rule.end_drop` times (stricter than `drop`: the depth
+    /// stands in for the detections that the movie's end cuts off) from a fiber's, and the
+    /// calls before it are mostly attached; the track has at least 3 detections with a ring.
+    pub fn release_ending_at(&self, rule: &ReleaseRule, last: usize) -> Option<(usize, T)> {
+        if let Some(r) = self.release(rule) {
+            return Some(r);
+        }
+        let n = self.seen.len();
+        let (frame, low, _, at) = self.seen.last()?;
+        if n < 3 || *frame != last {
+            return None;
+        }
+        let before = &self.seen[..n - 1];
+        let high = before.iter().map(|s| s.1).sum::<f64>() / (n - 1) as f64;
+        let lead: i64 = before.iter().map(|s| if s.2 { -1 } else { 1 }).sum();
+        (lead > 0 && high >= MIN_CONTACT_BEFORE.ln() && high - low >= rule.end_drop.ln())
+            .then(|| (*frame, at.clone()))
+    }
 }
 
 /// A track's released state in one frame ([`ReleaseFit::state_at`]).
@@ -338,6 +359,9 @@ pub struct ReleaseRule {
     pub faint_drop: f64,
     pub faint_after_max: f64,
     pub faint_min_t: f64,
+    /// A step in the movie's last frame: the drop, at least (see
+    /// [`ReleaseFit::release_ending_at`]).
+    pub end_drop: f64,
 }
 
 /// Per cell track: frames seen, formations and releases of its migrasomes.
@@ -913,7 +937,13 @@ impl ImageTracking {
             )));
         };
         // the release is known once the track has ended (see `ReleaseFit`)
-        if let Some((frame, (at, c))) = a.release_fit.release(&self.p.release_rule()) {
+        let rule = self.p.release_rule();
+        let fit = if self.nt > 0 {
+            a.release_fit.release_ending_at(&rule, self.nt - 1)
+        } else {
+            a.release_fit.release(&rule)
+        };
+        if let Some((frame, (at, c))) = fit {
             a.release = Some(frame);
             self.event(frame, "release", e.track, c, at)?;
             if c != 0 {
@@ -1521,6 +1551,7 @@ mod tests {
             faint_drop: 1.5,
             faint_after_max: 0.0,
             faint_min_t: 0.0,
+            end_drop: f64::INFINITY,
         }
     }
 
@@ -1532,6 +1563,7 @@ mod tests {
             faint_drop: 1.2,
             faint_after_max: 1.15,
             faint_min_t: 2.5,
+            end_drop: 2.0,
         }
     }
 
@@ -1630,6 +1662,49 @@ mod tests {
     }
 
     #[test]
+    fn a_release_in_the_movies_last_frame_needs_a_deeper_drop() {
+        let rule = faint();
+        let ending = |contacts: &[f64], calls: &[bool], last: usize| {
+            let mut f = ReleaseFit::default();
+            for (t, (&c, &r)) in contacts.iter().zip(calls).enumerate() {
+                f.push(r, Some(c), t, ());
+            }
+            f.release_ending_at(&rule, last).map(|(t, ())| t)
+        };
+        let attached = [false; 6];
+        // a fiber's 2.6 to 1.1 in the last frame (2.4x): released there, which the plain
+        // fit cannot call with one detection after the step
+        let deep = [2.5, 2.8, 2.4, 2.7, 2.6, 1.1];
+        assert_eq!(fit_with(&deep, &rule), None);
+        assert_eq!(ending(&deep, &attached, 5), Some(5));
+        // not the movie's last frame (the track ended before): none
+        assert_eq!(ending(&deep, &attached, 9), None);
+        // a drop of 1.7x: none (1.5 called 3 false on 22 movies)
+        assert_eq!(ending(&[2.5, 2.8, 2.4, 2.7, 2.6, 1.5], &attached, 5), None);
+        // no fiber before (0.9), or the calls before mostly released: none
+        assert_eq!(ending(&[0.9, 0.9, 0.9, 0.3], &attached[..4], 3), None);
+        assert_eq!(
+            ending(&deep, &[true, true, true, false, true, true], 5),
+            None
+        );
+        // two detections: too few
+        assert_eq!(ending(&[2.6, 1.0], &attached[..2], 1), None);
+        // a step found as usual stays that one
+        let step = [2.5, 2.5, 2.5, 0.8, 0.8, 0.3];
+        assert_eq!(ending(&step, &attached, 5), Some(3));
+        // off: an infinite drop
+        let off = ReleaseRule {
+            end_drop: f64::INFINITY,
+            ..rule
+        };
+        let mut f = ReleaseFit::default();
+        for (t, &c) in deep.iter().enumerate() {
+            f.push(false, Some(c), t, ());
+        }
+        assert_eq!(f.release_ending_at(&off, 5), None);
+    }
+
+    #[test]
     fn release_is_the_step_down_in_the_contact() {
         assert_eq!(fit(&[2.0, 2.0, 2.0, 2.0, 0.8, 0.8, 0.8], 2), Some(4));
         // one dip before the release, one high contact after it: the step stays
@@ -1696,6 +1771,8 @@ mod tests {
                 } else {
                     rng.random_range(0.5..5.0)
                 },
+                // `release` alone: the movie's end plays no part
+                end_drop: 2.0,
             };
             let mut f = ReleaseFit::default();
             for (t, (&c, &r)) in contacts.iter().zip(&calls).enumerate() {
