@@ -80,15 +80,9 @@ fn ring_dashed(img: &mut [u8], w: usize, h: usize, circle: (f64, f64, f64), c: R
     }
 }
 
-/// Renders the overlay of one frame to an RGB buffer (width * height * 3).
-pub fn render(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
-    let mut img = render_base(membrane, frame);
-    draw_released(&mut img, frame);
-    img
-}
-
-/// The overlay without the released rings: what a movie's frame can draw before its
-/// migrasomes' released states are known (see `report::tracking`).
+/// Renders the overlay of one frame to an RGB buffer (width * height * 3) without the
+/// released rings ([`draw_released`]): a movie's frame is drawn before its migrasomes'
+/// released states are known (see `report::tracking`).
 pub fn render_base(membrane: &Plane, frame: &FrameResult) -> Vec<u8> {
     let (w, h) = (frame.width, frame.height);
     let grey = stretch(membrane);
@@ -190,11 +184,6 @@ pub fn write_rejected_png(path: &Path, membrane: &Plane, frame: &FrameResult) ->
     save_rgb(path, &render_rejected(membrane, frame), frame)
 }
 
-/// Writes the overlay as a PNG (to `path`, atomically).
-pub fn write_png(path: &Path, membrane: &Plane, frame: &FrameResult) -> Result<()> {
-    save_rgb(path, &render(membrane, frame), frame)
-}
-
 /// Colour of the track tails.
 const TAIL: Rgb = [255, 140, 0];
 
@@ -222,7 +211,7 @@ pub struct QcBase {
 }
 
 /// Writes the overlay of `base` with the released rings of `frame` (its states now known),
-/// then the track tails, as a PNG: the same picture as [`render`] and [`draw_tails`].
+/// then the track tails, as a PNG (to `path`, atomically).
 pub fn write_png_from_base(path: &Path, base: QcBase, frame: &FrameResult) -> Result<()> {
     let mut img = base.rgb;
     draw_released(&mut img, frame);

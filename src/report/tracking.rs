@@ -56,6 +56,7 @@ use crate::error::{Error, Result};
 use crate::image::Plane;
 use crate::pipeline::migrasome::FrameResult;
 use crate::pipeline::migrasome::config::TrackingParams;
+use crate::pipeline::migrasome::frame::count_released;
 use crate::report::overlay::QcBase;
 use crate::track::{Edge, Final, Point, TrackEnd, Tracker};
 
@@ -128,10 +129,18 @@ struct Pending {
     planes: Option<Vec<Plane>>,
     cells: Vec<Option<Final>>,
     migrasomes: Vec<Option<Final>>,
-    /// Once handed out early (its tracks final): per migrasome, its edge's gap to the nearest
-    /// body (µm, see `body_gap_um`; measured then, while the label planes are here), and its
-    /// QC overlay.
-    early: Option<(Vec<f64>, Option<QcBase>)>,
+    /// Once handed out early (its tracks final).
+    early: Option<Handed>,
+}
+
+/// What the early hand-out of a frame leaves for its rows.
+struct Handed {
+    /// Per migrasome: its edge's gap to the nearest body (µm, see `body_gap_um`; measured
+    /// then, while the label planes are here).
+    gaps: Vec<f64>,
+    /// Its cell tracks and migrasome tracks (the rest is filled in when it is written).
+    ids: FrameIds,
+    qc: Option<QcBase>,
 }
 
 impl Pending {
@@ -699,7 +708,7 @@ impl ImageTracking {
                 planes: p.planes.take(),
                 ids: &ids,
             })?;
-            p.early = Some((gaps, qc));
+            p.early = Some(Handed { gaps, ids, qc });
         }
         let mut out = Vec::new();
         while self
@@ -792,19 +801,14 @@ impl ImageTracking {
             HashMap::new()
         };
         let rule = self.p.release_rule();
-        let (gaps, qc) = p.early.take().expect("handed out early");
-        let cell_ids: Vec<u32> = p
-            .cells
-            .iter()
-            .map(|c| c.as_ref().expect("final").track)
-            .collect();
+        let Handed { gaps, mut ids, qc } = p.early.take().expect("handed out early");
         let map: HashMap<u32, u32> =
             p.f.cells
                 .iter()
-                .zip(&cell_ids)
+                .zip(&ids.cell)
                 .map(|(c, &id)| (c.id, id))
                 .collect();
-        for &id in &cell_ids {
+        for &id in &ids.cell {
             let c = self.cells.entry((z, id)).or_insert(CellAcc {
                 first: t,
                 last: t,
@@ -813,10 +817,6 @@ impl ImageTracking {
             c.last = t;
         }
         let um = self.pixel_um;
-        let mut ids = FrameIds {
-            cell: cell_ids.clone(),
-            ..Default::default()
-        };
         // per migrasome: its position, diameter, cell and state (for the TrackMate spots)
         let mut spots = Vec::with_capacity(p.migrasomes.len());
         for (k, (m, s)) in p.f.migrasomes.iter().zip(&p.migrasomes).enumerate() {
@@ -871,7 +871,6 @@ impl ImageTracking {
             let origin = a.origin_cell;
             a.release_fit
                 .push(m.released, m.fiber_contact, t, (pos, cell));
-            // its state: the track's as seen `released_lookahead` frames on; released is final
             // its state: the track's as seen `released_lookahead` frames on (see `state_at`)
             let released = if !lookahead {
                 m.released
@@ -890,26 +889,14 @@ impl ImageTracking {
                 }
             }
             spots.push((pos, diameter, cell, released));
-            ids.track.push(Some(tid));
             ids.cell_of_migrasome.push(cell);
             ids.origin_cell.push(Some(origin));
         }
         for (m, sp) in p.f.migrasomes.iter_mut().zip(&spots) {
             m.released = sp.3;
         }
-        // the cells' released counts of the states (as `assign` counts the calls)
-        for c in &mut p.f.cells {
-            c.released_count = 0;
-        }
-        for m in
-            p.f.migrasomes
-                .iter()
-                .filter(|m| m.released && m.cell_id != 0)
-        {
-            if let Some(c) = p.f.cells.get_mut(m.cell_id as usize - 1) {
-                c.released_count += 1;
-            }
-        }
+        // the cells' released counts of the states
+        count_released(&mut p.f.cells, &p.f.migrasomes);
         if let Some(x) = &mut self.xml {
             x.begin_frame(t)?;
             for ((m, s), &(pos, diameter, cell, _)) in

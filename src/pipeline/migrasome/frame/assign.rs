@@ -237,12 +237,12 @@ fn cells_of(
         }
         if let Some(c) = cells.get_mut(m.cell_id as usize - 1) {
             c.migrasome_count += 1;
-            c.released_count += m.released as u32;
             for (k, x) in m.cargo.iter().enumerate() {
                 c.cargo_positive_count[k] += x.positive as u32;
             }
         }
     }
+    super::count_released(&mut cells, migrasomes);
     cells
 }
 

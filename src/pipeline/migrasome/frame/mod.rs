@@ -103,6 +103,19 @@ pub struct Cell {
     pub cargo_positive_count: Vec<u32>,
 }
 
+/// Sets each cell's `released_count` to its migrasomes (by `cell_id`, the cell's index + 1)
+/// that are released: the frame's calls in `assign`, the tracks' states in a movie.
+pub fn count_released(cells: &mut [Cell], migrasomes: &[Migrasome]) {
+    for c in cells.iter_mut() {
+        c.released_count = 0;
+    }
+    for m in migrasomes.iter().filter(|m| m.released && m.cell_id != 0) {
+        if let Some(c) = cells.get_mut(m.cell_id as usize - 1) {
+            c.released_count += 1;
+        }
+    }
+}
+
 /// Label images read back for writing and pictures.
 #[derive(Clone, Debug, Default)]
 pub struct FrameLabels {
