@@ -23,7 +23,9 @@
 //!   `release_faint_drop` times when the contact after it is no fiber's and the step
 //!   stands out of the track's scatter), the frame calls before it are mostly attached,
 //!   and at least `release_persistence` detections follow from it on; the event's frame is
-//!   the step's. A track mostly released from its first detection
+//!   the step's; or the start of its motion, when a track that sat still moves off
+//!   (`release_motion_um`, see [`ReleaseFit::moved`]), if that comes earlier. A track mostly
+//!   released from its first detection
 //!   makes none (it was released before it was seen), and a track makes one at most
 //!   (released is final);
 //! - `disappearance`: a track that ends before the last frame, not near the border, not by
@@ -180,6 +182,17 @@ pub const CONTACT_FLOOR: f64 = 0.1;
 /// Before a release the contact is a fiber's: its geometric mean at least the fiber
 /// threshold.
 pub const MIN_CONTACT_BEFORE: f64 = 1.0;
+/// A track that starts to move ([`ReleaseFit::moved`]) sat still before: each detection
+/// within this fraction of `ReleaseRule::motion_um` of the mean of those before it ...
+pub const MOTION_STILL: f64 = 0.6;
+/// ... for at least this many detections (3 took a migrasome seen released at its birth,
+/// called attached in its first two frames, for one released as it moved off);
+pub const MOTION_MIN_STILL: usize = 5;
+/// the detection after the first one that moved lies farther by this fraction of
+/// `motion_um`;
+pub const MOTION_GROW: f64 = 0.5;
+/// the release is sought in the frames this many before the motion.
+pub const MOTION_WINDOW: usize = 4;
 
 /// The release of one track as a step down in its fiber contact. The frame's own call
 /// (attached or released) is not enough: a freed migrasome whose broken fiber ends 1.5 µm
@@ -194,6 +207,9 @@ pub struct ReleaseFit<T> {
     /// Per detection with a contact ring: frame, ln(max(contact, CONTACT_FLOOR)), the
     /// frame's released call, and what it carries.
     seen: Vec<(usize, f64, bool, T)>,
+    /// Per detection: frame, centre (µm), the frame's released call, and what it carries
+    /// (for the motion, see [`ReleaseFit::release`]).
+    path: Vec<(usize, (f64, f64), bool, T)>,
     /// The frame calls of all its detections: released ones, all.
     calls: (usize, usize),
 }
@@ -202,37 +218,44 @@ impl<T> Default for ReleaseFit<T> {
     fn default() -> Self {
         ReleaseFit {
             seen: Vec::new(),
+            path: Vec::new(),
             calls: (0, 0),
         }
     }
 }
 
+/// One detection pushed to a [`ReleaseFit`]: its frame's released call, its fiber contact
+/// (`None`: no contact ring), its frame, its centre (µm) and what it carries.
+pub type FitDetection<T> = (bool, Option<f64>, usize, (f64, f64), T);
+
 impl<T: Clone> ReleaseFit<T> {
-    /// The next detection of the track (frames in order): its frame's released call and its
+    /// The next detection of the track (frames in order): its frame's released call, its
     /// fiber contact (`None`: no contact ring, all of it in the body zone, which says
-    /// nothing of a fiber).
-    pub fn push(&mut self, released: bool, contact: Option<f64>, frame: usize, at: T) {
+    /// nothing of a fiber) and its centre (µm).
+    pub fn push(&mut self, (released, contact, frame, pos, at): FitDetection<T>) {
         self.calls.0 += usize::from(released);
         self.calls.1 += 1;
         if let Some(c) = contact {
             let log = c.max(CONTACT_FLOOR).ln();
-            self.seen.push((frame, log, released, at));
+            self.seen.push((frame, log, released, at.clone()));
         }
+        self.path.push((frame, pos, released, at));
     }
 
     /// `judge` of the fit with `more` detections pushed after the track's (the frames ahead),
     /// which then go again (no copy of the track's detections).
     pub fn with_more<R>(
         &mut self,
-        more: impl IntoIterator<Item = (bool, Option<f64>, usize, T)>,
+        more: impl IntoIterator<Item = FitDetection<T>>,
         judge: impl FnOnce(&Self) -> R,
     ) -> R {
-        let (n, calls) = (self.seen.len(), self.calls);
-        for (call, contact, frame, at) in more {
-            self.push(call, contact, frame, at);
+        let (n, k, calls) = (self.seen.len(), self.path.len(), self.calls);
+        for d in more {
+            self.push(d);
         }
         let r = judge(self);
         self.seen.truncate(n);
+        self.path.truncate(k);
         self.calls = calls;
         r
     }
@@ -253,7 +276,19 @@ impl<T: Clone> ReleaseFit<T> {
     }
 
     /// The release (its frame and what that detection carries), once the track has ended:
-    /// the step (a detection k ≥ 1) whose two levels of ln(contact) explain the most (n_a n_b
+    /// the earlier of the step in its contact (`ReleaseFit::step`) and the start of its
+    /// motion ([`ReleaseFit::moved`]): a migrasome does not move while its fiber holds it
+    /// (the step of a freed one that travels over fibers on its way can come late or not at
+    /// all).
+    pub fn release(&self, rule: &ReleaseRule) -> Option<(usize, T)> {
+        let step = self.step(rule);
+        match self.moved(rule) {
+            Some(m) if step.as_ref().is_none_or(|s| m.0 < s.0) => Some(m),
+            _ => step,
+        }
+    }
+
+    /// The step in the track's fiber contact: the detection k ≥ 1 whose two levels of ln(contact) explain the most (n_a n_b
     /// / n times the squared difference of the means; ties: the earliest) of those where
     /// - at least `rule.min_after` detections follow from k on, and the calls before k are
     ///   mostly attached (a track mostly released from its first detection makes none: it
@@ -271,7 +306,7 @@ impl<T: Clone> ReleaseFit<T> {
     ///   its cell takes up can slide back onto the rest of its fiber on its way in (hold-out
     ///   movie 38: contact 2.5-3.5, then 0.9-1.1 for the 3 frames after the release, then 2.4
     ///   and more).
-    pub fn release(&self, rule: &ReleaseRule) -> Option<(usize, T)> {
+    fn step(&self, rule: &ReleaseRule) -> Option<(usize, T)> {
         let n = self.seen.len();
         let total: f64 = self.seen.iter().map(|s| s.1).sum();
         let total_sq: f64 = self.seen.iter().map(|s| s.1 * s.1).sum();
@@ -315,6 +350,80 @@ impl<T: Clone> ReleaseFit<T> {
             }
         }
         best.map(|(_, k)| (self.seen[k].0, self.seen[k].3.clone()))
+    }
+
+    /// The release that the start of a migrasome's motion shows (`rule.motion_um` > 0): the
+    /// track sat still (each of its first detections, at least `MOTION_MIN_STILL`, within
+    /// `MOTION_STILL` × `motion_um` of the mean of those before it), then the first detection
+    /// beyond that lies more than `motion_um` from where it sat (one in between: the track is
+    /// not judged) and the next one farther still (by at least
+    /// `MOTION_GROW` × `motion_um`: a jump to a neighbour or of the whole field that then
+    /// stays is no motion). The calls while it sat are mostly attached, and its contact then
+    /// a fiber's (the geometric mean of the ring detections up to `MOTION_WINDOW` frames
+    /// before the motion, or the first, at least `MIN_CONTACT_BEFORE`). The release is the
+    /// first of the detections in those last `MOTION_WINDOW` frames whose contact is
+    /// `rule.drop` times under that mean (the fiber broke, then it moved off), else the
+    /// last detection before the motion. Stop 30, `synth --dynamics` movies: freed
+    /// migrasomes that a cell takes up move 0.5-1.2 µm a frame, 1-4 frames after the
+    /// release, and can travel over the rest of their fiber (contact 2.5-3.5, 0.8-1.1 for
+    /// the frames between, 2.5 again once they move); a still one's centre wanders 0.03 µm.
+    pub fn moved(&self, rule: &ReleaseRule) -> Option<(usize, T)> {
+        let d = rule.motion_um;
+        if d <= 0.0 {
+            return None;
+        }
+        let dist = |p: (f64, f64), q: (f64, f64)| (p.0 - q.0).hypot(p.1 - q.1);
+        let (mut sx, mut sy) = (0.0, 0.0);
+        for (k, &(_, p, _, _)) in self.path.iter().enumerate() {
+            if k > 0 {
+                let sat = (sx / k as f64, sy / k as f64);
+                let r = dist(p, sat);
+                if r > MOTION_STILL * d {
+                    if k < MOTION_MIN_STILL || r <= d {
+                        return None;
+                    }
+                    let next = self.path.get(k + 1)?;
+                    if dist(next.1, sat) < r + MOTION_GROW * d {
+                        return None;
+                    }
+                    return self.release_before(k, rule);
+                }
+            }
+            sx += p.0;
+            sy += p.1;
+        }
+        None
+    }
+
+    /// [`ReleaseFit::moved`]'s release of a track that starts to move at detection `k`.
+    fn release_before(&self, k: usize, rule: &ReleaseRule) -> Option<(usize, T)> {
+        let lead: i64 = self.path[..k]
+            .iter()
+            .map(|s| if s.2 { -1 } else { 1 })
+            .sum();
+        let onset = self.path[k].0;
+        let rings: Vec<_> = self.seen.iter().take_while(|s| s.0 < onset).collect();
+        if lead <= 0 || rings.len() < 2 {
+            return None;
+        }
+        let from = onset.saturating_sub(MOTION_WINDOW);
+        let early: Vec<f64> = rings.iter().filter(|s| s.0 < from).map(|s| s.1).collect();
+        let high = if early.is_empty() {
+            rings[0].1
+        } else {
+            early.iter().sum::<f64>() / early.len() as f64
+        };
+        if high < MIN_CONTACT_BEFORE.ln() {
+            return None;
+        }
+        let broke = rings
+            .iter()
+            .find(|s| s.0 >= from && s.1 <= high - rule.drop.ln())
+            .map(|s| (s.0, s.3.clone()));
+        broke.or_else(|| {
+            let sat = &self.path[k - 1];
+            Some((sat.0, sat.3.clone()))
+        })
     }
 
     /// [`ReleaseFit::release`] of a track seen up to the movie's last frame `last`: when it
@@ -371,7 +480,13 @@ pub struct ReleaseRule {
     /// A step in the movie's last frame: the drop, at least (see
     /// [`ReleaseFit::release_ending_at`]).
     pub end_drop: f64,
+    /// A still track that moves this far (µm) was released ([`ReleaseFit::moved`]; 0: off).
+    pub motion_um: f64,
 }
+
+/// A detection in the frames ahead of the one written: its frame's call, its contact, its
+/// frame and its centre (µm).
+type Ahead = (bool, Option<f64>, usize, (f64, f64));
 
 /// Per cell track: frames seen, formations and releases of its migrasomes.
 #[derive(Clone, Copy, Debug, Default)]
@@ -745,8 +860,8 @@ impl ImageTracking {
     }
 
     /// The detections of frames `t` + 1 ..= `t` + `released_lookahead` of plane `z` by track:
-    /// their calls, contacts and frames.
-    fn ahead(&self, z: usize, t: usize) -> HashMap<u32, Vec<(bool, Option<f64>, usize)>> {
+    /// their calls, contacts, frames and centres (µm).
+    fn ahead(&self, z: usize, t: usize) -> HashMap<u32, Vec<Ahead>> {
         let mut out: HashMap<u32, Vec<_>> = HashMap::new();
         let last = t + self.p.released_lookahead as usize;
         for q in self
@@ -756,9 +871,13 @@ impl ImageTracking {
         {
             for (m, s) in q.f.migrasomes.iter().zip(&q.migrasomes) {
                 if let Some(s) = s {
+                    let pos = (
+                        m.stats.centroid_x * self.pixel_um,
+                        m.stats.centroid_y * self.pixel_um,
+                    );
                     out.entry(s.track)
                         .or_default()
-                        .push((m.released, m.fiber_contact, q.t));
+                        .push((m.released, m.fiber_contact, q.t, pos));
                 }
             }
         }
@@ -870,14 +989,14 @@ impl ImageTracking {
             }
             let origin = a.origin_cell;
             a.release_fit
-                .push(m.released, m.fiber_contact, t, (pos, cell));
+                .push((m.released, m.fiber_contact, t, pos, (pos, cell)));
             // its state: the track's as seen `released_lookahead` frames on (see `state_at`)
             let released = if !lookahead {
                 m.released
             } else {
                 if a.state != Released::Step {
                     let more = (ahead.get(&tid).into_iter().flatten())
-                        .map(|&(call, contact, f)| (call, contact, f, (pos, cell)));
+                        .map(|&(call, contact, f, at)| (call, contact, f, at, (pos, cell)));
                     a.state = a.release_fit.with_more(more, |fit| fit.state_at(t, &rule));
                 }
                 a.state.released()
@@ -1530,6 +1649,124 @@ fn channel_feature(k: usize) -> &'static str {
 mod tests {
     use super::{ReleaseFit, ReleaseRule, Released};
 
+    /// Where the tracks of the contact tests sit (they do not move).
+    const STILL: (f64, f64) = (0.0, 0.0);
+
+    /// The release of a track with these contacts and centres (µm; frame = index), its calls
+    /// attached but where `released` says.
+    fn moving(
+        contacts: &[f64],
+        path: &[(f64, f64)],
+        released: &[usize],
+        rule: &ReleaseRule,
+    ) -> Option<usize> {
+        let mut f = ReleaseFit::default();
+        for (t, (&c, &p)) in contacts.iter().zip(path).enumerate() {
+            f.push((released.contains(&t), Some(c), t, p, ()));
+        }
+        f.release(rule).map(|(t, ())| t)
+    }
+
+    /// A track that sits at (10, 10) (wandering 0.03 µm) for `still` frames, then moves
+    /// `speed` µm a frame, `n` frames in all.
+    fn sit_then_move(still: usize, speed: f64, n: usize) -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|t| {
+                let w = 0.03 * if t % 2 == 0 { 1.0 } else { -1.0 };
+                let moved = t.saturating_sub(still - 1) as f64 * speed;
+                (10.0 + moved + w, 10.0 - w)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_still_track_that_starts_to_move_was_released() {
+        let rule = faint();
+        // sits for frames 0-11, moves from 12 on at 0.8 µm a frame (over the rest of its
+        // fiber: the contact is a fiber's again), its contact dips in frames 10-11
+        let path = sit_then_move(12, 0.8, 20);
+        let mut dip = [2.5; 20];
+        dip[10] = 0.9;
+        dip[11] = 0.9;
+        // the contact alone shows no release (the dip is two frames of twenty) ...
+        let mut f = ReleaseFit::default();
+        for (t, &c) in dip.iter().enumerate() {
+            f.push((false, Some(c), t, (10.0, 10.0), ()));
+        }
+        assert_eq!(f.release(&rule).map(|(t, ())| t), None);
+        // ... the motion does: the dip before it is the release
+        assert_eq!(moving(&dip, &path, &[], &rule), Some(10));
+        // without the dip: the last frame it sat still
+        assert_eq!(moving(&[2.5; 20], &path, &[], &rule), Some(11));
+        // a dip more than 4 frames before the motion is not its release
+        let mut early = [2.5; 20];
+        early[6] = 0.9;
+        assert_eq!(moving(&early, &path, &[], &rule), Some(11));
+        // a step in the contact before the motion is the release (the fiber broke first)
+        let mut step = [2.5; 20];
+        step[5..].fill(0.8);
+        assert_eq!(moving(&step, &path, &[], &rule), Some(5));
+        // a step after the motion began is not: a migrasome moves once freed
+        let mut late = [2.5; 20];
+        late[16..].fill(0.6);
+        assert_eq!(moving(&late, &path, &[], &rule), Some(11));
+        // 0.6 µm a frame: past 0.5 µm at once
+        assert_eq!(
+            moving(&[2.5; 20], &sit_then_move(12, 0.6, 20), &[], &rule),
+            Some(11)
+        );
+        // a first step between 0.3 and 0.5 µm is neither still nor moved: not judged
+        assert_eq!(
+            moving(&[2.5; 20], &sit_then_move(12, 0.4, 20), &[], &rule),
+            None
+        );
+        // off
+        let off = ReleaseRule {
+            motion_um: 0.0,
+            ..rule
+        };
+        assert_eq!(moving(&dip, &path, &[], &off), None);
+        assert_eq!(moving(&late, &path, &[], &off), Some(16));
+    }
+
+    #[test]
+    fn what_moves_but_was_not_held_makes_no_release() {
+        let rule = faint();
+        let path = sit_then_move(12, 0.8, 20);
+        // the motion needs the detection after the first one that moved
+        assert_eq!(moving(&[2.5; 13], &path[..13], &[], &rule), None);
+        assert_eq!(moving(&[2.5; 14], &path[..14], &[], &rule), Some(11));
+        // a jump that then stays (a neighbour taken for it, the whole field shifted)
+        let jump: Vec<(f64, f64)> = (0..20)
+            .map(|t| (if t < 12 { 10.0 } else { 11.0 }, 10.0))
+            .collect();
+        assert_eq!(moving(&[2.5; 20], &jump, &[], &rule), None);
+        // moving from its second detection on: it never sat still
+        assert_eq!(
+            moving(&[2.5; 20], &sit_then_move(1, 0.8, 20), &[], &rule),
+            None
+        );
+        // four still detections are too few (one seen released at its birth, called
+        // attached in its first two frames, that its cell then takes up)
+        assert_eq!(
+            moving(&[2.5; 20], &sit_then_move(4, 0.8, 20), &[], &rule),
+            None
+        );
+        assert_eq!(
+            moving(&[2.5; 20], &sit_then_move(5, 0.8, 20), &[], &rule),
+            Some(4)
+        );
+        // a wander of 0.4 µm before it: not still, nothing is judged
+        let mut wander = path.clone();
+        wander[6].1 += 0.4;
+        assert_eq!(moving(&[2.5; 20], &wander, &[], &rule), None);
+        // called released while it sat (released before it was seen)
+        let calls: Vec<usize> = (0..12).collect();
+        assert_eq!(moving(&[2.5; 20], &path, &calls, &rule), None);
+        // no fiber's contact while it sat
+        assert_eq!(moving(&[0.8; 20], &path, &[], &rule), None);
+    }
+
     /// The rule before stop 28: a drop of 1.5, no faint path.
     fn plain(min_after: u32) -> ReleaseRule {
         ReleaseRule {
@@ -1539,6 +1776,7 @@ mod tests {
             faint_after_max: 0.0,
             faint_min_t: 0.0,
             end_drop: f64::INFINITY,
+            motion_um: 0.5,
         }
     }
 
@@ -1551,6 +1789,7 @@ mod tests {
             faint_after_max: 1.15,
             faint_min_t: 2.5,
             end_drop: 2.0,
+            motion_um: 0.5,
         }
     }
 
@@ -1558,7 +1797,7 @@ mod tests {
     fn fit_with(contacts: &[f64], rule: &ReleaseRule) -> Option<usize> {
         let mut f = ReleaseFit::default();
         for (t, &c) in contacts.iter().enumerate() {
-            f.push(false, Some(c), t, ());
+            f.push((false, Some(c), t, STILL, ()));
         }
         f.release(rule).map(|(t, ())| t)
     }
@@ -1654,7 +1893,7 @@ mod tests {
         let ending = |contacts: &[f64], calls: &[bool], last: usize| {
             let mut f = ReleaseFit::default();
             for (t, (&c, &r)) in contacts.iter().zip(calls).enumerate() {
-                f.push(r, Some(c), t, ());
+                f.push((r, Some(c), t, STILL, ()));
             }
             f.release_ending_at(&rule, last).map(|(t, ())| t)
         };
@@ -1686,7 +1925,7 @@ mod tests {
         };
         let mut f = ReleaseFit::default();
         for (t, &c) in deep.iter().enumerate() {
-            f.push(false, Some(c), t, ());
+            f.push((false, Some(c), t, STILL, ()));
         }
         assert_eq!(f.release_ending_at(&off, 5), None);
     }
@@ -1723,7 +1962,7 @@ mod tests {
         // calls mostly released before the step: released before it was seen
         let mut f = ReleaseFit::default();
         for (t, c) in [2.0, 2.0, 2.0, 0.8, 0.8, 0.8].into_iter().enumerate() {
-            f.push(t != 1, Some(c), t, ());
+            f.push((t != 1, Some(c), t, STILL, ()));
         }
         assert_eq!(f.release(&plain(2)), None);
     }
@@ -1758,12 +1997,13 @@ mod tests {
                 } else {
                     rng.random_range(0.5..5.0)
                 },
-                // `release` alone: the movie's end plays no part
+                // `release` alone: the movie's end plays no part; the tracks sit still
                 end_drop: 2.0,
+                motion_um: 0.5,
             };
             let mut f = ReleaseFit::default();
             for (t, (&c, &r)) in contacts.iter().zip(&calls).enumerate() {
-                f.push(r, Some(c), t, ());
+                f.push((r, Some(c), t, STILL, ()));
             }
             assert_eq!(
                 f.release(&rule).map(|(t, ())| t),
@@ -1786,10 +2026,10 @@ mod tests {
                 if state != Released::Step {
                     let mut f = ReleaseFit::default();
                     for k in 0..=t {
-                        f.push(calls[k], contacts[k], k, ());
+                        f.push((calls[k], contacts[k], k, STILL, ()));
                     }
                     let last = (t + lookahead).min(contacts.len() - 1);
-                    let more = (t + 1..=last).map(|k| (calls[k], contacts[k], k, ()));
+                    let more = (t + 1..=last).map(|k| (calls[k], contacts[k], k, STILL, ()));
                     state = f.with_more(more, |f| f.state_at(t, &rule));
                     // the frames ahead went again
                     assert_eq!(

@@ -307,12 +307,12 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
     let released = j["released_accuracy"].as_f64().unwrap();
     assert!(released >= 0.925, "released accuracy {released}");
     // releases from the step down in the fiber contact (stop 18): 3 of 5, 4 called (the step
-    // fit of the frame calls found 0, 2 called); the two missed: one whose contact comes
-    // back as it slides along its old fiber into its cell, one released in the movie's last
-    // frame
+    // fit of the frame calls found 0, 2 called); 4 of 5, 5 called, at stop 30 (the motion
+    // rule changes nothing here): the one missed was released in the movie's last frame,
+    // seen there alone
     let rel = ev("release");
-    assert!(rel["tp"].as_u64().unwrap() >= 3, "{rel}");
-    assert!(rel["precision"].as_f64().unwrap() >= 0.75, "{rel}");
+    assert!(rel["tp"].as_u64().unwrap() >= 4, "{rel}");
+    assert!(rel["precision"].as_f64().unwrap() >= 0.8, "{rel}");
     let up = ev("uptake");
     assert!(up["truth"].as_u64().unwrap() >= 4, "{up}");
     // all 4 (one is called a frame early, where its track was then: stop 16's scorer)
@@ -436,6 +436,41 @@ fn faint_fibers_releases_at_snr_4() {
         off["tracking"]["edge_jaccard"]
     );
     assert_eq!(on["tp"], off["tp"]);
+}
+
+/// A freed migrasome that its cell takes up moves off at 0.5-1.2 µm a frame, often over the
+/// rest of its fiber, so its contact drops for a few frames only: the motion of a track that
+/// sat still is a release (`tracking.release_motion_um`). On this movie (every freed
+/// migrasome near its body taken up; measured at stop 30): 10 of 11 releases found, 11
+/// called, released accuracy 0.996; 7 of 11, 9 called, 0.940 with the motion off.
+/// Detections, links and the other events are the same either way.
+#[test]
+fn a_still_migrasome_that_moves_off_was_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let movie = "--seed 6 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
+                 --condition senescent --dynamics --uptake 1.0";
+    let args: Vec<&str> = movie.split_whitespace().collect();
+    let (truth, res) = synth_and_analyze(dir.path(), &args);
+    let off = dir.path().join("off");
+    analyze_into(&truth, &off, &["--set", "tracking.release_motion_um=0"]);
+    let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
+    let n = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
+    let (r_on, r_off) = (event_scores(&on, "release"), event_scores(&off, "release"));
+    assert_eq!(n(&r_on, "truth"), 11, "{r_on}");
+    assert!(n(&r_on, "tp") >= 10, "{r_on}");
+    assert!(n(&r_on, "predicted") <= 11, "{r_on}");
+    assert!(n(&r_off, "tp") <= 7, "{r_off}");
+    let acc = |j: &serde_json::Value| j["released_accuracy"].as_f64().unwrap();
+    assert!(acc(&on) >= 0.99, "{on}");
+    assert!(acc(&off) <= 0.95, "{off}");
+    assert_eq!(
+        on["tracking"]["edge_jaccard"],
+        off["tracking"]["edge_jaccard"]
+    );
+    assert_eq!(on["tp"], off["tp"]);
+    for kind in ["formation", "disappearance", "uptake"] {
+        assert_eq!(event_scores(&on, kind), event_scores(&off, kind), "{kind}");
+    }
 }
 
 /// Each detection's `released` is its track's state as seen `tracking.released_lookahead`
