@@ -307,9 +307,9 @@ fn dynamics_events_formation_and_uptake_against_the_truth() {
     let released = j["released_accuracy"].as_f64().unwrap();
     assert!(released >= 0.925, "released accuracy {released}");
     // releases from the step down in the fiber contact (stop 18): 3 of 5, 4 called (the step
-    // fit of the frame calls found 0, 2 called); 4 of 5, 5 called, at stop 30 (the motion
-    // rule changes nothing here): the one missed was released in the movie's last frame,
-    // seen there alone
+    // fit of the frame calls found 0, 2 called); 4 of 5, 5 called, at stop 30, with the
+    // motion rule or without (`release_motion_um=0`: the same events): the one missed was
+    // released in the movie's last frame, its track two detections long
     let rel = ev("release");
     assert!(rel["tp"].as_u64().unwrap() >= 4, "{rel}");
     assert!(rel["precision"].as_f64().unwrap() >= 0.8, "{rel}");
