@@ -755,14 +755,17 @@ impl ImageTracking {
         let migr: Vec<Point> = f
             .migrasomes
             .iter()
-            .map(|m| Point {
-                x: centre_um(m, um).0,
-                y: centre_um(m, um).1,
-                features: [
-                    m.stats.channels.get(membrane).map_or(0.0, |c| c.mean),
-                    m.stats.equivalent_diameter() * um,
-                ],
-                id: m.id,
+            .map(|m| {
+                let (x, y) = centre_um(m, um);
+                Point {
+                    x,
+                    y,
+                    features: [
+                        m.stats.channels.get(membrane).map_or(0.0, |c| c.mean),
+                        m.stats.equivalent_diameter() * um,
+                    ],
+                    id: m.id,
+                }
             })
             .collect();
         self.pending.push_back(Pending {

@@ -107,6 +107,27 @@ fn analyze_into(truth: &Path, out: &Path, extra: &[&str]) {
     );
 }
 
+/// `synth` of `movie` (its arguments, space separated) into `dir/truth`, then `analyze` with
+/// the defaults into `dir/res` and with `--set off` into `dir/off`: the defaults' results and
+/// the two scores (`evaluate --json`), defaults first.
+fn with_and_without(
+    dir: &Path,
+    movie: &str,
+    off: &str,
+) -> (PathBuf, serde_json::Value, serde_json::Value) {
+    let args: Vec<&str> = movie.split_whitespace().collect();
+    let (truth, res) = synth_and_analyze(dir, &args);
+    let off_dir = dir.join("off");
+    analyze_into(&truth, &off_dir, &["--set", off]);
+    let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off_dir));
+    (res, on, off)
+}
+
+/// `evaluate --json`'s released accuracy.
+fn released_accuracy(j: &serde_json::Value) -> f64 {
+    j["released_accuracy"].as_f64().unwrap()
+}
+
 /// The scores of one event kind in `evaluate --json`'s tracking report.
 fn event_scores(j: &serde_json::Value, kind: &str) -> serde_json::Value {
     j["tracking"]["events"]
@@ -419,11 +440,7 @@ fn faint_fibers_releases_at_snr_4() {
     let dir = tempfile::tempdir().unwrap();
     let movie = "--seed 6 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
                  --condition senescent --snr 4 --dynamics";
-    let args: Vec<&str> = movie.split_whitespace().collect();
-    let (truth, res) = synth_and_analyze(dir.path(), &args);
-    let off = dir.path().join("off");
-    analyze_into(&truth, &off, &["--set", "tracking.release_faint_drop=1.5"]);
-    let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
+    let (_, on, off) = with_and_without(dir.path(), movie, "tracking.release_faint_drop=1.5");
     let n = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
     let (r_on, r_off) = (event_scores(&on, "release"), event_scores(&off, "release"));
     assert_eq!(n(&r_on, "truth"), 11, "{r_on}");
@@ -449,20 +466,15 @@ fn a_still_migrasome_that_moves_off_was_released() {
     let dir = tempfile::tempdir().unwrap();
     let movie = "--seed 6 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
                  --condition senescent --dynamics --uptake 1.0";
-    let args: Vec<&str> = movie.split_whitespace().collect();
-    let (truth, res) = synth_and_analyze(dir.path(), &args);
-    let off = dir.path().join("off");
-    analyze_into(&truth, &off, &["--set", "tracking.release_motion_um=0"]);
-    let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
+    let (_, on, off) = with_and_without(dir.path(), movie, "tracking.release_motion_um=0");
     let n = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
     let (r_on, r_off) = (event_scores(&on, "release"), event_scores(&off, "release"));
     assert_eq!(n(&r_on, "truth"), 11, "{r_on}");
     assert!(n(&r_on, "tp") >= 10, "{r_on}");
     assert!(n(&r_on, "predicted") <= 11, "{r_on}");
     assert!(n(&r_off, "tp") <= 7, "{r_off}");
-    let acc = |j: &serde_json::Value| j["released_accuracy"].as_f64().unwrap();
-    assert!(acc(&on) >= 0.99, "{on}");
-    assert!(acc(&off) <= 0.95, "{off}");
+    assert!(released_accuracy(&on) >= 0.99, "{on}");
+    assert!(released_accuracy(&off) <= 0.95, "{off}");
     assert_eq!(
         on["tracking"]["edge_jaccard"],
         off["tracking"]["edge_jaccard"]
@@ -485,16 +497,11 @@ fn released_is_the_state_of_the_track() {
     let dir = tempfile::tempdir().unwrap();
     let movie = "--seed 8 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
                  --condition young --snr 6 --dynamics";
-    let args: Vec<&str> = movie.split_whitespace().collect();
-    let (truth, res) = synth_and_analyze(dir.path(), &args);
-    let off = dir.path().join("off");
-    analyze_into(&truth, &off, &["--set", "tracking.released_lookahead=0"]);
-    let (on, off_j) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off));
-    let acc = |j: &serde_json::Value| j["released_accuracy"].as_f64().unwrap();
-    assert!(acc(&on) >= 0.985, "{on}");
-    assert!(acc(&off_j) <= 0.82, "{off_j}");
-    assert_eq!(on["tracking"], off_j["tracking"]);
-    assert_eq!(on["tp"], off_j["tp"]);
+    let (res, on, off) = with_and_without(dir.path(), movie, "tracking.released_lookahead=0");
+    assert!(released_accuracy(&on) >= 0.985, "{on}");
+    assert!(released_accuracy(&off) <= 0.82, "{off}");
+    assert_eq!(on["tracking"], off["tracking"]);
+    assert_eq!(on["tp"], off["tp"]);
     // per track: attached, then released for good
     let (h, rows) = table(&res.join("migrasomes.csv"));
     let (ct, cf, cr, cc) = (

@@ -672,6 +672,26 @@ impl AnalyzeParams {
             ),
             ("uptake.min_area_um2", self.uptake.min_area_um2, true),
             ("uptake.edge_margin_um", self.uptake.edge_margin_um, true),
+            (
+                "tracking.border_margin_um",
+                self.tracking.border_margin_um,
+                true,
+            ),
+            (
+                "tracking.uptake_max_gap_um",
+                self.tracking.uptake_max_gap_um,
+                true,
+            ),
+            (
+                "tracking.release_faint_min_t",
+                self.tracking.release_faint_min_t,
+                true,
+            ),
+            (
+                "tracking.release_motion_um",
+                self.tracking.release_motion_um,
+                true,
+            ),
         ];
         for (name, v, zero_ok) in pos {
             if !v.is_finite() || v < 0.0 || (!zero_ok && v == 0.0) {
@@ -717,18 +737,6 @@ impl AnalyzeParams {
             )));
         }
         let tr = &self.tracking;
-        if !(tr.border_margin_um.is_finite() && tr.border_margin_um >= 0.0) {
-            return Err(Error::invalid(format!(
-                "tracking.border_margin_um must be >= 0 (got {})",
-                tr.border_margin_um
-            )));
-        }
-        if !(tr.uptake_max_gap_um.is_finite() && tr.uptake_max_gap_um >= 0.0) {
-            return Err(Error::invalid(format!(
-                "tracking.uptake_max_gap_um must be >= 0 (got {})",
-                tr.uptake_max_gap_um
-            )));
-        }
         if !(tr.release_drop.is_finite() && tr.release_drop > 1.0) {
             return Err(Error::invalid(format!(
                 "tracking.release_drop must be > 1 (got {})",
@@ -747,22 +755,10 @@ impl AnalyzeParams {
                 tr.release_faint_after_max
             )));
         }
-        if !(tr.release_faint_min_t.is_finite() && tr.release_faint_min_t >= 0.0) {
-            return Err(Error::invalid(format!(
-                "tracking.release_faint_min_t must be >= 0 (got {})",
-                tr.release_faint_min_t
-            )));
-        }
         if tr.release_end_drop.is_nan() || tr.release_end_drop <= 1.0 {
             return Err(Error::invalid(format!(
                 "tracking.release_end_drop must be > 1 (got {})",
                 tr.release_end_drop
-            )));
-        }
-        if !(tr.release_motion_um.is_finite() && tr.release_motion_um >= 0.0) {
-            return Err(Error::invalid(format!(
-                "tracking.release_motion_um must be a distance >= 0 (0: off; got {})",
-                tr.release_motion_um
             )));
         }
         if tr.released_lookahead > MAX_RELEASED_LOOKAHEAD {
