@@ -145,9 +145,9 @@ pub struct MigrasomeParams {
     /// migrasome counted in the previous frame of the same plane, where no counted candidate
     /// of this frame lies that near, is that migrasome still (a freed one moving along the
     /// rest of its fiber, a small one on a dim fiber whose tip ratio wavers, one whose mask
-    /// the noise cuts under the smallest area); it must be at
-    /// least 0.7 of that migrasome's size and not faint, and at most 12 frames in a row are
-    /// counted so (see `frame::spots::persist`). 0 = off.
+    /// the noise cuts under the smallest area); it must be at least 0.4 of that migrasome's
+    /// size (`frame::spots::PERSIST_MIN_SIZE_RATIO`) and not faint, and at most 12 frames in
+    /// a row are counted so (see `frame::spots::persist`). 0 = off.
     pub persist_um: f64,
     /// Noisy frames are analysed again with more spot smoothing. Where the frame's typical
     /// migrasome (`FrameResult::spot_contrast`: the median peak of the counted candidates at
