@@ -135,7 +135,12 @@ impl Tables {
                 format!("{c}_background_sd")
             ]);
         }
-        mh.extend(fields!["origin_cell_id", "fiber_contact", "persisted"]);
+        mh.extend(fields![
+            "origin_cell_id",
+            "fiber_contact",
+            "fiber_contact_window",
+            "persisted"
+        ]);
         mh.extend(sample_columns.iter().cloned());
         let mut chh = fields![
             "image",
@@ -254,6 +259,11 @@ impl Tables {
             row.push(opt(ids.origin_cell[i]));
             row.push(
                 m.fiber_contact
+                    .map(|c| format!("{c:.3}"))
+                    .unwrap_or_default(),
+            );
+            row.push(
+                m.fiber_contact_window
                     .map(|c| format!("{c:.3}"))
                     .unwrap_or_default(),
             );

@@ -2216,6 +2216,7 @@ mod tests {
                 shape: Default::default(),
                 released,
                 fiber_contact: Some(contact),
+                fiber_contact_window: None,
                 persisted: false,
                 cargo: vec![],
             }],

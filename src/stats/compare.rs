@@ -7,7 +7,7 @@
 //! identity and position (`migrasome_count`, `released_count`, `<cargo>_positive_count`,
 //! `area_um2`, `territory_area_um2`), and `migrasome_<column>`: the mean over a cell's
 //! migrasomes of a `migrasomes.csv` column (`diameter_um`, `area_um2`, `released`,
-//! `<cargo>_positive`, `mean_<channel>`; not `fiber_contact` nor `persisted`); a cell
+//! `<cargo>_positive`, `mean_<channel>`; not `fiber_contact`, `fiber_contact_window` nor `persisted`); a cell
 //! without migrasomes has no value there.
 
 use std::collections::HashMap;
@@ -87,6 +87,7 @@ fn is_migrasome_value(c: &str) -> bool {
     // detection was counted: neither is a property to compare
     !MIGRASOME_IDS.contains(&c)
         && c != "fiber_contact"
+        && c != "fiber_contact_window"
         && c != "persisted"
         && !c.starts_with("sum_")
         && !c.starts_with("max_")

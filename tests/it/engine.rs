@@ -278,10 +278,10 @@ fn respot_equals_the_frame_analysed_again() {
     let (_, planes) = Frames::all(&reader).next().unwrap().unwrap();
     for (b, gpu) in gpus() {
         let mut caps = Capacities::default();
-        let s1 = begin_frame(gpu, &planes, &roles, &more).unwrap();
+        let s1 = begin_frame(gpu, &planes, &roles, &more, &[]).unwrap();
         let s2 = continue_frame(gpu, s1, &roles, &more, &caps).unwrap();
         let (whole, _) = finish_frame(gpu, s2, &roles, &more, &mut caps, &[]).unwrap();
-        let s1 = begin_frame(gpu, &planes, &roles, &px).unwrap();
+        let s1 = begin_frame(gpu, &planes, &roles, &px, &[]).unwrap();
         let s2 = continue_frame(gpu, s1, &roles, &px, &caps).unwrap();
         let (_, _, kept) = finish_frame_kept(gpu, s2, &roles, &px, &mut caps, &[]).unwrap();
         let s2 = respot(gpu, kept, &roles, &more, &caps).unwrap();

@@ -10,7 +10,9 @@
 //! frame reaches the sink: the engine returns `Error::Gpu`, never numbers from a failed
 //! submission. Per-image statistics ([`ImageTotals`]) are accumulated as frames complete.
 //! Each plane's previous frame leaves its migrasomes (centroid, diameter) for the next frame's
-//! time-lapse persistence (`MigrasomeParams::persist_um`); nothing else carries over.
+//! time-lapse persistence (`MigrasomeParams::persist_um`), and its membrane (on the GPU) for
+//! the next frames' windowed fiber contact (`fibers.contact_frames` − 1 of them kept per
+//! plane); nothing else carries over.
 //! A noisy frame (its typical migrasome under `MigrasomeParams::adapt_below` spot thresholds)
 //! is analysed once more with more spot smoothing before it reaches the sink, from its spot
 //! image on (`frame::respot`: the first stage's upload, blurred nuclei (less their
@@ -19,7 +21,7 @@
 //!
 //! Not here: the GPU chain of one frame (see `frame`), writing results (see `report`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use super::config::{AnalyzeParams, PxParams};
@@ -31,6 +33,7 @@ use super::stats::ImageTotals;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::image::Plane;
+use crate::ops::GpuPlane;
 pub use crate::pipeline::particles::HostTimes;
 
 /// Runs the migrasome analysis over the frames of one image (one set of channel roles and
@@ -47,6 +50,9 @@ pub struct MigrasomeEngine<'g> {
     pub host: HostTimes,
     /// Per plane (z): the migrasomes counted in its previous frame (time-lapse persistence).
     previous: HashMap<usize, Vec<Prev>>,
+    /// Per plane (z): the membranes of its last `fibers.contact_frames` − 1 frames, oldest
+    /// first (`Migrasome::fiber_contact_window`).
+    earlier: HashMap<usize, VecDeque<GpuPlane>>,
 }
 
 /// The key of a frame handed to [`MigrasomeEngine::run`]: which plane (z) it is, so that each
@@ -95,6 +101,7 @@ impl<'g> MigrasomeEngine<'g> {
             caps: Capacities::default(),
             host: HostTimes::default(),
             previous: HashMap::new(),
+            earlier: HashMap::new(),
         }
     }
 
@@ -114,7 +121,7 @@ impl<'g> MigrasomeEngine<'g> {
         h.decode_wait_s + h.record_upload_s + h.threshold_s + h.results_s
     }
 
-    fn begin(&mut self, planes: &[Plane]) -> Result<FrameStage1> {
+    fn begin(&mut self, planes: &[Plane], plane: usize) -> Result<FrameStage1> {
         if let Some(&c) = self
             .roles
             .cargo
@@ -130,7 +137,21 @@ impl<'g> MigrasomeEngine<'g> {
             )));
         }
         let t0 = Instant::now();
-        let s1 = begin_frame(self.gpu, planes, &self.roles, &self.px)?;
+        let keep = (self.px.contact_frames as usize).saturating_sub(1);
+        let earlier = self.earlier.entry(plane).or_default();
+        let s1 = begin_frame(
+            self.gpu,
+            planes,
+            &self.roles,
+            &self.px,
+            earlier.make_contiguous(),
+        )?;
+        if keep > 0 {
+            earlier.push_back(s1.membrane().clone());
+            while earlier.len() > keep {
+                earlier.pop_front();
+            }
+        }
         self.host.record_upload_s += t0.elapsed().as_secs_f64();
         Ok(s1)
     }
@@ -148,6 +169,7 @@ impl<'g> MigrasomeEngine<'g> {
         K: FrameKey,
     {
         self.previous.clear();
+        self.earlier.clear();
         let mut totals = ImageTotals::new(self.roles.cargo.len());
         let mut frames = frames.into_iter();
         let mut next_frame = |host: &mut HostTimes| {
@@ -159,7 +181,7 @@ impl<'g> MigrasomeEngine<'g> {
         let mut next = match next_frame(&mut self.host) {
             Some(f) => {
                 let (k, planes) = f?;
-                let s1 = self.begin(&planes)?;
+                let s1 = self.begin(&planes, k.plane())?;
                 Some((k, planes, s1))
             }
             None => None,
@@ -172,7 +194,7 @@ impl<'g> MigrasomeEngine<'g> {
             next = match next_frame(&mut self.host) {
                 Some(f) => {
                     let (k, planes) = f?;
-                    let s1 = self.begin(&planes)?;
+                    let s1 = self.begin(&planes, k.plane())?;
                     Some((k, planes, s1))
                 }
                 None => None,

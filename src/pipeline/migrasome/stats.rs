@@ -101,6 +101,7 @@ mod tests {
                 fiber: 0.0,
                 fiber_low: 0.0,
                 membrane_background: 0.0,
+                fiber_window: None,
             },
             spot_contrast: None,
             smooth_sigma_px: 1.0,

@@ -34,7 +34,11 @@ pub(super) struct Found<'a> {
     pub cargo: Vec<Vec<LocalBackground>>,
     /// Per candidate: the fiber contact (ridge units), and the frame's fiber threshold.
     pub contact: &'a [Option<f64>],
+    /// Per candidate: the windowed fiber contact (ridge units of the windowed image), and
+    /// that image's fiber threshold.
+    pub window: &'a [Option<f64>],
     pub fiber_threshold: f64,
+    pub window_threshold: Option<f64>,
     /// Per candidate: rejected for a reason time-lapse persistence overrides (a protrusion's
     /// tip, a mask too small: `spots::persists`) before it ran (a counted one was counted
     /// by persistence).
@@ -113,6 +117,10 @@ pub(super) fn assign(
             shape,
             released: !(c.context.attached || touched),
             fiber_contact,
+            fiber_contact_window: match (f.window[label - 1], f.window_threshold) {
+                (Some(c), Some(t)) if t > 0.0 => Some(c / t),
+                _ => None,
+            },
             persisted: f.persistable[label - 1],
             cargo,
         });

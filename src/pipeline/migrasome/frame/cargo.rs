@@ -52,6 +52,9 @@ pub(super) struct PendingCargo {
     /// Per candidate: the ridge image's records over its contact ring.
     contact: Readback,
     kind: RawKind,
+    /// Per candidate: the windowed ridge image's records over the same ring, when there is
+    /// one.
+    window: Option<Readback>,
 }
 
 /// What the stage found.
@@ -61,11 +64,14 @@ pub(super) struct Backgrounds {
     /// Per candidate: the brightest ridge pixel of its contact ring (ridge units; `None`
     /// when the ring has no pixel, all of it in the body zone).
     pub contact: Vec<Option<f64>>,
+    /// Per candidate: the same on the ridge image of the mean of several frames (all `None`
+    /// without it).
+    pub window: Vec<Option<f64>>,
 }
 
 /// Records the annulus statistics of the channels `cargo` (indices into `raws`) around
 /// the candidates `spots` (labelled 1..capacity), and their fiber contact on the ridge image
-/// `fiber_img`.
+/// `fiber_img` and on the windowed ridge image `window` (same kind).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record(
     rec: &mut Recorder,
@@ -74,6 +80,7 @@ pub(super) fn record(
     raws: &[GpuPlane],
     cargo: &[usize],
     fiber_img: &GpuPlane,
+    window: Option<&GpuPlane>,
     px: &PxParams,
     capacity: u32,
 ) -> Result<PendingCargo> {
@@ -103,7 +110,9 @@ pub(super) fn record(
         body_zone,
     )?;
     let (ring, ann, bg) = (&shells[0], &shells[1], &shells[2]);
-    let contact = record_raw(rec, ring, &[fiber_img], capacity)?;
+    let imgs: Vec<&GpuPlane> = std::iter::once(fiber_img).chain(window).collect();
+    let contact = record_raw(rec, ring, &imgs, capacity)?;
+    let ring_bytes = contact.capacity as u64 * CHN as u64 * 4;
     let mut channels = Vec::new();
     for &c in cargo {
         let range = minmax(rec, &raws[c])?;
@@ -124,27 +133,32 @@ pub(super) fn record(
     }
     Ok(PendingCargo {
         channels,
-        contact: rec.readback(
-            &contact.channels[0],
-            0,
-            contact.capacity as u64 * CHN as u64 * 4,
-        ),
+        contact: rec.readback(&contact.channels[0], 0, ring_bytes),
         kind: fiber_img.kind,
+        window: window.map(|_| rec.readback(&contact.channels[1], 0, ring_bytes)),
     })
 }
 
 impl PendingCargo {
     /// The backgrounds and contacts.
     pub fn finish(self, gpu: &Gpu) -> Result<Backgrounds> {
-        let recs: Vec<u32> = self.contact.wait_as(gpu)?;
         // the max key of each record (0: no pixel, as initialised; no number has key 0)
-        let contact = recs
-            .chunks_exact(CHN as usize)
-            .map(|r| match r[3] {
-                0 => None,
-                k => Some(self.kind.key_value(k).max(0.0)),
-            })
-            .collect();
+        let kind = self.kind;
+        let ring_max = |rb: Readback| -> Result<Vec<Option<f64>>> {
+            let recs: Vec<u32> = rb.wait_as(gpu)?;
+            Ok(recs
+                .chunks_exact(CHN as usize)
+                .map(|r| match r[3] {
+                    0 => None,
+                    k => Some(kind.key_value(k).max(0.0)),
+                })
+                .collect())
+        };
+        let contact = ring_max(self.contact)?;
+        let window = match self.window {
+            Some(rb) => ring_max(rb)?,
+            None => vec![None; contact.len()],
+        };
         let mut out = Vec::new();
         for ch in self.channels {
             let decode = |recs: Readback, range: Readback| -> Result<Vec<LocalBackground>> {
@@ -167,6 +181,7 @@ impl PendingCargo {
         Ok(Backgrounds {
             local: out,
             contact,
+            window,
         })
     }
 }

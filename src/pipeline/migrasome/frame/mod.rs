@@ -60,6 +60,10 @@ pub struct Thresholds {
     pub fiber_low: f64,
     /// Background level of the membrane channel (sigma-clipped mean of the frame).
     pub membrane_background: f64,
+    /// The fiber threshold on the ridge image of the mean of `fibers.contact_frames`
+    /// membrane frames (`None`: fewer frames of the plane so far, or off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiber_window: Option<f64>,
 }
 
 /// One detected migrasome (pixel units; the report converts to µm).
@@ -74,6 +78,12 @@ pub struct Migrasome {
     /// fiber threshold (see `cargo`): about 1 or less with no fiber running into it; `None`
     /// when the ring is all in the body zone. Tracks call a release where it drops.
     pub fiber_contact: Option<f64>,
+    /// The same ring's brightest pixel on the ridge image of the mean of this frame's
+    /// membrane and the `fibers.contact_frames` − 1 before it of the same plane, over that
+    /// image's fiber threshold: a fiber's pixels add up over the frames, the noise's do not.
+    /// `None` in a movie's first frames, in single images, with the ring all in the body
+    /// zone, or off.
+    pub fiber_contact_window: Option<f64>,
     /// Counted by time-lapse persistence (`spots::persist`): this frame alone took it for a
     /// protrusion's tip or found its mask too small.
     pub persisted: bool,
@@ -305,6 +315,10 @@ pub struct FrameStage1 {
     /// image's difference of Gaussians; the tip rule reads peaks and shafts on it).
     mem_smooth: GpuPlane,
     fiber_img: GpuPlane,
+    /// The ridge image of the mean of `fibers.contact_frames` membrane frames and its
+    /// threshold's statistics (see `Migrasome::fiber_contact_window`).
+    fiber_window: Option<GpuPlane>,
+    h_fiber_window: Option<PendingThreshold>,
     h_nuc: Option<PendingThreshold>,
     h_spot: PendingThreshold,
     h_fiber: PendingThreshold,
@@ -314,6 +328,14 @@ pub struct FrameStage1 {
     uptake_img: Option<GpuPlane>,
     h_uptake: Option<PendingThreshold>,
     uptake_thr: Option<f64>,
+}
+
+impl FrameStage1 {
+    /// The membrane channel as f32, for the next frames' windowed fiber contact (see
+    /// [`begin_frame`]).
+    pub fn membrane(&self) -> &GpuPlane {
+        &self.mem
+    }
 }
 
 /// The spot detector's image on the first stage: the difference of Gaussians of the membrane.
@@ -343,12 +365,16 @@ fn record_spot_image(rec: &mut Recorder, mem: &GpuPlane, px: &PxParams) -> Resul
 
 /// Uploads one frame (`planes`: all its channels) and submits the enhanced images and their
 /// threshold statistics; returns at once. [`finish_frame`] completes it. Submitting the next
-/// frame's first stage before finishing this one keeps the GPU busy.
+/// frame's first stage before finishing this one keeps the GPU busy. `earlier`: the
+/// membranes ([`FrameStage1::membrane`]) of the plane's frames before this one, oldest
+/// first; with `fibers.contact_frames` − 1 of them (of this frame's size) the fiber
+/// contact is measured on their mean with this one's too.
 pub fn begin_frame(
     gpu: &Gpu,
     planes: &[Plane],
     roles: &Roles,
     px: &PxParams,
+    earlier: &[GpuPlane],
 ) -> Result<FrameStage1> {
     let (w, h) = (planes[roles.membrane].width, planes[roles.membrane].height);
     for p in planes {
@@ -381,6 +407,24 @@ pub fn begin_frame(
         threshold: h_spot,
     } = record_spot_image(&mut rec, &mem, px)?;
     let fiber_img = filters::ridge(&mut rec, &mem, px.fiber_sigma)?;
+    let k = px.contact_frames as usize;
+    let (fiber_window, h_fiber_window) = if k > 1
+        && earlier.len() + 1 == k
+        && earlier
+            .iter()
+            .all(|e| (e.width, e.height) == (mem.width, mem.height))
+    {
+        let mut sum = mem.clone();
+        for e in earlier {
+            sum = filters::axpby(&mut rec, 1.0, &sum, 1.0, e)?;
+        }
+        let mean = filters::axpby(&mut rec, 1.0 / k as f32, &sum, 0.0, &sum)?;
+        let img = filters::ridge(&mut rec, &mean, px.fiber_sigma)?;
+        let h = record_threshold(&mut rec, &img, px.fiber_threshold)?;
+        (Some(img), Some(h))
+    } else {
+        (None, None)
+    };
     // the nuclei: thresholded above their own background surface (its blocks are read back
     // with the bodies'), else on the blurred channel as it is
     let (h_nuc, nuc_blocks) = match &nuc_img {
@@ -423,6 +467,8 @@ pub fn begin_frame(
         spot_img,
         mem_smooth,
         fiber_img,
+        fiber_window,
+        h_fiber_window,
         h_nuc,
         h_spot,
         h_fiber,
@@ -487,6 +533,10 @@ pub fn continue_frame(
         (_, Some(hn), n) => (n, hn.finish(gpu)?),
         (_, None, n) => (n, f64::NAN),
     };
+    let fiber_window = match s1.h_fiber_window {
+        Some(h) => Some(h.finish(gpu)?),
+        None => None,
+    };
     let thr = Thresholds {
         nucleus,
         body: body_floor,
@@ -494,6 +544,7 @@ pub fn continue_frame(
         fiber,
         fiber_low,
         membrane_background,
+        fiber_window,
     };
     let uptake_thr = match s1.h_uptake {
         Some(h) => Some(h.finish(gpu)?),
@@ -511,6 +562,7 @@ pub fn continue_frame(
         h_fiber: PendingThreshold::Done,
         h_fiber_low: PendingThreshold::Done,
         h_mem_bg: PendingThreshold::Done,
+        h_fiber_window: None,
         ..s1
     };
     let pending = submit_rest(gpu, &s1, roles, px, &thr, caps)?;
@@ -683,7 +735,7 @@ pub fn analyze_frame(
     px: &PxParams,
     caps: &mut Capacities,
 ) -> Result<FrameResult> {
-    let s1 = begin_frame(gpu, planes, roles, px)?;
+    let s1 = begin_frame(gpu, planes, roles, px, &[])?;
     let s2 = continue_frame(gpu, s1, roles, px, caps)?;
     Ok(finish_frame(gpu, s2, roles, px, caps, &[])?.0)
 }
@@ -777,6 +829,7 @@ fn record_rest(
         &s1.raws,
         &local_channels,
         &s1.fiber_img,
+        s1.fiber_window.as_ref(),
         px,
         caps.spots,
     )?;
@@ -853,6 +906,7 @@ fn finish(
     let cargo::Backgrounds {
         local: mut cargo,
         contact,
+        window,
     } = p.cargo.finish(gpu)?;
     let membrane_local = cargo.pop().expect("the membrane's local background");
     // how far each candidate's surroundings stand above the background surface (the
@@ -933,7 +987,9 @@ fn finish(
             rejected_id: &rejected_id,
             cargo,
             contact: &contact,
+            window: &window,
             fiber_threshold: thr.fiber,
+            window_threshold: thr.fiber_window,
             persistable: &persistable,
             cells: cell_objects,
             territory: &territory,
