@@ -503,12 +503,16 @@ fn the_contact_over_four_frames_stands_out_at_snr_4() {
     // (released, single-frame contact, windowed contact) of each detection within 1 µm of a
     // visible truth migrasome, with both contacts
     let mut pairs = Vec::new();
-    let mut early = 0;
+    let (mut early, mut fourth, mut fourth_rows) = (0, 0, 0);
     for r in &rows {
         let f: usize = r[cf].parse().unwrap();
         if f < 3 {
             early += usize::from(!r[cw].is_empty());
             continue;
+        }
+        if f == 3 {
+            fourth_rows += 1;
+            fourth += usize::from(!r[cw].is_empty());
         }
         let near = truth_rows
             .iter()
@@ -529,6 +533,12 @@ fn the_contact_over_four_frames_stands_out_at_snr_4() {
         }
     }
     assert_eq!(early, 0, "a windowed contact before the 4th frame");
+    // from the 4th frame on every detection with a ring has one (a few rings lie in the
+    // body zone)
+    assert!(
+        fourth_rows > 0 && fourth * 10 >= fourth_rows * 9,
+        "{fourth} of {fourth_rows} in the 4th frame"
+    );
     // the share of (attached, released) pairs ordered right, ties half
     let auc = |key: fn(&(bool, f64, f64)) -> f64| {
         let (mut won, mut n) = (0.0, 0.0);
@@ -546,7 +556,7 @@ fn the_contact_over_four_frames_stands_out_at_snr_4() {
     };
     assert!(pairs.len() >= 400, "{} detections", pairs.len());
     let (single, window) = (auc(|p| p.1), auc(|p| p.2));
-    assert!(window >= 0.96, "windowed AUC {window} (single {single})");
+    assert!(window >= 0.95, "windowed AUC {window} (single {single})");
     assert!(
         window >= single + 0.07,
         "windowed AUC {window}, single {single}"

@@ -300,7 +300,8 @@ pub struct FiberParams {
     /// SNR 4 movies: attached against released detections of a track 2.4 pooled SDs apart
     /// with 4 frames, 0.7 with one; in the pipeline, still migrasomes of 14 SNR 4-5 movies:
     /// AUC 0.984 against 0.887). Not used for any call yet, so off by default (it costs 2-5 %
-    /// of a movie's analysis time); 4 records it. 0 or 1: off.
+    /// of a movie's analysis time, and `contact_frames` − 1 frames of GPU memory per z plane);
+    /// 4 records it. 0 or 1: off.
     pub contact_frames: u32,
     /// A migrasome whose fiber contact is at least this is attached even when its network
     /// reaches no body: a fiber runs into it, too faint further on to be followed (most
