@@ -414,11 +414,15 @@ pub fn begin_frame(
             .iter()
             .all(|e| (e.width, e.height) == (mem.width, mem.height))
     {
+        // the sum of this frame and all but the oldest, then the oldest added with both
+        // scaled by 1/k: the mean without a pass of its own (k > 1: there is an oldest)
+        let (oldest, rest) = earlier.split_first().expect("k - 1 >= 1 earlier frames");
         let mut sum = mem.clone();
-        for e in earlier {
+        for e in rest {
             sum = filters::axpby(&mut rec, 1.0, &sum, 1.0, e)?;
         }
-        let mean = filters::axpby(&mut rec, 1.0 / k as f32, &sum, 0.0, &sum)?;
+        let scale = 1.0 / k as f32;
+        let mean = filters::axpby(&mut rec, scale, &sum, scale, oldest)?;
         let img = filters::ridge(&mut rec, &mean, px.fiber_sigma)?;
         let h = record_threshold(&mut rec, &img, px.fiber_threshold)?;
         (Some(img), Some(h))
