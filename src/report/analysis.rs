@@ -739,7 +739,8 @@ fn write_image(
         &cargo_names,
         (sample_columns, sample_values),
         xml,
-    )?;
+    )?
+    .with_contact_frames(px.contact_frames);
     let mut engine = MigrasomeEngine::with_px(gpu, roles.clone(), px.clone());
     let mut frames = 0usize;
     // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file)

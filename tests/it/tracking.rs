@@ -108,17 +108,18 @@ fn analyze_into(truth: &Path, out: &Path, extra: &[&str]) {
 }
 
 /// `synth` of `movie` (its arguments, space separated) into `dir/truth`, then `analyze` with
-/// the defaults into `dir/res` and with `--set off` into `dir/off`: the defaults' results and
-/// the two scores (`evaluate --json`), defaults first.
+/// the defaults into `dir/res` and with `--set` each of `off` into `dir/off`: the defaults'
+/// results and the two scores (`evaluate --json`), defaults first.
 fn with_and_without(
     dir: &Path,
     movie: &str,
-    off: &str,
+    off: &[&str],
 ) -> (PathBuf, serde_json::Value, serde_json::Value) {
     let args: Vec<&str> = movie.split_whitespace().collect();
     let (truth, res) = synth_and_analyze(dir, &args);
     let off_dir = dir.join("off");
-    analyze_into(&truth, &off_dir, &["--set", off]);
+    let sets: Vec<&str> = off.iter().flat_map(|o| ["--set", o]).collect();
+    analyze_into(&truth, &off_dir, &sets);
     let (on, off) = (evaluate_json(&truth, &res), evaluate_json(&truth, &off_dir));
     (res, on, off)
 }
@@ -433,8 +434,9 @@ fn a_migrasome_taken_for_a_tip_in_one_frame_persists() {
 /// release needs at SNR 8; the faint path (`tracking.release_faint_*`: a drop of 1.2 to no
 /// fiber's level that stands 2.5 standard errors out of the track's scatter) finds them.
 /// On this movie (measured at stop 28): 8 of 11 releases found, 9 called; 3 of 11, 3 called,
-/// with the faint path off (`release_faint_drop` = `release_drop`). Detections and links are
-/// the same either way. The same movie guards time-lapse persistence of the smallest
+/// with the faint path off (`release_faint_drop` = `release_drop`) and the single frames
+/// alone (`fibers.contact_frames` 0, the windowed contact off: the window alone finds them
+/// too, 8 of 11, 8 called, stop 32). Detections and links are the same either way. The same movie guards time-lapse persistence of the smallest
 /// migrasomes, whose masks the noise cuts at SNR 4 (`PERSIST_MIN_SIZE_RATIO` 0.4, stop 31):
 /// 35 detections missed, none false, 10 counted by persistence, 30 of 36 tracks whole; 40
 /// missed, 5 counted so, 29 whole with the 0.7 of before.
@@ -443,7 +445,9 @@ fn faint_fibers_releases_at_snr_4() {
     let dir = tempfile::tempdir().unwrap();
     let movie = "--seed 6 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
                  --condition senescent --snr 4 --dynamics";
-    let (res, on, off) = with_and_without(dir.path(), movie, "tracking.release_faint_drop=1.5");
+    let faint_off = "tracking.release_faint_drop=1.5";
+    let (res, on, off) =
+        with_and_without(dir.path(), movie, &[faint_off, "fibers.contact_frames=0"]);
     let n = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
     let tracking = &on["tracking"];
     assert_eq!(n(tracking, "detection_fp"), 0, "{tracking}");
@@ -464,6 +468,14 @@ fn faint_fibers_releases_at_snr_4() {
         off["tracking"]["edge_jaccard"]
     );
     assert_eq!(on["tp"], off["tp"]);
+    // the windowed contact alone (the faint path off) finds them too
+    let window = dir.path().join("window");
+    analyze_into(&dir.path().join("truth"), &window, &["--set", faint_off]);
+    let w = event_scores(
+        &evaluate_json(&dir.path().join("truth"), &window),
+        "release",
+    );
+    assert!(n(&w, "tp") >= 8 && n(&w, "predicted") <= 8, "{w}");
 }
 
 /// The fiber contact on the ridge image of the mean of 4 membrane frames
@@ -471,8 +483,8 @@ fn faint_fibers_releases_at_snr_4() {
 /// frames, the noise's do not. On this SNR 4 movie (measured at stop 31) it tells attached
 /// from released detections (AUC over the detections matched to the truth within 1 µm) at
 /// 0.971 against the single frame's 0.873. It is empty in the first 3 frames, and off
-/// (`contact_frames` 0, the default until a call uses it) nothing else in the tables
-/// changes.
+/// (`contact_frames` 0; 4 by default) the detections are the same (only the released
+/// states, which the release fit reads it for, can differ).
 #[test]
 fn the_contact_over_four_frames_stands_out_at_snr_4() {
     let dir = tempfile::tempdir().unwrap();
@@ -480,9 +492,9 @@ fn the_contact_over_four_frames_stands_out_at_snr_4() {
                            --condition senescent --snr 4 --dynamics"
         .split_whitespace()
         .collect();
-    let (truth, off) = synth_and_analyze(dir.path(), &args);
-    let res = dir.path().join("window");
-    analyze_into(&truth, &res, &["--set", "fibers.contact_frames=4"]);
+    let (truth, res) = synth_and_analyze(dir.path(), &args);
+    let off = dir.path().join("off");
+    analyze_into(&truth, &off, &["--set", "fibers.contact_frames=0"]);
     let (h, rows) = table(&res.join("migrasomes.csv"));
     let (cf, cx, cy, cc, cw) = (
         col(&h, "frame"),
@@ -561,15 +573,18 @@ fn the_contact_over_four_frames_stands_out_at_snr_4() {
         window >= single + 0.07,
         "windowed AUC {window}, single {single}"
     );
-    // off: the column is empty and every other column the same
+    // off: the column is empty and every other column but the released state the same
     let (ho, rows_off) = table(&off.join("migrasomes.csv"));
     assert_eq!(ho, h);
     assert_eq!(rows_off.len(), rows.len());
+    let cr = col(&h, "released");
     for (a, b) in rows.iter().zip(&rows_off) {
         assert!(b[cw].is_empty());
         let (mut a, mut b) = (a.clone(), b.clone());
-        a.remove(cw);
-        b.remove(cw);
+        for c in [cw, cr] {
+            a[c].clear();
+            b[c].clear();
+        }
         assert_eq!(a, b);
     }
 }
@@ -578,14 +593,20 @@ fn the_contact_over_four_frames_stands_out_at_snr_4() {
 /// rest of its fiber, so its contact drops for a few frames only: the motion of a track that
 /// sat still is a release (`tracking.release_motion_um`). On this movie (every freed
 /// migrasome near its body taken up; measured at stop 30): 10 of 11 releases found, 11
-/// called, released accuracy 0.996; 7 of 11, 9 called, 0.940 with the motion off.
-/// Detections, links and the other events are the same either way.
+/// called, released accuracy 0.996; 7 of 11, 9 called, 0.940 with the motion off and the
+/// single frames alone (`fibers.contact_frames` 0; with the windowed contact the motion
+/// off finds 10, 11 called, stop 32). Detections, links and the other events are the same
+/// either way.
 #[test]
 fn a_still_migrasome_that_moves_off_was_released() {
     let dir = tempfile::tempdir().unwrap();
     let movie = "--seed 6 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
                  --condition senescent --dynamics --uptake 1.0";
-    let (_, on, off) = with_and_without(dir.path(), movie, "tracking.release_motion_um=0");
+    let (_, on, off) = with_and_without(
+        dir.path(),
+        movie,
+        &["tracking.release_motion_um=0", "fibers.contact_frames=0"],
+    );
     let n = |e: &serde_json::Value, k: &str| e[k].as_u64().unwrap();
     let (r_on, r_off) = (event_scores(&on, "release"), event_scores(&off, "release"));
     assert_eq!(n(&r_on, "truth"), 11, "{r_on}");
@@ -616,7 +637,7 @@ fn released_is_the_state_of_the_track() {
     let dir = tempfile::tempdir().unwrap();
     let movie = "--seed 8 --frames 24 --cells 3 --size 512 --pixel-size 0.15 \
                  --condition young --snr 6 --dynamics";
-    let (res, on, off) = with_and_without(dir.path(), movie, "tracking.released_lookahead=0");
+    let (res, on, off) = with_and_without(dir.path(), movie, &["tracking.released_lookahead=0"]);
     assert!(released_accuracy(&on) >= 0.985, "{on}");
     assert!(released_accuracy(&off) <= 0.82, "{off}");
     assert_eq!(on["tracking"], off["tracking"]);

@@ -299,9 +299,12 @@ pub struct FiberParams {
     /// pixels add up over the frames while the noise averages out (stop 31, offline on six
     /// SNR 4 movies: attached against released detections of a track 2.4 pooled SDs apart
     /// with 4 frames, 0.7 with one; in the pipeline, still migrasomes of 14 SNR 4-5 movies:
-    /// AUC 0.984 against 0.887). Not used for any call yet, so off by default (it costs 2-5 %
-    /// of a movie's analysis time, and `contact_frames` − 1 frames of GPU memory per z plane);
-    /// 4 records it. 0 or 1: off.
+    /// AUC 0.984 against 0.887). The tracks' release fit reads it (stop 32: where the
+    /// single frames' step found the release, the windowed contact's ramp places its frame;
+    /// where neither that step nor the motion finds one, a deep ramp alone is a release; see
+    /// `report::tracking::ReleaseFit::release`). It costs 2-5 % of a movie's analysis time
+    /// and `contact_frames` − 1 frames of GPU memory per z plane. 0 or 1: off (the releases
+    /// of the single frames alone, as before stop 32).
     pub contact_frames: u32,
     /// A migrasome whose fiber contact is at least this is attached even when its network
     /// reaches no body: a fiber runs into it, too faint further on to be followed (most
@@ -418,6 +421,9 @@ impl TrackingParams {
             faint_min_t: self.release_faint_min_t,
             end_drop: self.release_end_drop,
             motion_um: self.release_motion_um,
+            // the windowed contact is the engine's (`fibers.contact_frames`): set where the
+            // tracking knows it (`ImageTracking::with_contact_frames`)
+            window_frames: 0,
         }
     }
 }
@@ -526,7 +532,7 @@ impl Default for FiberParams {
             protrusion_tip_max_um: 0.9,
             protrusion_sites_um: 2.0,
             contact_um: 0.5,
-            contact_frames: 0,
+            contact_frames: 4,
             contact_attached: 1.5,
             tip_contact: 3.0,
             tip_contact_ratio: 0.3,
@@ -1221,7 +1227,7 @@ mod tests {
     #[test]
     fn contact_frames_beyond_the_most_is_an_error() {
         let mut p = AnalyzeParams::default();
-        assert_eq!(p.fibers.contact_frames, 0);
+        assert_eq!(p.fibers.contact_frames, 4);
         p.fibers.contact_frames = MAX_CONTACT_FRAMES + 1;
         let e = p.validate().unwrap_err().to_string();
         assert!(e.contains("fibers.contact_frames"), "{e}");
