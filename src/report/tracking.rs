@@ -223,6 +223,14 @@ pub const WINDOW_MIN_BEFORE: f64 = 1.5;
 /// 0.750-0.758. Tuned on 7 of the movies, it gave +0.04 on the other 7 either way.
 pub const WINDOW_MIN_T: f64 = 5.0;
 
+/// A release found where the windowed contact of the frames after it keeps this much of its
+/// level before is none ([`fiber_kept`]): a still migrasome's fiber is still there. Stop 32,
+/// replays of `migrasomes.csv`: 0.7 drops 5 false releases of 96 on the 14 SNR 4-5 movies
+/// (F1 0.721 → 0.740) and 1 of 33 at SNR 6-7 (0.853 → 0.866), none true, and changes nothing
+/// at SNR 8-12 nor on the 6 fresh SNR 4-5 movies; true releases kept at most 0.64 of it
+/// (0.6 dropped a true one, 0.65 one false more on the fresh movies).
+pub const WINDOW_KEPT: f64 = 0.7;
+
 /// The release of one track as a step down in its fiber contact. The frame's own call
 /// (attached or released) is not enough: a freed migrasome whose broken fiber ends 1.5 µm
 /// away is still called attached in about half its frames when noise ridges bridge the gap
@@ -336,8 +344,9 @@ impl<T: Clone> ReleaseFit<T> {
     ///
     /// With the windowed contact (`rule.window_frames` ≥ 2), the release's frame is then
     /// placed where the windowed contact of the track's still detections ramps down
-    /// ([`ReleaseFit::retimed`]), and a track where neither finds one is released where that
-    /// ramp alone stands out ([`ReleaseFit::window_step`]).
+    /// ([`ReleaseFit::retimed`]), it is no release where that contact shows the fiber still
+    /// there after it ([`fiber_kept`]), and a track where neither rule finds one is released
+    /// where that ramp alone stands out ([`ReleaseFit::window_step`]).
     pub fn release(&self, rule: &ReleaseRule) -> Option<(usize, T)> {
         let step = self.step(rule);
         let found = match self.moved(rule) {
@@ -349,7 +358,10 @@ impl<T: Clone> ReleaseFit<T> {
         }
         let still = self.still_window(rule);
         match found {
-            Some(r) => Some(self.retimed(r, &still, rule)),
+            Some(r) => {
+                let r = self.retimed(r, &still, rule);
+                (!fiber_kept(&still, r.0, rule.window_frames)).then_some(r)
+            }
             None => self.window_step(&still, rule),
         }
     }
@@ -591,6 +603,23 @@ impl<T: Clone> ReleaseFit<T> {
 /// released ones: > 0 when they are mostly attached.
 fn lead<P, T>(dets: &[(usize, P, bool, T)]) -> i64 {
     dets.iter().map(|s| if s.2 { -1 } else { 1 }).sum()
+}
+
+/// Whether the windowed contacts `still` (frame, log; frames ascending) show the fiber
+/// still there after a release at frame `at`: those of the frames whose window lies wholly
+/// after it (from `at` + `k` − 1 on) keep at least `WINDOW_KEPT` of the level before it
+/// (geometric means), with 2 at least on each side.
+pub fn fiber_kept(still: &[(usize, f64)], at: usize, k: usize) -> bool {
+    let mean = |v: Vec<f64>| (v.len() >= 2).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let before = mean(still.iter().filter(|p| p.0 < at).map(|p| p.1).collect());
+    let after = mean(
+        still
+            .iter()
+            .filter(|p| p.0 + 1 >= at + k)
+            .map(|p| p.1)
+            .collect(),
+    );
+    matches!((before, after), (Some(b), Some(a)) if a - b >= WINDOW_KEPT.ln())
 }
 
 /// The least-squares fit of a ramp down to windowed contacts ([`ramp_fit`]).
@@ -1929,7 +1958,7 @@ fn channel_feature(k: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{ReleaseFit, ReleaseRule, Released, ramp_fit, ramp_weight};
+    use super::{ReleaseFit, ReleaseRule, Released, fiber_kept, ramp_fit, ramp_weight};
 
     /// Where the tracks of the contact tests sit (they do not move).
     const STILL: (f64, f64) = (0.0, 0.0);
@@ -2490,9 +2519,51 @@ mod tests {
         // a ramp farther off moves it 3 frames at most
         let far = window_ramp(30, 17, 2.5, 0.9);
         assert_eq!(windowed(&contacts, &far, &still), Some(19));
-        // nor does one up
+        // one up does not move it: the fiber is there after it, so it is none (see
+        // `no_release_where_the_windowed_contact_keeps_the_fiber`)
         let up = window_ramp(30, 20, 0.9, 2.5);
-        assert_eq!(windowed(&contacts, &up, &still), Some(22));
+        assert_eq!(windowed(&contacts, &up, &still), None);
+    }
+
+    #[test]
+    fn no_release_where_the_windowed_contact_keeps_the_fiber() {
+        // a single-frame step at 20 (the noise), the windowed contact steady at 2.5 ...
+        let contacts: Vec<f64> = (0..30).map(|t| if t < 20 { 2.0 } else { 0.8 }).collect();
+        let still = vec![STILL; 30];
+        let steady = window_ramp(30, 20, 2.5, 2.5);
+        assert_eq!(windowed(&contacts, &steady, &still), None);
+        // ... or down to 0.7 of it, the fiber is still there; to 0.6 it broke
+        assert_eq!(
+            windowed(&contacts, &window_ramp(30, 20, 2.5, 1.8), &still),
+            None
+        );
+        assert_eq!(
+            windowed(&contacts, &window_ramp(30, 20, 2.5, 1.5), &still),
+            Some(20)
+        );
+        // the frames after it moving (no still window there), the step stands
+        let moving: Vec<(f64, f64)> = (0..30)
+            .map(|t: usize| (10.0 + 0.4 * t.saturating_sub(21) as f64, 10.0))
+            .collect();
+        assert_eq!(windowed(&contacts, &steady, &moving), Some(20));
+        // fiber_kept on its own: 2 frames at least on each side
+        let pts = |v: &[(usize, f64)]| v.iter().map(|&(t, c)| (t, f64::ln(c))).collect::<Vec<_>>();
+        assert!(fiber_kept(
+            &pts(&[(5, 2.0), (6, 2.0), (12, 1.5), (13, 1.5)]),
+            10,
+            3
+        ));
+        assert!(!fiber_kept(
+            &pts(&[(5, 2.0), (6, 2.0), (12, 1.3), (13, 1.3)]),
+            10,
+            3
+        ));
+        // frame 11 lies in the window of the release (10 + 3 - 1 = 12 is the first after)
+        assert!(!fiber_kept(
+            &pts(&[(5, 2.0), (6, 2.0), (11, 2.0), (12, 1.5)]),
+            10,
+            3
+        ));
     }
 
     #[test]
