@@ -662,17 +662,21 @@ pub fn ramp_fit(
         // [0, i0): w = 0; [i0, i1): on the ramp; [i1, n): w = 1
         let i0 = first_from(r);
         let i1 = first_from(r + k - 1).max(i0);
-        let half = points[i0..]
+        // at least half down: those on the ramp past its middle, and all after it
+        let on_ramp = &points[i0..i1];
+        let half = on_ramp
             .iter()
             .filter(|p| ramp_weight(p.0, r, k) >= 0.5)
-            .count();
+            .count()
+            + n
+            - i1;
         if i0 < 2 || half < 2 {
             continue;
         }
         // normal equations of [1 − w, w]
         let (mut s00, mut s01, mut s11) = (i0 as f64, 0.0, (n - i1) as f64);
         let (mut b0, mut b1) = (sum[i0].0, sum[n].0 - sum[i1].0);
-        for p in &points[i0..i1] {
+        for p in on_ramp {
             let w = ramp_weight(p.0, r, k);
             s00 += (1.0 - w) * (1.0 - w);
             s01 += w * (1.0 - w);

@@ -301,8 +301,9 @@ pub struct FiberParams {
     /// with 4 frames, 0.7 with one; in the pipeline, still migrasomes of 14 SNR 4-5 movies:
     /// AUC 0.984 against 0.887). The tracks' release fit reads it (stop 32: where the
     /// single frames' step found the release, the windowed contact's ramp places its frame;
-    /// where neither that step nor the motion finds one, a deep ramp alone is a release; see
-    /// `report::tracking::ReleaseFit::release`). It costs 2-5 % of a movie's analysis time
+    /// where neither that step nor the motion finds one, a deep ramp alone is a release; where
+    /// it keeps 0.7 of its level after a release, the fiber is still there and there is none;
+    /// see `report::tracking::ReleaseFit::release`). It costs 2-5 % of a movie's analysis time
     /// and `contact_frames` − 1 frames of GPU memory per z plane. 0 or 1: off (the releases
     /// of the single frames alone, as before stop 32).
     pub contact_frames: u32,
