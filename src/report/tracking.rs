@@ -13,9 +13,11 @@
 //!
 //! Events (migrasome tracks only; a track with fewer than `MIN_EVENT_SPOTS` detections makes
 //! none):
-//! - `formation`: a track that begins after the first frame, attached (its first frame's
-//!   own call: its state there, see below, called one more false on movies 43-48), not
-//!   within `border_margin_um` of the field's border, and not split off another track;
+//! - `formation`: a track that begins after the first frame, attached (its state in its
+//!   first frame, as the `released` column gives it, see below: since stop 33; its first
+//!   frame's own call before, which at SNR 4-5 often calls a new migrasome on a faint fiber
+//!   released), not within `border_margin_um` of the field's border, and not split off
+//!   another track;
 //! - `release`: known when the track has ended ([`ReleaseFit`]): the step down in the
 //!   track's fiber contact (`Migrasome::fiber_contact`: a fiber running into the migrasome,
 //!   or none) that fits it best, when the contact before the step is at least
@@ -1264,7 +1266,8 @@ impl ImageTracking {
             let diameter = m.stats.equivalent_diameter() * um;
             let tid = s.track;
             if let Some(parent) = s.starts {
-                let formed = t > 0 && !m.released && parent.is_none() && !self.near_border(pos);
+                // a formation needs the track's first state attached too (below)
+                let formed = t > 0 && parent.is_none() && !self.near_border(pos);
                 self.planes[z].tracks.insert(
                     tid,
                     TrackAcc {
@@ -1293,11 +1296,6 @@ impl ImageTracking {
                     ((pos.0 - a.last_pos.0).powi(2) + (pos.1 - a.last_pos.1).powi(2)).sqrt();
             }
             a.n += 1;
-            // a formation is called once the track has been seen enough
-            let formed = (a.n == MIN_EVENT_SPOTS)
-                .then_some(a.formation)
-                .flatten()
-                .map(|f| (f, a.first_pos, a.origin_cell));
             a.last_pos = pos;
             a.last_frame = t;
             a.last_cell = cell;
@@ -1329,6 +1327,17 @@ impl ImageTracking {
                 }
                 a.state.released()
             };
+            // a track that begins released formed elsewhere (or before the movie): its first
+            // state, as the `released` column gives it (the frame's own call with
+            // `released_lookahead` 0)
+            if a.n == 1 && released {
+                a.formation = None;
+            }
+            // a formation is called once the track has been seen enough
+            let formed = (a.n == MIN_EVENT_SPOTS)
+                .then_some(a.formation)
+                .flatten()
+                .map(|f| (f, a.first_pos, a.origin_cell));
             if let Some((frame, at, c)) = formed {
                 self.event(frame, "formation", tid, c, at)?;
                 if c != 0 {
@@ -2831,5 +2840,62 @@ mod tests {
             releases.iter().all(|l| l.starts_with("movie,8,")),
             "{events}"
         );
+    }
+
+    /// A formation is judged on the track's state in its first frame (seen
+    /// `released_lookahead` frames on), not on that frame's own call: a new migrasome on a
+    /// faint fiber that its first frame calls released formed there (stop 33); with
+    /// `released_lookahead` 0 the state is the frame's own call, and it did not.
+    #[test]
+    fn a_formation_takes_the_tracks_first_state() {
+        use super::{Early, ImageTracking};
+        use crate::pipeline::migrasome::config::TrackingParams;
+        for (lookahead, formed) in [(8, true), (0, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let p = TrackingParams {
+                released_lookahead: lookahead,
+                ..TrackingParams::default()
+            };
+            let nt = 12;
+            let mut tr = ImageTracking::create(
+                dir.path(),
+                "movie",
+                &p,
+                0.5,
+                Some(300.0),
+                (nt, 1),
+                0,
+                &[],
+                (&[], &[]),
+                None,
+            )
+            .unwrap();
+            let mut early = |_: Early| Ok(None);
+            for t in 0..nt {
+                // none in frames 0-1; from frame 2 on attached (a fiber's contact), but
+                // called released in its first frame
+                let mut f = frame(t == 2, 2.5);
+                if t < 2 {
+                    f.migrasomes.clear();
+                }
+                tr.push(t, 0, f, None, &mut early).unwrap();
+            }
+            tr.finish_frames(&mut early).unwrap();
+            tr.finish().unwrap();
+            let events = std::fs::read_to_string(dir.path().join("events.csv")).unwrap();
+            let formations: Vec<&str> = events
+                .lines()
+                .filter(|l| l.contains(",formation,"))
+                .collect();
+            assert_eq!(
+                formations.len(),
+                usize::from(formed),
+                "lookahead {lookahead}: {events}"
+            );
+            assert!(
+                formations.iter().all(|l| l.starts_with("movie,2,")),
+                "{events}"
+            );
+        }
     }
 }
