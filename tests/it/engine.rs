@@ -310,6 +310,78 @@ fn respot_equals_the_frame_analysed_again() {
     }
 }
 
+/// `refinish` (a held frame finished again with more `prev`: time-lapse persistence
+/// backward) gives what finishing the frame with that `prev` gives. A migrasome the next frame
+/// counts where this frame rejected a protrusion's tip (`back_prevs`) is counted here too,
+/// marked persisted, and nothing else changes; finished again with its own `prev` the frame
+/// is what it was (a `synth --filopodia 8` field, where 17 tips are rejected; on every
+/// backend).
+#[test]
+fn refinish_counts_a_tip_where_the_next_frame_counts_a_migrasome() {
+    use migrascope::pipeline::migrasome::shape::Reject;
+    use migrascope::pipeline::migrasome::{
+        Capacities, FrameResult, PxParams, back_prevs, begin_frame, continue_frame, finish_frame,
+        finish_frame_kept, refinish,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(
+        migrascope()
+            .args(["synth", "--seed", "1", "--cells", "3", "--size", "512"])
+            .args(["--pixel-size", "0.15", "--filopodia", "8", "--out"])
+            .arg(dir.path()),
+    );
+    let field = dir.path().join("synth.ome.tif");
+    let reader = StackReader::open(&field, &OpenOptions::default()).unwrap();
+    let info = reader.info().clone();
+    let roles = resolve_roles(&RoleChoices::default(), None, &info).unwrap();
+    let size = resolve_pixel_size(None, &info).unwrap();
+    let params = AnalyzeParams::preset(Preset::Wga);
+    let px = PxParams::new(&params, size).unwrap();
+    let (_, planes) = Frames::all(&reader).next().unwrap().unwrap();
+    let same = |a: &FrameResult, b: &FrameResult| {
+        format!("{:?}", a.migrasomes) == format!("{:?}", b.migrasomes)
+            && format!("{:?}", a.rejected) == format!("{:?}", b.rejected)
+            && a.labels.migrasomes == b.labels.migrasomes
+            && a.labels.rejected == b.labels.rejected
+    };
+    for (b, gpu) in gpus() {
+        let mut caps = Capacities::default();
+        let s1 = begin_frame(gpu, &planes, &roles, &px, &[]).unwrap();
+        let s2 = continue_frame(gpu, s1, &roles, &px, &caps).unwrap();
+        let (first, known, kept) = finish_frame_kept(gpu, s2, &roles, &px, &mut caps, &[]).unwrap();
+        let tip = first
+            .rejected
+            .iter()
+            .find(|r| {
+                let (x, y) = (r.stats.centroid_x, r.stats.centroid_y);
+                r.reason == Reject::ProtrusionTip
+                    && known.iter().all(|p| (p.x - x).hypot(p.y - y) > px.persist)
+            })
+            .unwrap_or_else(|| panic!("{b:?}: no protrusion tip apart from the migrasomes"));
+        // the next frame counts a migrasome there (by the rules), and what this frame counts
+        let mut after = first.clone();
+        after.migrasomes[0].stats = tip.stats.clone();
+        after.migrasomes[0].persisted = false;
+        let back = back_prevs(&first, &after, &known, px.persist);
+        assert_eq!(back.len(), 1, "{b:?}: {back:?}");
+        let (again, _, kept) = refinish(gpu, kept, &roles, &px, &mut caps, &back).unwrap();
+        assert_eq!(again.migrasomes.len(), first.migrasomes.len() + 1, "{b:?}");
+        assert_eq!(again.rejected.len(), first.rejected.len() - 1, "{b:?}");
+        let new: Vec<_> = again.migrasomes.iter().filter(|m| m.persisted).collect();
+        assert_eq!(new.len(), 1, "{b:?}");
+        assert_eq!(new[0].stats.centroid_x, tip.stats.centroid_x, "{b:?}");
+        assert_eq!(new[0].stats.centroid_y, tip.stats.centroid_y, "{b:?}");
+        // the same as the frame finished with that prev from the start
+        let s1 = begin_frame(gpu, &planes, &roles, &px, &[]).unwrap();
+        let s2 = continue_frame(gpu, s1, &roles, &px, &caps).unwrap();
+        let (direct, _) = finish_frame(gpu, s2, &roles, &px, &mut caps, &back).unwrap();
+        assert!(same(&again, &direct), "{b:?}: refinished frame differs");
+        // with its own prev (none) the frame is what it was
+        let (own, _, _) = refinish(gpu, kept, &roles, &px, &mut caps, &[]).unwrap();
+        assert!(same(&own, &first), "{b:?}: frame changed");
+    }
+}
+
 /// `realism_score` with the cubic background surface of stops up to 24 and the mask as
 /// the outline (`cells.background_degree=3`, `cells.body_outline=false`): the mask decisions
 /// as their tests measured them.

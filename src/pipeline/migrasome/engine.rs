@@ -12,7 +12,13 @@
 //! Each plane's previous frame leaves its migrasomes (centroid, diameter) for the next frame's
 //! time-lapse persistence (`MigrasomeParams::persist_um`), and its membrane (on the GPU) for
 //! the next frames' windowed fiber contact (`fibers.contact_frames` − 1 of them kept per
-//! plane); nothing else carries over.
+//! plane); nothing else carries over. Persistence also runs one frame backward: in an image
+//! of one plane, each frame is held (its first stage kept on the GPU, its planes on the host)
+//! until the next frame is finished; where that one counts a migrasome first that the held
+//! frame took for a protrusion's tip or found too small nearby (`frame::back_prevs`), the
+//! held frame's second stage runs again with it (`frame::refinish`), so a migrasome counted
+//! from its second frame on is counted in its first too. Then it goes to the sink: results
+//! reach it one frame later, in order.
 //! A noisy frame (its typical migrasome under `MigrasomeParams::adapt_below` spot thresholds)
 //! is analysed once more with more spot smoothing before it reaches the sink, from its spot
 //! image on (`frame::respot`: the first stage's upload, blurred nuclei (less their
@@ -26,8 +32,8 @@ use std::time::Instant;
 
 use super::config::{AnalyzeParams, PxParams};
 use super::frame::{
-    Capacities, FrameResult, FrameStage1, Prev, Roles, begin_frame, continue_frame, finish_frame,
-    finish_frame_kept, respot,
+    Capacities, FrameKept, FrameResult, FrameStage1, Prev, Roles, back_prevs, begin_frame,
+    continue_frame, finish_frame_kept, refinish, respot,
 };
 use super::stats::ImageTotals;
 use crate::error::{Error, Result};
@@ -53,6 +59,21 @@ pub struct MigrasomeEngine<'g> {
     /// Per plane (z): the membranes of its last `fibers.contact_frames` − 1 frames, oldest
     /// first (`Migrasome::fiber_contact_window`).
     earlier: HashMap<usize, VecDeque<GpuPlane>>,
+    /// Frames finished again for time-lapse persistence backward (`frame::back_prevs`).
+    pub refinished: u64,
+}
+
+/// A finished frame held until the next frame of its plane is finished (time-lapse
+/// persistence backward, see `frame::back_prevs`): its key, planes and result, its kept first
+/// stage, the parameters it was finished with (`None`: the engine's) and its `prev`.
+struct Held<K> {
+    plane: usize,
+    key: K,
+    planes: Vec<Plane>,
+    f: FrameResult,
+    kept: Option<FrameKept>,
+    px: Option<PxParams>,
+    prev: Vec<Prev>,
 }
 
 /// The key of a frame handed to [`MigrasomeEngine::run`]: which plane (z) it is, so that each
@@ -102,6 +123,7 @@ impl<'g> MigrasomeEngine<'g> {
             host: HostTimes::default(),
             previous: HashMap::new(),
             earlier: HashMap::new(),
+            refinished: 0,
         }
     }
 
@@ -171,6 +193,7 @@ impl<'g> MigrasomeEngine<'g> {
         self.previous.clear();
         self.earlier.clear();
         let mut totals = ImageTotals::new(self.roles.cargo.len());
+        let mut held: Option<Held<K>> = None;
         let mut frames = frames.into_iter();
         let mut next_frame = |host: &mut HostTimes| {
             let t0 = Instant::now();
@@ -202,29 +225,75 @@ impl<'g> MigrasomeEngine<'g> {
             let t0 = Instant::now();
             let plane = k.plane();
             let prev = self.previous.remove(&plane).unwrap_or_default();
-            let (mut f, mut next, kept) =
+            let (mut f, mut next, mut kept) =
                 finish_frame_kept(self.gpu, s2, &self.roles, &self.px, &mut self.caps, &prev)?;
             self.gpu.check()?;
             self.host.results_s += t0.elapsed().as_secs_f64();
             // a noisy frame: once more with more spot smoothing (`MigrasomeParams::adapt_below`)
             // from its spot image on (`spot_contrast` stays the one the frame was judged by)
-            if let Some(px) = self.px.adapted(f.spot_contrast) {
+            let mut px = None;
+            if let Some(apx) = self.px.adapted(f.spot_contrast) {
                 let contrast = f.spot_contrast;
                 let t0 = Instant::now();
-                let s2 = respot(self.gpu, kept, &self.roles, &px, &self.caps)?;
+                let s2 = respot(self.gpu, kept, &self.roles, &apx, &self.caps)?;
                 self.host.threshold_s += t0.elapsed().as_secs_f64();
                 let t0 = Instant::now();
-                (f, next) = finish_frame(self.gpu, s2, &self.roles, &px, &mut self.caps, &prev)?;
+                (f, next, kept) =
+                    finish_frame_kept(self.gpu, s2, &self.roles, &apx, &mut self.caps, &prev)?;
                 f.spot_contrast = contrast;
                 self.gpu.check()?;
                 self.host.results_s += t0.elapsed().as_secs_f64();
-            } else {
-                drop(kept);
+                px = Some(apx);
+            }
+            // the frame before, held for persistence backward: finished again where this
+            // frame counts a migrasome first that it took for a tip (or too small)
+            if let Some(mut h) = held.take() {
+                if h.plane == plane
+                    && let Some(hk) = h.kept.take()
+                {
+                    let back = back_prevs(&h.f, &f, &prev, self.px.persist);
+                    if !back.is_empty() {
+                        let t0 = Instant::now();
+                        let hpx = h.px.as_ref().unwrap_or(&self.px);
+                        let p: Vec<Prev> = h.prev.iter().chain(&back).copied().collect();
+                        let contrast = h.f.spot_contrast;
+                        (h.f, _, _) = refinish(self.gpu, hk, &self.roles, hpx, &mut self.caps, &p)?;
+                        h.f.spot_contrast = contrast;
+                        self.gpu.check()?;
+                        self.host.results_s += t0.elapsed().as_secs_f64();
+                        self.refinished += 1;
+                    }
+                }
+                totals.add(&h.f);
+                let t0 = Instant::now();
+                sink(h.key, h.f, &h.planes)?;
+                self.host.sink_s += t0.elapsed().as_secs_f64();
             }
             self.previous.insert(plane, next);
-            totals.add(&f);
+            // held only while the image has one plane: a stack of planes would hold one
+            // frame's GPU stage per plane
+            if self.previous.len() == 1 && self.px.persist > 0.0 {
+                held = Some(Held {
+                    plane,
+                    key: k,
+                    planes,
+                    f,
+                    kept: Some(kept),
+                    px,
+                    prev,
+                });
+            } else {
+                drop(kept);
+                totals.add(&f);
+                let t0 = Instant::now();
+                sink(k, f, &planes)?;
+                self.host.sink_s += t0.elapsed().as_secs_f64();
+            }
+        }
+        if let Some(h) = held.take() {
+            totals.add(&h.f);
             let t0 = Instant::now();
-            sink(k, f, &planes)?;
+            sink(h.key, h.f, &h.planes)?;
             self.host.sink_s += t0.elapsed().as_secs_f64();
         }
         Ok(totals)

@@ -20,8 +20,9 @@ pub use config::{AnalyzeParams, Preset, PxParams};
 pub use engine::MigrasomeEngine;
 pub use frame::{
     Capacities, CargoCall, Cell, CellUptake, FrameKept, FrameLabels, FrameResult, FrameStage1,
-    FrameStage2, FrameUptake, LocalBackground, Migrasome, Punctum, Rejected, Roles, Thresholds,
-    analyze_frame, begin_frame, continue_frame, finish_frame, finish_frame_kept, respot,
+    FrameStage2, FrameUptake, LocalBackground, Migrasome, Prev, Punctum, Rejected, Roles,
+    Thresholds, analyze_frame, back_prevs, begin_frame, continue_frame, finish_frame,
+    finish_frame_kept, refinish, respot,
 };
 pub use roles::{RoleChoices, resolve_channel, resolve_pixel_size, resolve_roles};
 pub use settings::{load_parameters, parameters_from_text};

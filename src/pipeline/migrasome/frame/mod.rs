@@ -700,6 +700,51 @@ pub fn finish_frame_kept(
     }
 }
 
+/// Time-lapse persistence backward (`spots::back_prevs`): the migrasomes `after` (the next
+/// frame of the same plane) counted by the rules that nothing of `this` frame accounts for
+/// (`known`: `this` frame's persistence result, the `prev` `after` was finished with) and
+/// that have a candidate of `this` frame rejected as a protrusion's tip or too small nearby.
+/// Non-empty: finish `this` frame again ([`refinish`]) with its own `prev` and these after
+/// it. `radius`: `PxParams::persist`.
+pub fn back_prevs(
+    this: &FrameResult,
+    after: &FrameResult,
+    known: &[Prev],
+    radius: f64,
+) -> Vec<Prev> {
+    let blob = |s: &ObjectStats| (s.centroid_x, s.centroid_y, s.equivalent_diameter());
+    let counted: Vec<spots::Blob> = after
+        .migrasomes
+        .iter()
+        .filter(|m| !m.persisted)
+        .map(|m| blob(&m.stats))
+        .collect();
+    let rejected: Vec<spots::Blob> = this
+        .rejected
+        .iter()
+        .filter(|r| spots::persists(Some(r.reason)))
+        .map(|r| blob(&r.stats))
+        .collect();
+    spots::back_prevs(&counted, known, &rejected, radius)
+}
+
+/// A finished frame's second stage submitted again from its kept first stage and finished
+/// with another `prev` (time-lapse persistence backward, see [`back_prevs`]); `px` is the
+/// one the frame was finished with (the second pass's for a noisy frame). Everything but the
+/// persistence is what the first finish gave.
+pub fn refinish(
+    gpu: &Gpu,
+    kept: FrameKept,
+    roles: &Roles,
+    px: &PxParams,
+    caps: &mut Capacities,
+    prev: &[Prev],
+) -> Result<(FrameResult, Vec<Prev>, FrameKept)> {
+    let FrameKept { s1, thr } = kept;
+    let pending = submit_rest(gpu, &s1, roles, px, &thr, caps)?;
+    finish_frame_kept(gpu, FrameStage2 { s1, thr, pending }, roles, px, caps, prev)
+}
+
 /// The second stage of a finished frame submitted again with `px`'s spot smoothing
 /// (`MigrasomeParams::adapt_below`): of the first stage only the spot image (the difference
 /// of Gaussians and its first term) and its threshold are computed again; the upload, the

@@ -563,6 +563,49 @@ pub(super) fn persist(
         .collect()
 }
 
+/// Time-lapse persistence backward, one frame: the migrasomes counted by the rules in frame
+/// t + 1 (`counted`: centroid and equivalent diameter, px) that nothing of frame t accounts
+/// for (none of `known`, frame t's [`persist`] result, within `radius` times (1 + frames
+/// missed)), and that have a candidate of frame t rejected for a reason persistence
+/// overrides within `radius` (`rejected`), as `Prev`s with which frame t is finished again
+/// (appended to its own `prev`, so a migrasome seen before keeps its candidate). A migrasome
+/// present from a movie's first frame, or from before the frame it is first counted in, whose
+/// first frame took it for a protrusion's tip (its tip ratio wavers on a dim fiber) or cut
+/// its mask too small, is counted there too; [`persist`] judges it as forwards (size, faint).
+/// Empty when `radius` is 0 (persistence off).
+pub(super) fn back_prevs(
+    counted: &[Blob],
+    known: &[Prev],
+    rejected: &[Blob],
+    radius: f64,
+) -> Vec<Prev> {
+    if radius <= 0.0 {
+        return Vec::new();
+    }
+    let within =
+        |(x, y): (f64, f64), (u, v): (f64, f64), r: f64| (x - u).powi(2) + (y - v).powi(2) <= r * r;
+    counted
+        .iter()
+        .filter(|&&(x, y, _)| {
+            !known
+                .iter()
+                .any(|p| within((x, y), (p.x, p.y), radius * (1 + p.missed) as f64))
+        })
+        .filter(|&&(x, y, _)| {
+            rejected
+                .iter()
+                .any(|&(u, v, _)| within((x, y), (u, v), radius))
+        })
+        .map(|&(x, y, size)| Prev {
+            x,
+            y,
+            size,
+            held: 0,
+            missed: 0,
+        })
+        .collect()
+}
+
 /// The reasons time-lapse persistence overrides: a protrusion's tip (a small migrasome on a
 /// dim fiber whose tip ratio wavers from frame to frame), and a mask under the smallest
 /// area (at SNR 4-8 the noise cuts a 0.5 µm migrasome's mask under its disk from frame to
@@ -651,6 +694,37 @@ mod tests {
             (off.tip_contact, off.tip_contact_ratio) = (k, r);
             assert!(!runs_in(Some(46.0), &off));
         }
+    }
+
+    #[test]
+    fn a_migrasome_first_counted_after_a_tip_persists_backwards() {
+        // frame t+1 counts two migrasomes: one frame t counted too, one new
+        let counted = [(100.0, 100.0, 10.0), (200.0, 100.0, 8.0)];
+        let known = [prev(101.0, 100.0, 10.0)];
+        // frame t rejected a tip beside each, and one far from both
+        let rejected = [
+            (100.0, 102.0, 9.0),
+            (203.0, 100.0, 7.0),
+            (300.0, 300.0, 9.0),
+        ];
+        let back = back_prevs(&counted, &known, &rejected, 10.0);
+        assert_eq!(back, [prev(200.0, 100.0, 8.0)]);
+        // finished again with it, frame t counts the tip beside the new one (held one frame)
+        let tip = Some(Reject::ProtrusionTip);
+        let mut v = [tip, tip, tip];
+        let p: Vec<Prev> = known.iter().chain(&back).copied().collect();
+        let next = persist(&rejected, &mut v, |_| false, &p, 10.0);
+        assert_eq!(v, [None, None, tip]);
+        assert_eq!(next[1].held, 1);
+        // a migrasome that frame t missed in a blink (carried, twice the reach) is known
+        let carried = [Prev {
+            missed: 1,
+            ..prev(215.0, 100.0, 8.0)
+        }];
+        assert!(back_prevs(&counted[1..], &carried, &rejected, 10.0).is_empty());
+        // nothing rejected near it, or persistence off: none
+        assert!(back_prevs(&counted, &known, &rejected[2..], 10.0).is_empty());
+        assert!(back_prevs(&counted, &known, &rejected, 0.0).is_empty());
     }
 
     #[test]
