@@ -877,6 +877,7 @@ fn write_image(
         "totals": totals,
         "migrasomes_per_cell": totals.per_cell(),
         "tracking_s": tracking_s,
+        "frames_finished_again": engine.refinished,
     });
     if let Some(u) = roles.uptake {
         image["roles"]["uptake"] = json!(info.channel_name(u));

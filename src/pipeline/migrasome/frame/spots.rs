@@ -489,7 +489,9 @@ pub struct Prev {
 pub(super) const PERSIST_MAX_MISSED: u32 = 1;
 
 /// Time-lapse persistence: for each migrasome counted in the previous frame (`prev`, taken in
-/// order) with no counted candidate of this frame within `radius` px, held fewer than
+/// order) with no counted candidate of this frame within `radius` px (for one carried over a
+/// missed frame: none within `radius`, and none within its reach nearer than the candidate
+/// found below), held fewer than
 /// [`PERSIST_MAX_FRAMES`] frames, the nearest candidate within `radius` rejected as a
 /// protrusion's tip or as too small ([`persists`]), at least [`PERSIST_MIN_SIZE_RATIO`] of
 /// its size and not `barred` (faint, or too small and breaking another rule too), is counted
@@ -519,10 +521,15 @@ pub(super) fn persist(
         let r2 = reach * reach;
         let d2 = |i: usize| (candidates[i].0 - p.x).powi(2) + (candidates[i].1 - p.y).powi(2);
         let near = |i: &usize| d2(*i) <= r2;
-        if (0..candidates.len())
+        // the nearest counted candidate within reach: within `radius` it is the migrasome;
+        // beyond (a carried one's reach) only where no tip lies nearer (a neighbour 1.5-3 µm
+        // off must not hide a migrasome that blinked and stayed)
+        let counted = (0..candidates.len())
             .filter(near)
-            .any(|i| verdicts[i].is_none())
-        {
+            .filter(|&i| verdicts[i].is_none())
+            .map(d2)
+            .min_by(f64::total_cmp);
+        if counted.is_some_and(|c| c <= radius * radius) {
             continue;
         }
         if p.held >= PERSIST_MAX_FRAMES {
@@ -536,6 +543,9 @@ pub(super) fn persist(
                     && !barred(i)
             })
             .min_by(|&i, &j| d2(i).total_cmp(&d2(j)));
+        if counted.is_some_and(|c| tip.is_none_or(|i| c <= d2(i))) {
+            continue;
+        }
         if let Some(i) = tip {
             verdicts[i] = None;
             from[i] = Some(k);
@@ -824,6 +834,16 @@ mod tests {
         let after = persist(&cands, &mut v, none, &next, 10.0);
         assert_eq!(v, [None, None]);
         assert_eq!((after[0].held, after[0].missed, after.len()), (1, 0, 2));
+        // a counted neighbour 15 px off (within twice the radius, not within it) does not
+        // hide the migrasome's tip where it was; nearer than the tip, it is the migrasome
+        let cands = [(102.0, 100.0, 9.0), (115.0, 100.0, 10.0)];
+        let mut v = [tip, None];
+        persist(&cands, &mut v, none, &next, 10.0);
+        assert_eq!(v, [None, None]);
+        let cands = [(100.0, 117.0, 9.0), (115.0, 100.0, 10.0)];
+        let mut v = [tip, None];
+        let after = persist(&cands, &mut v, none, &next, 10.0);
+        assert_eq!((v, after.len()), ([tip, None], 2));
         // not found then either: it is not carried a second time
         let mut v = [tip, None];
         let cands = [(125.0, 100.0, 9.0), (200.0, 100.0, 10.0)];
