@@ -149,8 +149,8 @@ pub struct MigrasomeParams {
     /// size (`frame::spots::PERSIST_MIN_SIZE_RATIO`) and not faint, and at most 12 frames in
     /// a row are counted so (see `frame::spots::persist`). The same runs one frame backward:
     /// a candidate so rejected within this distance of a migrasome counted by the rules in
-    /// the next frame, that nothing of its own frame accounts for, is counted too (images of
-    /// one plane; see `frame::back_prevs`). 0 = off.
+    /// the next frame, that nothing of its own frame accounts for, is counted too, with the
+    /// same size and faint checks (images of one plane; see `frame::back_prevs`). 0 = off.
     pub persist_um: f64,
     /// Noisy frames are analysed again with more spot smoothing. Where the frame's typical
     /// migrasome (`FrameResult::spot_contrast`: the median peak of the counted candidates at

@@ -1,7 +1,8 @@
 //! The migrasome analysis of one image as a streaming engine: frames in (all channels of one
 //! (t, z) each), [`FrameResult`]s out, in order, with two frames in flight: frame n+1's
 //! first submission (upload, filters, threshold statistics) is on the GPU before frame n's
-//! results are waited for, so the GPU rarely sits idle. Modelled on
+//! results are waited for, so the GPU rarely sits idle (and in a movie of one plane frame
+//! n−1 waits, finished, for persistence backward: see below). Modelled on
 //! [`crate::pipeline::particles::ParticlesEngine`].
 //!
 //! The object capacities learnt on one frame carry to the next, so a stack re-records a
@@ -12,13 +13,14 @@
 //! Each plane's previous frame leaves its migrasomes (centroid, diameter) for the next frame's
 //! time-lapse persistence (`MigrasomeParams::persist_um`), and its membrane (on the GPU) for
 //! the next frames' windowed fiber contact (`fibers.contact_frames` − 1 of them kept per
-//! plane); nothing else carries over. Persistence also runs one frame backward: in an image
-//! of one plane, each frame is held (its first stage kept on the GPU, its planes on the host)
-//! until the next frame is finished; where that one counts a migrasome first that the held
-//! frame took for a protrusion's tip or found too small nearby (`frame::back_prevs`), the
-//! held frame's second stage runs again with it (`frame::refinish`), so a migrasome counted
-//! from its second frame on is counted in its first too. Then it goes to the sink: results
-//! reach it one frame later, in order.
+//! plane); nothing else carries over. Persistence also runs one frame backward: a frame
+//! whose next frame is of the same plane (an image of one plane) is held (its first stage
+//! kept on the GPU, its planes on the host) until that frame is finished; where that one
+//! counts a migrasome first beside a candidate the held frame took for a protrusion's tip
+//! or found too small (`frame::back_prevs`), the held frame's second stage runs again with
+//! it as a migrasome of the frame before (`frame::refinish`), and persistence counts that
+//! candidate where its checks (size, faint) allow: a migrasome counted from its second frame
+//! on is then counted in its first too. Then the held frame goes to the sink, in order.
 //! A noisy frame (its typical migrasome under `MigrasomeParams::adapt_below` spot thresholds)
 //! is analysed once more with more spot smoothing before it reaches the sink, from its spot
 //! image on (`frame::respot`: the first stage's upload, blurred nuclei (less their
@@ -192,6 +194,7 @@ impl<'g> MigrasomeEngine<'g> {
     {
         self.previous.clear();
         self.earlier.clear();
+        self.refinished = 0;
         let mut totals = ImageTotals::new(self.roles.cargo.len());
         let mut held: Option<Held<K>> = None;
         let mut frames = frames.into_iter();
@@ -222,8 +225,13 @@ impl<'g> MigrasomeEngine<'g> {
                 }
                 None => None,
             };
-            let t0 = Instant::now();
             let plane = k.plane();
+            // held for persistence backward only where the next frame is of the same plane
+            // (an image of one plane; a stack of planes comes plane by plane within a time
+            // point, and would hold one frame's GPU stage per plane)
+            let hold = self.px.persist > 0.0
+                && next.as_ref().is_some_and(|(nk, _, _)| nk.plane() == plane);
+            let t0 = Instant::now();
             let prev = self.previous.remove(&plane).unwrap_or_default();
             let (mut f, mut next, mut kept) =
                 finish_frame_kept(self.gpu, s2, &self.roles, &self.px, &mut self.caps, &prev)?;
@@ -270,9 +278,7 @@ impl<'g> MigrasomeEngine<'g> {
                 self.host.sink_s += t0.elapsed().as_secs_f64();
             }
             self.previous.insert(plane, next);
-            // held only while the image has one plane: a stack of planes would hold one
-            // frame's GPU stage per plane
-            if self.previous.len() == 1 && self.px.persist > 0.0 {
+            if hold {
                 held = Some(Held {
                     plane,
                     key: k,

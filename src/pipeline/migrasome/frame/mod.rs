@@ -661,13 +661,13 @@ pub fn finish_frame(
 }
 
 /// A finished frame's first stage and thresholds, kept for a second pass with another spot
-/// smoothing ([`respot`]).
+/// smoothing ([`respot`]) or for finishing it again with another `prev` ([`refinish`]).
 pub struct FrameKept {
     s1: FrameStage1,
     thr: Thresholds,
 }
 
-/// [`finish_frame`], also returning the frame's first stage for [`respot`].
+/// [`finish_frame`], also returning the frame's first stage for [`respot`] or [`refinish`].
 pub fn finish_frame_kept(
     gpu: &Gpu,
     mut s2: FrameStage2,

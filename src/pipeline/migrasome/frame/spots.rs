@@ -577,12 +577,16 @@ pub(super) fn persist(
 /// t + 1 (`counted`: centroid and equivalent diameter, px) that nothing of frame t accounts
 /// for (none of `known`, frame t's [`persist`] result, within `radius` times (1 + frames
 /// missed)), and that have a candidate of frame t rejected for a reason persistence
-/// overrides within `radius` (`rejected`), as `Prev`s with which frame t is finished again
+/// overrides within `radius` (`rejected`) and at least [`PERSIST_MIN_SIZE_RATIO`] of its
+/// size (else [`persist`] would not count it: no frame finished again for nothing), as
+/// `Prev`s with which frame t is finished again
 /// (appended to its own `prev`, so a migrasome seen before keeps its candidate). A migrasome
 /// present from a movie's first frame, or from before the frame it is first counted in, whose
 /// first frame took it for a protrusion's tip (its tip ratio wavers on a dim fiber) or cut
 /// its mask too small, is counted there too; [`persist`] judges it as forwards (size, faint).
-/// Empty when `radius` is 0 (persistence off).
+/// A migrasome carried over a missed frame (a blink) accounts for what lies within its whole
+/// reach: a speck where a migrasome blinked is no migrasome. Empty when `radius` is 0
+/// (persistence off).
 pub(super) fn back_prevs(
     counted: &[Blob],
     known: &[Prev],
@@ -601,10 +605,10 @@ pub(super) fn back_prevs(
                 .iter()
                 .any(|p| within((x, y), (p.x, p.y), radius * (1 + p.missed) as f64))
         })
-        .filter(|&&(x, y, _)| {
-            rejected
-                .iter()
-                .any(|&(u, v, _)| within((x, y), (u, v), radius))
+        .filter(|&&(x, y, size)| {
+            rejected.iter().any(|&(u, v, d)| {
+                within((x, y), (u, v), radius) && d >= PERSIST_MIN_SIZE_RATIO * size
+            })
         })
         .map(|&(x, y, size)| Prev {
             x,
@@ -732,6 +736,8 @@ mod tests {
             ..prev(215.0, 100.0, 8.0)
         }];
         assert!(back_prevs(&counted[1..], &carried, &rejected, 10.0).is_empty());
+        // a speck under 0.4 of its size (persistence would not count it): none
+        assert!(back_prevs(&counted, &known, &[(203.0, 100.0, 3.0)], 10.0).is_empty());
         // nothing rejected near it, or persistence off: none
         assert!(back_prevs(&counted, &known, &rejected[2..], 10.0).is_empty());
         assert!(back_prevs(&counted, &known, &rejected, 0.0).is_empty());
