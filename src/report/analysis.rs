@@ -743,13 +743,15 @@ fn write_image(
     .with_contact_frames(px.contact_frames);
     let mut engine = MigrasomeEngine::with_px(gpu, roles.clone(), px.clone());
     let mut frames = 0usize;
-    // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file)
+    // host seconds in tracking (the trackers, tracks.csv, events.csv, the TrackMate file);
+    // not the frames' label images and QC pictures, which the trackers hand out (`early`)
     let mut tracking_s = 0.0;
+    let early_s = std::cell::Cell::new(0.0f64);
     // a frame's label images, track tails and QC pictures go out once its tracks are final
     // (a few frames later); its rows, with its migrasomes' released states, 8 frames later
     // (`tracking.released_lookahead`)
     let mut tails: Tails = Default::default();
-    let mut early = |e: Early| -> Result<Option<QcBase>> {
+    let mut write_early = |e: Early| -> Result<Option<QcBase>> {
         let own =
             e.f.cells
                 .iter()
@@ -812,6 +814,12 @@ fn write_image(
         e.f.labels = FrameLabels::default();
         Ok(qc)
     };
+    let mut early = |e: Early| -> Result<Option<QcBase>> {
+        let t0 = Instant::now();
+        let qc = write_early(e)?;
+        early_s.set(early_s.get() + t0.elapsed().as_secs_f64());
+        Ok(qc)
+    };
     // the totals of the frames as written (a migrasome's `released` is its track's state)
     let mut totals = ImageTotals::new(roles.cargo.len());
     let mut write = |r: Ready| -> Result<()> {
@@ -832,9 +840,9 @@ fn write_image(
             t,
             result: &f,
         });
-        let t0 = Instant::now();
+        let (t0, e0) = (Instant::now(), early_s.get());
         let ready = tracking.push(t, z, f, qc.then(|| planes.to_vec()), &mut early)?;
-        tracking_s += t0.elapsed().as_secs_f64();
+        tracking_s += t0.elapsed().as_secs_f64() - (early_s.get() - e0);
         for r in ready {
             write(r)?;
         }
@@ -847,9 +855,9 @@ fn write_image(
             "the stack ended early",
         ));
     }
-    let t0 = Instant::now();
+    let (t0, e0) = (Instant::now(), early_s.get());
     let ready = tracking.finish_frames(&mut early)?;
-    tracking_s += t0.elapsed().as_secs_f64();
+    tracking_s += t0.elapsed().as_secs_f64() - (early_s.get() - e0);
     for r in ready {
         write(r)?;
     }
