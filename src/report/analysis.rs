@@ -840,9 +840,9 @@ fn write_image(
             t,
             result: &f,
         });
-        let (t0, e0) = (Instant::now(), early_s.get());
+        let t0 = Instant::now();
         let ready = tracking.push(t, z, f, qc.then(|| planes.to_vec()), &mut early)?;
-        tracking_s += t0.elapsed().as_secs_f64() - (early_s.get() - e0);
+        tracking_s += t0.elapsed().as_secs_f64();
         for r in ready {
             write(r)?;
         }
@@ -855,9 +855,11 @@ fn write_image(
             "the stack ended early",
         ));
     }
-    let (t0, e0) = (Instant::now(), early_s.get());
+    let t0 = Instant::now();
     let ready = tracking.finish_frames(&mut early)?;
-    tracking_s += t0.elapsed().as_secs_f64() - (early_s.get() - e0);
+    tracking_s += t0.elapsed().as_secs_f64();
+    // the label images and QC pictures were written within those calls
+    tracking_s -= early_s.get();
     for r in ready {
         write(r)?;
     }

@@ -255,6 +255,19 @@ fn dim_cargo_at_snr_4_is_positive() {
     assert!(strict < 0.75, "cargo accuracy at k = 3 {strict}");
 }
 
+/// The first frame of `path` (all its channels), its default roles and the `wga` preset's
+/// parameters in its pixels.
+fn first_frame(path: &Path) -> (Roles, migrascope::pipeline::migrasome::PxParams, Vec<Plane>) {
+    let reader = StackReader::open(path, &OpenOptions::default()).unwrap();
+    let info = reader.info().clone();
+    let roles = resolve_roles(&RoleChoices::default(), None, &info).unwrap();
+    let size = resolve_pixel_size(None, &info).unwrap();
+    let params = AnalyzeParams::preset(Preset::Wga);
+    let px = migrascope::pipeline::migrasome::PxParams::new(&params, size).unwrap();
+    let (_, planes) = Frames::all(&reader).next().unwrap().unwrap();
+    (roles, px, planes)
+}
+
 /// `respot` (a noisy frame's second pass from its spot image on) gives exactly what the
 /// whole frame analysed again with the larger smoothing gives: every label image, the
 /// thresholds and every migrasome's measurement (the bundled sample's first frame, its
@@ -265,17 +278,11 @@ fn respot_equals_the_frame_analysed_again() {
         Capacities, PxParams, begin_frame, continue_frame, finish_frame, finish_frame_kept, respot,
     };
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample_migrasomes.ome.tif");
-    let reader = StackReader::open(&sample, &OpenOptions::default()).unwrap();
-    let info = reader.info().clone();
-    let roles = resolve_roles(&RoleChoices::default(), None, &info).unwrap();
-    let size = resolve_pixel_size(None, &info).unwrap();
-    let params = AnalyzeParams::preset(Preset::Wga);
-    let px = PxParams::new(&params, size).unwrap();
+    let (roles, px, planes) = first_frame(&sample);
     let more = PxParams {
         smooth_sigma: px.smooth_sigma * 1.6,
         ..px.clone()
     };
-    let (_, planes) = Frames::all(&reader).next().unwrap().unwrap();
     for (b, gpu) in gpus() {
         let mut caps = Capacities::default();
         let s1 = begin_frame(gpu, &planes, &roles, &more, &[]).unwrap();
@@ -320,7 +327,7 @@ fn respot_equals_the_frame_analysed_again() {
 fn refinish_counts_a_tip_where_the_next_frame_counts_a_migrasome() {
     use migrascope::pipeline::migrasome::shape::Reject;
     use migrascope::pipeline::migrasome::{
-        Capacities, FrameResult, PxParams, back_prevs, begin_frame, continue_frame, finish_frame,
+        Capacities, FrameResult, back_prevs, begin_frame, continue_frame, finish_frame,
         finish_frame_kept, refinish,
     };
     let dir = tempfile::tempdir().unwrap();
@@ -330,14 +337,7 @@ fn refinish_counts_a_tip_where_the_next_frame_counts_a_migrasome() {
             .args(["--pixel-size", "0.15", "--filopodia", "8", "--out"])
             .arg(dir.path()),
     );
-    let field = dir.path().join("synth.ome.tif");
-    let reader = StackReader::open(&field, &OpenOptions::default()).unwrap();
-    let info = reader.info().clone();
-    let roles = resolve_roles(&RoleChoices::default(), None, &info).unwrap();
-    let size = resolve_pixel_size(None, &info).unwrap();
-    let params = AnalyzeParams::preset(Preset::Wga);
-    let px = PxParams::new(&params, size).unwrap();
-    let (_, planes) = Frames::all(&reader).next().unwrap().unwrap();
+    let (roles, px, planes) = first_frame(&dir.path().join("synth.ome.tif"));
     let same = |a: &FrameResult, b: &FrameResult| {
         format!("{:?}", a.migrasomes) == format!("{:?}", b.migrasomes)
             && format!("{:?}", a.rejected) == format!("{:?}", b.rejected)

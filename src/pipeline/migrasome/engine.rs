@@ -65,15 +65,14 @@ pub struct MigrasomeEngine<'g> {
     pub refinished: u64,
 }
 
-/// A finished frame held until the next frame of its plane is finished (time-lapse
+/// A finished frame held until the next frame, of its plane, is finished (time-lapse
 /// persistence backward, see `frame::back_prevs`): its key, planes and result, its kept first
 /// stage, the parameters it was finished with (`None`: the engine's) and its `prev`.
 struct Held<K> {
-    plane: usize,
     key: K,
     planes: Vec<Plane>,
     f: FrameResult,
-    kept: Option<FrameKept>,
+    kept: FrameKept,
     px: Option<PxParams>,
     prev: Vec<Prev>,
 }
@@ -197,6 +196,14 @@ impl<'g> MigrasomeEngine<'g> {
         self.refinished = 0;
         let mut totals = ImageTotals::new(self.roles.cargo.len());
         let mut held: Option<Held<K>> = None;
+        // a finished frame to the sink, in order, its totals counted
+        let mut emit = |k: K, f: FrameResult, planes: &[Plane], host: &mut HostTimes| {
+            totals.add(&f);
+            let t0 = Instant::now();
+            sink(k, f, planes)?;
+            host.sink_s += t0.elapsed().as_secs_f64();
+            Ok::<(), Error>(())
+        };
         let mut frames = frames.into_iter();
         let mut next_frame = |host: &mut HostTimes| {
             let t0 = Instant::now();
@@ -253,54 +260,41 @@ impl<'g> MigrasomeEngine<'g> {
                 self.host.results_s += t0.elapsed().as_secs_f64();
                 px = Some(apx);
             }
-            // the frame before, held for persistence backward: finished again where this
-            // frame counts a migrasome first that it took for a tip (or too small)
+            // the frame before, held for persistence backward (its next frame is this one, of
+            // its plane): finished again where this frame counts a migrasome first that it
+            // took for a tip (or too small)
             if let Some(mut h) = held.take() {
-                if h.plane == plane
-                    && let Some(hk) = h.kept.take()
-                {
-                    let back = back_prevs(&h.f, &f, &prev, self.px.persist);
-                    if !back.is_empty() {
-                        let t0 = Instant::now();
-                        let hpx = h.px.as_ref().unwrap_or(&self.px);
-                        let p: Vec<Prev> = h.prev.iter().chain(&back).copied().collect();
-                        let contrast = h.f.spot_contrast;
-                        (h.f, _, _) = refinish(self.gpu, hk, &self.roles, hpx, &mut self.caps, &p)?;
-                        h.f.spot_contrast = contrast;
-                        self.gpu.check()?;
-                        self.host.results_s += t0.elapsed().as_secs_f64();
-                        self.refinished += 1;
-                    }
+                let back = back_prevs(&h.f, &f, &prev, self.px.persist);
+                if !back.is_empty() {
+                    let t0 = Instant::now();
+                    let hpx = h.px.as_ref().unwrap_or(&self.px);
+                    let p: Vec<Prev> = h.prev.iter().chain(&back).copied().collect();
+                    let contrast = h.f.spot_contrast;
+                    (h.f, _, _) = refinish(self.gpu, h.kept, &self.roles, hpx, &mut self.caps, &p)?;
+                    h.f.spot_contrast = contrast;
+                    self.gpu.check()?;
+                    self.host.results_s += t0.elapsed().as_secs_f64();
+                    self.refinished += 1;
                 }
-                totals.add(&h.f);
-                let t0 = Instant::now();
-                sink(h.key, h.f, &h.planes)?;
-                self.host.sink_s += t0.elapsed().as_secs_f64();
+                emit(h.key, h.f, &h.planes, &mut self.host)?;
             }
             self.previous.insert(plane, next);
             if hold {
                 held = Some(Held {
-                    plane,
                     key: k,
                     planes,
                     f,
-                    kept: Some(kept),
+                    kept,
                     px,
                     prev,
                 });
             } else {
                 drop(kept);
-                totals.add(&f);
-                let t0 = Instant::now();
-                sink(k, f, &planes)?;
-                self.host.sink_s += t0.elapsed().as_secs_f64();
+                emit(k, f, &planes, &mut self.host)?;
             }
         }
         if let Some(h) = held.take() {
-            totals.add(&h.f);
-            let t0 = Instant::now();
-            sink(h.key, h.f, &h.planes)?;
-            self.host.sink_s += t0.elapsed().as_secs_f64();
+            emit(h.key, h.f, &h.planes, &mut self.host)?;
         }
         Ok(totals)
     }
